@@ -1,0 +1,20 @@
+"""Built-in GPT plugins: the ``gpt`` architecture and the ``pretrain`` stage.
+
+Registered through the ``workbench`` entry-point group like any third-party plugin.
+"""
+
+from workbench import hookimpl
+
+
+@hookimpl
+def register_architectures(register):
+    from workbench_gpt.architecture import GPT_SPEC
+
+    register(GPT_SPEC)
+
+
+@hookimpl
+def register_stages(register):
+    from workbench_gpt.pretrain import PRETRAIN_SPEC
+
+    register(PRETRAIN_SPEC)

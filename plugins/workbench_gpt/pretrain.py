@@ -1,0 +1,207 @@
+"""The ``pretrain`` stage: unsupervised causal-LM pre-training (GPT-1's first half).
+
+Random windows of ``block_size`` tokens are drawn from the training split (as nanoGPT does);
+AdamW with decay / no-decay groups, linear warm-up then cosine decay, gradient clipping and
+accumulation; validation loss on a fixed set of windows; a sample generation stored at every
+validation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import pytorch_lightning as pl
+import torch
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from torch.utils.data import DataLoader, IterableDataset
+
+from workbench.data import TEXT
+from workbench.protocols import CAUSAL_LM
+from workbench.specs import StageContext, StageParts, StageSpec
+
+
+class PretrainConfig(BaseModel):
+    """Options of the pre-training stage."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_steps: int = Field(2000, ge=1, description="optimizer steps to train for")
+    batch_size: int = Field(12, ge=1, description="sequences per micro-batch")
+    grad_accum: int = Field(1, ge=1, description="micro-batches per optimizer step")
+    lr: float = Field(1e-3, gt=0, description="peak learning rate")
+    min_lr: float | None = Field(
+        None, ge=0, description="learning rate at the end of the cosine decay (default lr/10)"
+    )
+    warmup_steps: int = Field(100, ge=0, description="steps of linear warm-up")
+    lr_decay_steps: int | None = Field(
+        None, ge=1, description="step at which the cosine reaches min_lr (default max_steps)"
+    )
+    weight_decay: float = Field(0.1, ge=0, description="AdamW weight decay on matrices")
+    beta1: float = Field(0.9, gt=0, lt=1)
+    beta2: float = Field(0.99, gt=0, lt=1)
+    grad_clip: float = Field(1.0, ge=0, description="clip gradient norm (0 = off)")
+    eval_interval: int = Field(250, ge=1, description="validate every this many steps")
+    eval_batches: int = Field(20, ge=1, description="batches per validation")
+    checkpoint_every: int | None = Field(
+        None, ge=1, description="checkpoint every this many steps (default: eval_interval)"
+    )
+    sample_tokens: int = Field(200, ge=0, description="tokens generated at each validation")
+    sample_prompt: str = Field("\n", description="prompt for the logged samples")
+    sample_temperature: float = Field(0.8, ge=0)
+
+    @model_validator(mode="after")
+    def _check_schedule(self) -> PretrainConfig:
+        if self.min_lr is not None and self.min_lr > self.lr:
+            raise ValueError(f"min_lr ({self.min_lr}) must not exceed lr ({self.lr})")
+        return self
+
+
+def lr_at(step: int, cfg: PretrainConfig) -> float:
+    """Linear warm-up to ``lr``, cosine decay to ``min_lr`` at ``lr_decay_steps``, then flat."""
+    min_lr = cfg.min_lr if cfg.min_lr is not None else cfg.lr / 10
+    decay_steps = cfg.lr_decay_steps or cfg.max_steps
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / (cfg.warmup_steps + 1)
+    if step >= decay_steps:
+        return min_lr
+    progress = (step - cfg.warmup_steps) / max(1, decay_steps - cfg.warmup_steps)
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (cfg.lr - min_lr)
+
+
+class RandomWindows(IterableDataset):
+    """Endless batches of random ``(x, y)`` windows, ``y`` shifted by one token."""
+
+    def __init__(self, ids: torch.Tensor, block_size: int, batch_size: int, seed: int):
+        if ids.numel() <= block_size:
+            raise ValueError(
+                f"the split has {ids.numel()} tokens, fewer than block_size + 1 = {block_size + 1}"
+            )
+        self.ids, self.block_size, self.batch_size, self.seed = ids, block_size, batch_size, seed
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        gen = torch.Generator().manual_seed(self.seed)
+        span = self.ids.numel() - self.block_size
+        offsets = torch.arange(self.block_size)
+        while True:
+            starts = torch.randint(span, (self.batch_size,), generator=gen)
+            index = starts[:, None] + offsets
+            yield self.ids[index], self.ids[index + 1]
+
+
+class FixedWindows(IterableDataset):
+    """A fixed list of validation batches, the same at every validation."""
+
+    def __init__(self, ids: torch.Tensor, block_size: int, batch_size: int, n_batches: int, seed: int):
+        windows = RandomWindows(ids, block_size, batch_size, seed)
+        batches = iter(windows)
+        self.batches = [next(batches) for _ in range(n_batches)]
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
+class TokenWindowData(pl.LightningDataModule):
+    """Train/val token windows from an already-encoded corpus."""
+
+    def __init__(self, train_ids: torch.Tensor, val_ids: torch.Tensor, block_size: int,
+                 batch_size: int, eval_batches: int, seed: int):
+        super().__init__()
+        self.train_set = RandomWindows(train_ids, block_size, batch_size, seed)
+        self.val_set = FixedWindows(val_ids, block_size, batch_size, eval_batches, seed + 1)
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(self.train_set, batch_size=None)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.val_set, batch_size=None)
+
+
+class CausalLMPretraining(pl.LightningModule):
+    """Next-token prediction on a causal LM."""
+
+    def __init__(self, model: torch.nn.Module, cfg: PretrainConfig, ctx: StageContext):
+        super().__init__()
+        self.model = model
+        self.cfg = cfg
+        self._tokenizer = ctx.tokenizer
+        self._log_sample = ctx.log_sample
+        self._tokens_per_step = cfg.batch_size * cfg.grad_accum * model.block_size
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        _, loss = self.model(x, y)
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("lr", self.optimizers().param_groups[0]["lr"])
+        self.log("tokens", float((self.global_step + 1) * self._tokens_per_step))
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        x, y = batch
+        _, loss = self.model(x, y)
+        self.log("val/loss", loss, prog_bar=True)
+
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking or self.cfg.sample_tokens == 0:
+            return
+        prompt_ids = self._tokenizer.encode(self.cfg.sample_prompt) or [0]
+        idx = torch.tensor([prompt_ids[-self.model.block_size :]], device=self.device)
+        gen = torch.Generator(device=self.device).manual_seed(self.global_step)
+        new = self.model.generate(
+            idx, self.cfg.sample_tokens, temperature=self.cfg.sample_temperature, top_k=200,
+            generator=gen,
+        )[0]
+        self._log_sample(self.global_step, self.cfg.sample_prompt, self._tokenizer.decode(new))
+
+    def configure_optimizers(self):  # type: ignore[override]
+        groups = self.model.optimizer_groups(self.cfg.weight_decay)
+        fused = self.device.type == "cuda"
+        optimizer = torch.optim.AdamW(
+            groups, lr=self.cfg.lr, betas=(self.cfg.beta1, self.cfg.beta2), fused=fused
+        )
+        base = self.cfg.lr
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: lr_at(step, self.cfg) / base
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def _encode(tokenizer, text: str) -> torch.Tensor:
+    return torch.tensor(tokenizer.encode(text), dtype=torch.long)
+
+
+def build_pretrain(ctx: StageContext) -> StageParts:
+    cfg: PretrainConfig = ctx.config  # type: ignore[assignment]
+    corpus = ctx.dataset
+    block_size = ctx.model.block_size
+    train_ids = _encode(ctx.tokenizer, corpus.train)
+    val_ids = _encode(ctx.tokenizer, corpus.val or corpus.train)
+    data = TokenWindowData(train_ids, val_ids, block_size, cfg.batch_size, cfg.eval_batches, ctx.run.seed)
+    module = CausalLMPretraining(ctx.model, cfg, ctx)
+    return StageParts(
+        module=module,
+        datamodule=data,
+        max_steps=cfg.max_steps,
+        checkpoint_every=cfg.checkpoint_every or cfg.eval_interval,
+        trainer_kwargs={
+            "val_check_interval": cfg.eval_interval * cfg.grad_accum,
+            "check_val_every_n_epoch": None,
+            "limit_val_batches": cfg.eval_batches,
+            "num_sanity_val_steps": 0,
+            "gradient_clip_val": cfg.grad_clip or None,
+            "accumulate_grad_batches": cfg.grad_accum,
+        },
+    )
+
+
+PRETRAIN_SPEC = StageSpec(
+    name="pretrain",
+    summary="Unsupervised causal-LM pre-training (next-token prediction) on a text corpus",
+    config=PretrainConfig,
+    factory=build_pretrain,
+    requires=CAUSAL_LM,
+    dataset_kinds=(TEXT,),
+)

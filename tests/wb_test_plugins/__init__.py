@@ -1,0 +1,1 @@
+"""Plugins used only by the tests (loaded through $WORKBENCH_PLUGIN_MODULES)."""

@@ -1,0 +1,110 @@
+"""Commands that read runs: ``runs`` and ``show``."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+from typing import Any
+
+import yaml
+
+from workbench.cli.common import EXIT_OK, open_context, print_json, print_table
+from workbench.store import RunRecord
+
+
+def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("runs", parents=[common], help="list runs, newest first")
+    p.add_argument("--status", help="only runs with this status")
+    p.add_argument("--stage", help="only runs of this stage")
+    p.add_argument("--search", help="only runs whose name, stage or architecture contains this")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_runs)
+
+    p = sub.add_parser("show", parents=[common], help="show one run")
+    p.add_argument("run", help="run id or name")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_show)
+
+
+def run_summary(run: RunRecord, metrics: dict[str, float]) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "name": run.name,
+        "stage": run.stage,
+        "architecture": run.architecture,
+        "dataset": run.dataset,
+        "tokenizer": run.tokenizer,
+        "status": run.status,
+        "parent": run.parent_id,
+        "sweep": run.sweep_id,
+        "step": run.step,
+        "max_steps": run.max_steps,
+        "created_at": run.created_at,
+        "metrics": metrics,
+    }
+
+
+def _progress(run: RunRecord) -> str:
+    return f"{run.step}/{run.max_steps}" if run.max_steps else str(run.step)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    ctx = open_context(args.home)
+    runs = ctx.store.list_runs(status=args.status, stage=args.stage, text=args.search)
+    last = ctx.store.last_metrics([r.id for r in runs])
+    if args.json:
+        print_json([run_summary(r, last.get(r.id, {})) for r in runs])
+        return EXIT_OK
+    rows = []
+    for r in runs:
+        m = last.get(r.id, {})
+        loss = m.get("val/loss", m.get("train/loss"))
+        rows.append([r.id, r.name, r.stage, r.architecture, r.status, _progress(r),
+                     "" if loss is None else f"{loss:.4f}", r.parent_id or ""])
+    print_table(["id", "name", "stage", "architecture", "status", "step", "loss", "parent"], rows)
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    ctx = open_context(args.home)
+    store = ctx.store
+    run = store.find_run(args.run)
+    metrics = store.last_metrics([run.id]).get(run.id, {})
+    artifacts = store.artifacts(run.id)
+    samples = store.samples(run.id)
+    children = store.children(run.id)
+    if args.json:
+        data = {k: v for k, v in asdict(run).items()}
+        data["metrics"] = metrics
+        data["artifacts"] = [asdict(a) for a in artifacts]
+        data["samples"] = [asdict(s) for s in samples]
+        data["children"] = [c.id for c in children]
+        data["evaluations"] = [asdict(e) for e in store.evaluations(run.id)]
+        print_json(data)
+        return EXIT_OK
+    print(f"run {run.id}: {run.name}")
+    print(f"  status     {run.status} (step {_progress(run)})")
+    print(f"  stage      {run.stage}   architecture {run.architecture}   dataset {run.dataset}"
+          f"   tokenizer {run.tokenizer}")
+    print(f"  parent     {run.parent_id or '-'}   children {', '.join(str(c.id) for c in children) or '-'}")
+    print(f"  device     {run.device or '-'}   pid {run.pid or '-'}")
+    print(f"  created    {run.created_at}   started {run.started_at or '-'}   finished {run.finished_at or '-'}")
+    if metrics:
+        print("  metrics    " + "   ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items())))
+    if artifacts:
+        print("  artifacts")
+        for a in artifacts:
+            print(f"    {a.kind:<10} {a.path}  ({a.size} bytes, sha256 {a.sha256[:12]})")
+    if samples:
+        last = samples[-1]
+        print(f"  last sample (step {last.step}):")
+        for line in (last.prompt + last.text).splitlines()[:8]:
+            print(f"    | {line}")
+    print("  config")
+    for line in yaml.safe_dump(run.config, sort_keys=False).splitlines():
+        print(f"    {line}")
+    if run.error:
+        print("  error")
+        for line in run.error.rstrip().splitlines():
+            print(f"    {line}")
+    return EXIT_OK

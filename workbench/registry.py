@@ -1,0 +1,296 @@
+"""The plugin registry: loads plugins through pluggy and collects the typed specs they register.
+
+Plugins come from the ``workbench`` entry-point group (built-ins and third-party packages alike),
+from ``$WORKBENCH_PLUGIN_MODULES`` (comma-separated import paths, handy while writing a plugin),
+and from objects passed in by tests. A plugin that fails to import, whose hook raises, that
+registers a name already taken, or whose spec is malformed is reported with its name and error and
+skipped as a whole; every other plugin still loads.
+
+``$WORKBENCH_PLUGINS=a,b`` loads only the named plugins; ``$WORKBENCH_DISABLE_PLUGINS=c`` blocks one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import pluggy
+from pydantic import BaseModel
+
+from workbench import hookspecs
+from workbench.specs import SPEC_TYPES, _Spec
+
+ENTRY_POINT_GROUP = "workbench"
+ALLOW_ENV = "WORKBENCH_PLUGINS"
+BLOCK_ENV = "WORKBENCH_DISABLE_PLUGINS"
+MODULES_ENV = "WORKBENCH_PLUGIN_MODULES"
+
+KINDS: tuple[str, ...] = tuple(SPEC_TYPES)
+"""Registry sections, in display order: architectures, stages, evaluations, datasets, ..."""
+
+_HOOK_FOR_KIND = {kind: f"register_{kind}" for kind in KINDS}
+
+_SINGULAR = {
+    "architectures": "architecture",
+    "stages": "stage",
+    "evaluations": "evaluation",
+    "datasets": "dataset",
+    "tokenizers": "tokenizer",
+    "annotators": "annotator",
+}
+
+
+class UnknownPluginError(LookupError):
+    """A config or command named a spec that no loaded plugin registers."""
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin that could not be loaded, and why."""
+
+    name: str
+    error: str
+
+
+@dataclass
+class LoadedPlugin:
+    """A plugin that loaded, with the names of the specs it registered per kind."""
+
+    name: str
+    version: str | None
+    specs: dict[str, list[str]] = field(default_factory=lambda: {kind: [] for kind in KINDS})
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "specs": self.specs}
+
+
+class _PluginRejected(Exception):
+    pass
+
+
+@dataclass
+class Registry:
+    """Everything the loaded plugins registered, by kind and name."""
+
+    specs: dict[str, dict[str, _Spec]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    plugins: list[LoadedPlugin] = field(default_factory=list)
+    failed: list[PluginFailure] = field(default_factory=list)
+    owners: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    # -- lookups -------------------------------------------------------------------------------
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self.specs[kind])
+
+    def get(self, kind: str, name: str) -> Any:
+        """The spec of ``kind`` called ``name``; the error lists what is available."""
+        try:
+            return self.specs[kind][name]
+        except KeyError:
+            available = ", ".join(self.names(kind)) or "none loaded"
+            hint = ""
+            failed = [f.name for f in self.failed]
+            if failed:
+                hint = f"; plugins that failed to load: {', '.join(failed)}"
+            raise UnknownPluginError(
+                f"unknown {_SINGULAR[kind]} {name!r} (available: {available}{hint})"
+            ) from None
+
+    def architecture(self, name: str) -> Any:
+        return self.get("architectures", name)
+
+    def stage(self, name: str) -> Any:
+        return self.get("stages", name)
+
+    def dataset(self, name: str) -> Any:
+        return self.get("datasets", name)
+
+    def tokenizer(self, name: str) -> Any:
+        return self.get("tokenizers", name)
+
+    def evaluation(self, name: str) -> Any:
+        return self.get("evaluations", name)
+
+    def annotator(self, name: str) -> Any:
+        return self.get("annotators", name)
+
+    def owner(self, kind: str, name: str) -> str:
+        return self.owners[(kind, name)]
+
+    def plugin_versions(self) -> dict[str, str | None]:
+        return {p.name: p.version for p in self.plugins}
+
+    # -- compatibility -------------------------------------------------------------------------
+
+    def compatible_architectures(self, stage_name: str) -> list[str]:
+        """Architectures implementing the protocol the stage requires."""
+        stage = self.stage(stage_name)
+        return [
+            name
+            for name, spec in sorted(self.specs["architectures"].items())
+            if not stage.requires or stage.requires in spec.protocols
+        ]
+
+    def compatible_datasets(self, stage_name: str) -> list[str]:
+        """Datasets whose kind the stage accepts."""
+        stage = self.stage(stage_name)
+        return [
+            name
+            for name, spec in sorted(self.specs["datasets"].items())
+            if not stage.dataset_kinds or spec.dataset_kind in stage.dataset_kinds
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "loaded": [p.to_json() for p in self.plugins],
+            "failed": [{"name": f.name, "error": f.error} for f in self.failed],
+        }
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def _add_plugin(self, pm: pluggy.PluginManager, name: str, obj: Any, version: str | None) -> None:
+        """Register one plugin's specs, all or nothing."""
+        staged: list[_Spec] = []
+        try:
+            pm.register(obj, name=name)
+        except Exception as exc:  # pluggy validates hookimpl signatures here
+            self.failed.append(PluginFailure(name, _describe(exc)))
+            return
+        try:
+            for kind in KINDS:
+                hook = getattr(pm.hook, _HOOK_FOR_KIND[kind])
+                for impl in hook.get_hookimpls():
+                    if impl.plugin_name != name:
+                        continue
+                    staged.extend(_call_register_hook(impl, kind))
+            seen: set[tuple[str, str]] = set()
+            for spec in staged:
+                key = (spec.kind, spec.name)
+                if key in self.owners or key in seen:
+                    other = self.owners.get(key, name)
+                    raise _PluginRejected(
+                        f"duplicate {_SINGULAR[spec.kind]} name {spec.name!r} "
+                        f"(already registered by plugin {other!r})"
+                    )
+                seen.add(key)
+        except _PluginRejected as exc:
+            pm.unregister(name=name)
+            self.failed.append(PluginFailure(name, str(exc)))
+            return
+        except Exception as exc:
+            pm.unregister(name=name)
+            self.failed.append(PluginFailure(name, _describe(exc)))
+            return
+        loaded = LoadedPlugin(name=name, version=version)
+        for spec in staged:
+            self.specs[spec.kind][spec.name] = spec
+            self.owners[(spec.kind, spec.name)] = name
+            loaded.specs[spec.kind].append(spec.name)
+        self.plugins.append(loaded)
+
+
+def _describe(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc)).rstrip()
+
+
+def _call_register_hook(impl: Any, kind: str) -> list[_Spec]:
+    """Call one plugin's ``register_<kind>`` implementation and check what it registers."""
+    collected: list[_Spec] = []
+    expected = SPEC_TYPES[kind]
+
+    def register(spec: Any) -> None:
+        if not isinstance(spec, expected):
+            raise _PluginRejected(
+                f"register_{kind} registered {type(spec).__name__}, expected {expected.__name__}"
+            )
+        if not isinstance(spec.name, str) or not spec.name.strip():
+            raise _PluginRejected(f"a {expected.__name__} has an empty name")
+        if not (isinstance(spec.config, type) and issubclass(spec.config, BaseModel)):
+            raise _PluginRejected(
+                f"{_SINGULAR[kind]} {spec.name!r}: Config must be a pydantic BaseModel subclass, "
+                f"got {spec.config!r}"
+            )
+        if not callable(spec.factory):
+            raise _PluginRejected(f"{_SINGULAR[kind]} {spec.name!r}: factory is not callable")
+        collected.append(spec)
+
+    kwargs = {"register": register} if "register" in impl.argnames else {}
+    impl.function(**kwargs)
+    return collected
+
+
+def _split_env(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _entry_points() -> list[metadata.EntryPoint]:
+    eps = metadata.entry_points(group=ENTRY_POINT_GROUP)
+    # One distribution can be found twice on sys.path (e.g. editable + site); keep the first.
+    unique: dict[str, metadata.EntryPoint] = {}
+    for ep in eps:
+        unique.setdefault(ep.name, ep)
+    return sorted(unique.values(), key=lambda ep: ep.name)
+
+
+def load_registry(
+    *,
+    allow: Sequence[str] | None = None,
+    block: Sequence[str] | None = None,
+    modules: Sequence[str] | None = None,
+    plugins: Iterable[tuple[str, Any]] = (),
+    use_entry_points: bool = True,
+) -> Registry:
+    """Load plugins and collect their specs.
+
+    ``allow``/``block`` default to ``$WORKBENCH_PLUGINS``/``$WORKBENCH_DISABLE_PLUGINS``;
+    ``modules`` (import paths) to ``$WORKBENCH_PLUGIN_MODULES``; ``plugins`` are extra
+    ``(name, object)`` pairs (tests use these).
+    """
+    allow_list = list(allow) if allow is not None else _split_env(os.environ.get(ALLOW_ENV))
+    block_list = list(block) if block is not None else _split_env(os.environ.get(BLOCK_ENV))
+    module_list = list(modules) if modules is not None else _split_env(os.environ.get(MODULES_ENV))
+
+    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm.add_hookspecs(hookspecs)
+    for name in block_list:
+        pm.set_blocked(name)
+    registry = Registry()
+
+    def wanted(name: str) -> bool:
+        return (not allow_list or name in allow_list) and name not in block_list
+
+    candidates: list[tuple[str, Any, str | None]] = []
+    if use_entry_points:
+        for ep in _entry_points():
+            if not wanted(ep.name):
+                continue
+            version = ep.dist.version if ep.dist is not None else None
+            candidates.append((ep.name, ep, version))
+    for module_name in module_list:
+        if wanted(module_name):
+            candidates.append((module_name, module_name, None))
+    for name, obj in plugins:
+        if wanted(name):
+            candidates.append((name, obj, getattr(obj, "__version__", None)))
+
+    for name, source, version in candidates:
+        try:
+            if isinstance(source, metadata.EntryPoint):
+                obj = source.load()
+            elif isinstance(source, str):
+                obj = importlib.import_module(source)
+                version = getattr(obj, "__version__", None)
+            else:
+                obj = source
+        except BaseException as exc:  # a broken plugin must never take the others down
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            registry.failed.append(PluginFailure(name, _describe(exc)))
+            continue
+        registry._add_plugin(pm, name, obj, version)
+    return registry

@@ -1,0 +1,112 @@
+"""Building a run's parts from its resolved config: dataset, tokenizer, model.
+
+Shared by the worker (training) and by commands that use a finished run (generate, evaluate).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from workbench.config import ResolvedConfig
+from workbench.paths import Paths
+from workbench.registry import Registry
+from workbench.specs import DatasetContext, ModelContext
+
+MODEL_FILE = "model.pt"
+TOKENIZER_DIR = "tokenizer"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    """``torch.save`` into a temporary file beside ``path``, then rename into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(obj, handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def build_dataset(resolved: ResolvedConfig, registry: Registry, paths: Paths) -> Any:
+    spec = registry.dataset(resolved.plugin("dataset"))
+    ctx = DatasetContext(cache_dir=paths.cache, seed=resolved.run.seed)
+    return spec.factory(resolved.options["dataset"], ctx)
+
+
+def new_tokenizer(resolved: ResolvedConfig, registry: Registry) -> Any:
+    spec = registry.tokenizer(resolved.plugin("tokenizer"))
+    return spec.factory(resolved.options["tokenizer"])
+
+
+def load_tokenizer(resolved: ResolvedConfig, registry: Registry, directory: Path) -> Any:
+    tokenizer = new_tokenizer(resolved, registry)
+    tokenizer.load(directory)
+    return tokenizer
+
+
+def build_model(resolved: ResolvedConfig, registry: Registry, vocab_size: int) -> torch.nn.Module:
+    spec = registry.architecture(resolved.plugin("architecture"))
+    return spec.factory(resolved.options["architecture"], ModelContext(vocab_size=vocab_size))
+
+
+def load_weights(model: torch.nn.Module, path: Path) -> list[str]:
+    """Load a saved ``state_dict`` into ``model``; keys of ``model`` absent from the file (e.g. a
+    new head) keep their fresh initialisation. Returns those missing keys. Errors if nothing
+    matches or a shape differs."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    own = model.state_dict()
+    matched = [key for key in state if key in own]
+    if not matched:
+        raise ValueError(f"{path}: no parameter names match the model")
+    for key in matched:
+        if state[key].shape != own[key].shape:
+            raise ValueError(
+                f"{path}: {key} has shape {tuple(state[key].shape)}, the model expects "
+                f"{tuple(own[key].shape)}"
+            )
+    result = model.load_state_dict({k: state[k] for k in matched}, strict=False)
+    return list(result.missing_keys)
+
+
+@dataclass
+class LoadedRun:
+    """A finished run's model and tokenizer, ready for generation or evaluation."""
+
+    resolved: ResolvedConfig
+    model: torch.nn.Module
+    tokenizer: Any
+
+
+def load_run(run_config: dict[str, Any], run_dir: Path, registry: Registry) -> LoadedRun:
+    """Rebuild a run's tokenizer and model and load its saved weights."""
+    from workbench.config import resolve_config
+
+    resolved = resolve_config(run_config, registry)
+    tokenizer_dir = run_dir / TOKENIZER_DIR
+    weights = run_dir / MODEL_FILE
+    if not tokenizer_dir.is_dir() or not weights.is_file():
+        raise FileNotFoundError(
+            f"{run_dir}: no saved model (the run has not finished successfully)"
+        )
+    tokenizer = load_tokenizer(resolved, registry, tokenizer_dir)
+    model = build_model(resolved, registry, tokenizer.vocab_size)
+    load_weights(model, weights)
+    model.eval()
+    return LoadedRun(resolved=resolved, model=model, tokenizer=tokenizer)

@@ -1,0 +1,178 @@
+"""Lightning pieces the runner adds to every run: the store logger, checkpoints, progress bar."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
+from pytorch_lightning.loggers.logger import Logger, rank_zero_experiment
+from pytorch_lightning.utilities.exceptions import SIGTERMException
+from pytorch_lightning.utilities.rank_zero import rank_zero_only
+
+from workbench.store import Store
+
+LAST_CHECKPOINT = "last.ckpt"
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Writes a checkpoint to a temporary file in the same folder, then renames it into place,
+    so a crash mid-write never leaves a truncated ``last.ckpt``."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+        import torch
+
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                torch.save(checkpoint, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+class StoreLogger(Logger):
+    """A Lightning logger that writes metrics to the workbench store, in batches."""
+
+    def __init__(self, store: Store, run_id: int, flush_every_s: float = 2.0, flush_rows: int = 500):
+        super().__init__()
+        self.trainer: pl.Trainer | None = None
+        """Set by the runner: metrics are then stored at ``trainer.global_step`` (optimizer steps
+        completed), so training and validation metrics share one x axis."""
+        self._store = store
+        self._run_id = run_id
+        self._rows: list[tuple[int, str, float, float]] = []
+        self._last_flush = time.monotonic()
+        self._flush_every_s = flush_every_s
+        self._flush_rows = flush_rows
+        self._max_step = 0
+
+    @property
+    def name(self) -> str:
+        return "workbench"
+
+    @property
+    def version(self) -> str:
+        return str(self._run_id)
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> Store:
+        return self._store
+
+    @rank_zero_only
+    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        """The resolved config is stored with the run already."""
+
+    @rank_zero_only
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        now = time.time()
+        step = self.trainer.global_step if self.trainer is not None else int(step or 0)
+        self._max_step = max(self._max_step, step)
+        for name, value in metrics.items():
+            if name == "epoch":
+                continue
+            self._rows.append((step, name, float(value), now))
+        if len(self._rows) >= self._flush_rows or time.monotonic() - self._last_flush > self._flush_every_s:
+            self.flush()
+
+    @rank_zero_only
+    def flush(self) -> None:
+        if self._rows:
+            self._store.add_metrics(self._run_id, self._rows)
+            self._rows = []
+        self._last_flush = time.monotonic()
+
+    @rank_zero_only
+    def save(self) -> None:
+        self.flush()
+
+    @rank_zero_only
+    def finalize(self, status: str) -> None:
+        self.flush()
+
+
+class CheckpointAndProgress(pl.Callback):
+    """Saves ``last.ckpt`` every ``every`` steps, at the end, and when SIGTERM arrives; keeps the
+    run's ``step`` column current so the UI and ``workbench runs`` can show progress."""
+
+    def __init__(self, store: Store, run_id: int, checkpoint_dir: Path, every: int | None):
+        self._store = store
+        self._run_id = run_id
+        self.path = checkpoint_dir / LAST_CHECKPOINT
+        self._every = every
+        self._last_saved_step = -1
+        self._last_progress = 0.0
+
+    def _save(self, trainer: pl.Trainer) -> None:
+        if trainer.global_step == self._last_saved_step:
+            return
+        trainer.save_checkpoint(self.path)
+        self._last_saved_step = trainer.global_step
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        step = trainer.global_step
+        if trainer.received_sigterm:
+            self._save(trainer)
+            return
+        if self._every and step > 0 and step % self._every == 0:
+            self._save(trainer)
+        now = time.monotonic()
+        if trainer.is_global_zero and now - self._last_progress > 1.0:
+            self._store.update_run(self._run_id, step=step)
+            self._last_progress = now
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._save(trainer)
+        if trainer.is_global_zero:
+            self._store.update_run(self._run_id, step=trainer.global_step)
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        if isinstance(exception, SIGTERMException):
+            self._save(trainer)
+            if trainer.is_global_zero:
+                self._store.update_run(self._run_id, step=trainer.global_step)
+
+
+class StepProgressBar(pl.Callback):
+    """One tqdm bar over the run's optimizer steps (Lightning's own bar counts per epoch)."""
+
+    def __init__(self, total: int):
+        self._total = total
+        self._bar: Any = None
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=self._total, initial=trainer.global_step, unit="step",
+                         dynamic_ncols=True, file=sys.stderr)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        if self._bar is None:
+            return
+        self._bar.update(trainer.global_step - self._bar.n)
+        shown = {k: f"{float(v):.4f}" for k, v in trainer.progress_bar_metrics.items()
+                 if k in ("train/loss", "val/loss")}
+        if shown:
+            self._bar.set_postfix(shown, refresh=False)
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._close()
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        self._close()

@@ -1,0 +1,168 @@
+"""Starting, cancelling and resuming run processes. The only place that starts processes.
+
+A run row is written only after its config validated, so a bad config never leaves a trace.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from workbench.config import ConfigError, ResolvedConfig
+from workbench.paths import Paths
+from workbench.registry import Registry
+from workbench.runner.procs import pid_alive
+from workbench.runner.worker import package_versions
+from workbench.store import RunNotFound, RunRecord, Store
+
+TERMINAL = ("succeeded", "failed", "cancelled", "interrupted")
+RESUMABLE = ("cancelled", "interrupted", "failed")
+
+
+class RunStateError(ValueError):
+    """An operation that the run's current status does not allow."""
+
+
+def resolve_parent(store: Store, init_from: int | str | None) -> RunRecord | None:
+    """The succeeded run named by ``init_from``, or a ConfigError naming the problem."""
+    if init_from is None:
+        return None
+    try:
+        parent = store.find_run(init_from)
+    except RunNotFound as exc:
+        raise ConfigError([("init_from", str(exc))]) from None
+    if parent.status != "succeeded":
+        raise ConfigError(
+            [("init_from", f"run {parent.id} ({parent.name}) is {parent.status}; "
+                           "only a succeeded run can be a parent")]
+        )
+    return parent
+
+
+def create_run(store: Store, registry: Registry, resolved: ResolvedConfig, *,
+               sweep_id: int | None = None, name: str | None = None) -> int:
+    """Write a queued run row for a validated config; returns its id."""
+    parent = resolve_parent(store, resolved.run.init_from)
+    config = resolved.to_dict()
+    if parent is not None:
+        config["init_from"] = parent.id
+    if name is not None:
+        config["name"] = name
+    used = {resolved.plugin(block) for block in ("stage", "architecture", "tokenizer", "dataset")}
+    kinds = ("stages", "architectures", "tokenizers", "datasets")
+    owners = {registry.owners[(kind, n)] for kind in kinds for n in used if (kind, n) in registry.owners}
+    versions = {p: v for p, v in registry.plugin_versions().items() if p in owners}
+    return store.create_run(
+        name=config["name"],
+        stage=resolved.plugin("stage"),
+        architecture=resolved.plugin("architecture"),
+        dataset=resolved.plugin("dataset"),
+        tokenizer=resolved.plugin("tokenizer"),
+        config=config,
+        seed=resolved.run.seed,
+        plugin_versions=versions,
+        package_versions=package_versions(),
+        parent_id=parent.id if parent else None,
+        sweep_id=sweep_id,
+        status="queued",
+        pid=os.getpid(),
+    )
+
+
+def worker_command(paths: Paths, run_id: int, *, resume: bool = False, progress: bool = False) -> list[str]:
+    cmd = [sys.executable, "-m", "workbench.runner.worker", "--home", str(paths.home),
+           "--run-id", str(run_id)]
+    if resume:
+        cmd.append("--resume")
+    if progress:
+        cmd.append("--progress")
+    return cmd
+
+
+def spawn(paths: Paths, run_id: int, *, resume: bool = False, foreground: bool = False) -> subprocess.Popen:
+    """Start the worker process. In the foreground it shares the terminal (progress bar);
+    otherwise its output goes to ``run.log`` in the run folder and it gets its own session, so
+    closing the UI or the shell does not kill it."""
+    cmd = worker_command(paths, run_id, resume=resume, progress=foreground)
+    if foreground:
+        return subprocess.Popen(cmd)
+    run_dir = paths.run_dir(run_id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = open(run_dir / "run.log", "ab")  # noqa: SIM115 - handed to the child
+    try:
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    finally:
+        log.close()
+
+
+def wait_foreground(store: Store, run_id: int, proc: subprocess.Popen) -> str:
+    """Wait for a foreground worker; Ctrl-C asks it to checkpoint and stop. Returns the status."""
+    try:
+        proc.wait()
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait()
+        except KeyboardInterrupt:
+            proc.kill()
+            proc.wait()
+    status = store.get_run(run_id).status
+    if status in ("queued", "running"):
+        # The worker died without recording an outcome (killed, out of memory, ...).
+        store.set_status(run_id, "interrupted",
+                         error=f"worker exited with code {proc.returncode} without a final status")
+        status = "interrupted"
+    return status
+
+
+def cancel(store: Store, run_id: int) -> str:
+    """Ask a running run to checkpoint and stop (SIGTERM); a queued one is cancelled at once."""
+    run = store.get_run(run_id)
+    if run.status == "queued":
+        store.set_status(run_id, "cancelled", error="cancelled before it started")
+        if run.pid is not None and pid_alive(run.pid) and _is_worker(run.pid, run_id):
+            os.kill(run.pid, signal.SIGTERM)
+        return "cancelled"
+    if run.status != "running":
+        raise RunStateError(f"run {run_id} is {run.status}; only queued or running runs can be cancelled")
+    if run.pid is None or not pid_alive(run.pid):
+        store.set_status(run_id, "interrupted", error=f"process {run.pid} is gone")
+        return "interrupted"
+    os.kill(run.pid, signal.SIGTERM)
+    return "cancelling"
+
+
+def _is_worker(pid: int, run_id: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"workbench.runner.worker" in cmdline and str(run_id).encode() in cmdline
+
+
+def prepare_resume(store: Store, paths: Paths, run_id: int) -> None:
+    """Check that a run can be resumed and queue it again."""
+    run = store.get_run(run_id)
+    if run.status not in RESUMABLE:
+        raise RunStateError(
+            f"run {run_id} is {run.status}; only {', '.join(RESUMABLE)} runs can be resumed"
+        )
+    if not (paths.run_dir(run_id) / "checkpoints" / "last.ckpt").is_file():
+        raise RunStateError(f"run {run_id} has no checkpoint to resume from")
+    store.set_status(run_id, "queued")
+    store.update_run(run_id, pid=os.getpid())
+
+
+def wait_for_status(store: Store, run_id: int, statuses: tuple[str, ...], timeout: float) -> str:
+    """Poll until the run reaches one of ``statuses``; returns the status (or the last seen)."""
+    deadline = time.monotonic() + timeout
+    status = store.get_run(run_id).status
+    while status not in statuses and time.monotonic() < deadline:
+        time.sleep(0.1)
+        status = store.get_run(run_id).status
+    return status

@@ -1,0 +1,236 @@
+"""The run process: ``python -m workbench.runner.worker --home H --run-id N [--resume]``.
+
+Each run executes in its own OS process so that cancel (SIGTERM), crashes and distributed
+launches are isolated. The worker resolves the plugins, builds the tokenizer, the data, the
+model and the stage's LightningModule, and runs ``pytorch_lightning.Trainer`` with the store
+logger and checkpoints. It always leaves the run in a final status: succeeded, failed (with the
+traceback), or cancelled (with a checkpoint to resume from).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import signal
+import sys
+import traceback
+import warnings
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from workbench.paths import Paths, resolve_home
+from workbench.store import Store, open_store
+
+EXIT_SUCCEEDED, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 3
+
+
+class RunCancelled(Exception):
+    """SIGTERM arrived before training started."""
+
+
+class _SigtermGuard:
+    """Until Lightning installs its own handler, SIGTERM cancels the run at once."""
+
+    def __init__(self) -> None:
+        self.training = False
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if not self.training:
+            raise RunCancelled("cancelled before training started")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for dist in ("workbench", "torch", "pytorch-lightning", "pydantic", "tokenizers"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def _describe_device(trainer: Any) -> str:
+    import torch
+
+    device = trainer.strategy.root_device
+    if device.type == "cuda":
+        return f"cuda:{device.index} ({torch.cuda.get_device_name(device)})"
+    return f"{device.type} ({torch.get_num_threads()} threads)"
+
+
+def _quiet_lightning() -> None:
+    for name in ("pytorch_lightning", "lightning_fabric", "lightning.pytorch"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*IterableDataset.*__len__.*")
+    warnings.filterwarnings("ignore", message=".*resuming from a checkpoint that ended before.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+
+
+def execute(paths: Paths, store: Store, run_id: int, *, resume: bool, progress: bool,
+            guard: _SigtermGuard) -> None:
+    """Train one run to completion (or until SIGTERM)."""
+    import pytorch_lightning as pl
+
+    from workbench.config import resolve_config
+    from workbench.registry import load_registry
+    from workbench.runner import build
+    from workbench.runner.callbacks import (
+        AtomicCheckpointIO,
+        CheckpointAndProgress,
+        StepProgressBar,
+        StoreLogger,
+    )
+    from workbench.specs import RunInfo, StageContext
+
+    _quiet_lightning()
+    run = store.get_run(run_id)
+    run_dir = paths.run_dir(run_id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    registry = load_registry()
+    resolved = resolve_config(run.config, registry)
+    pl.seed_everything(resolved.run.seed, workers=True, verbose=False)
+
+    dataset = build.build_dataset(resolved, registry, paths)
+
+    tokenizer_dir = run_dir / build.TOKENIZER_DIR
+    parent_dir = paths.run_dir(run.parent_id) if run.parent_id is not None else None
+    if tokenizer_dir.is_dir():
+        tokenizer = build.load_tokenizer(resolved, registry, tokenizer_dir)
+    elif parent_dir is not None and (parent_dir / build.TOKENIZER_DIR).is_dir():
+        # A child keeps its parent's vocabulary, or the parent's weights would not line up.
+        tokenizer = build.load_tokenizer(resolved, registry, parent_dir / build.TOKENIZER_DIR)
+    else:
+        tokenizer = build.new_tokenizer(resolved, registry)
+        tokenizer.fit(dataset.texts() if hasattr(dataset, "texts") else [])
+    if not tokenizer_dir.is_dir():
+        tokenizer_dir.mkdir(parents=True)
+        tokenizer.save(tokenizer_dir)
+        for file in sorted(tokenizer_dir.iterdir()):
+            store.add_artifact(run_id, kind="tokenizer", path=str(file.relative_to(paths.home)),
+                               sha256=build.sha256_of(file), size=file.stat().st_size)
+
+    model = build.build_model(resolved, registry, tokenizer.vocab_size)
+    checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    resuming = resume and checkpoint.is_file()
+    if parent_dir is not None and not resuming:
+        build.load_weights(model, parent_dir / build.MODEL_FILE)
+
+    def log_sample(step: int, prompt: str, text: str) -> None:
+        store.add_sample(run_id, step=step, prompt=prompt, text=text)
+
+    info = RunInfo(id=run_id, name=run.name, seed=resolved.run.seed, run_dir=run_dir, home=paths.home)
+    stage_spec = registry.stage(resolved.plugin("stage"))
+    parts = stage_spec.factory(
+        StageContext(config=resolved.options["stage"], run=info, model=model,
+                     tokenizer=tokenizer, dataset=dataset, log_sample=log_sample)
+    )
+    store.update_run(run_id, max_steps=parts.max_steps, run_dir=str(run_dir))
+
+    trainer_opts = resolved.run.trainer
+    store_logger = StoreLogger(store, run_id)
+    loggers: list[Any] = [store_logger]
+    for name in trainer_opts.loggers:
+        loggers.append(_lightning_logger(name, run_dir))
+    checkpointer = CheckpointAndProgress(store, run_id, checkpoint.parent, parts.checkpoint_every)
+    callbacks: list[Any] = [checkpointer]
+    if progress:
+        callbacks.append(StepProgressBar(parts.max_steps))
+    trainer = pl.Trainer(
+        accelerator=trainer_opts.accelerator,
+        devices=trainer_opts.devices,
+        precision=trainer_opts.precision,
+        strategy=trainer_opts.strategy,
+        num_nodes=trainer_opts.num_nodes,
+        deterministic=trainer_opts.deterministic,
+        max_steps=parts.max_steps,
+        log_every_n_steps=trainer_opts.log_every_n_steps,
+        logger=loggers,
+        callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=str(run_dir),
+        **parts.trainer_kwargs,
+    )
+    store_logger.trainer = trainer
+    store.update_run(run_id, device=_describe_device(trainer))
+    if resuming:
+        import torch
+
+        step = torch.load(checkpoint, map_location="cpu", weights_only=False)["global_step"]
+        store.delete_metrics_after(run_id, step)
+    guard.training = True
+    trainer.fit(parts.module, datamodule=parts.datamodule, ckpt_path=str(checkpoint) if resuming else None)
+
+    if trainer.is_global_zero:
+        model_path = run_dir / build.MODEL_FILE
+        build.atomic_torch_save(model.state_dict(), model_path)
+        for kind, file in (("model", model_path), ("checkpoint", checkpoint)):
+            if file.is_file():
+                store.add_artifact(run_id, kind=kind, path=str(file.relative_to(paths.home)),
+                                   sha256=build.sha256_of(file), size=file.stat().st_size,
+                                   step=trainer.global_step)
+
+
+def _lightning_logger(name: str, run_dir: Path) -> Any:
+    from pytorch_lightning import loggers
+
+    if name == "csv":
+        return loggers.CSVLogger(str(run_dir), name="csv")
+    if name == "tensorboard":
+        return loggers.TensorBoardLogger(str(run_dir), name="tensorboard")
+    if name == "mlflow":
+        return loggers.MLFlowLogger(experiment_name="workbench", save_dir=str(run_dir / "mlruns"))
+    raise ValueError(f"unknown logger {name!r}")
+
+
+def _is_launch_rank() -> bool:
+    return all(os.environ.get(var, "0") == "0" for var in ("LOCAL_RANK", "NODE_RANK"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workbench.runner.worker")
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--run-id", type=int, required=True)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--progress", action="store_true", help="show a progress bar")
+    args = parser.parse_args(argv)
+
+    guard = _SigtermGuard()
+    paths = resolve_home(args.home)
+    store = open_store(paths)
+    if not _is_launch_rank():
+        # A process Lightning started for another device of the same run: train, write nothing.
+        execute(paths, store, args.run_id, resume=args.resume, progress=False, guard=guard)
+        return EXIT_SUCCEEDED
+    store.update_run(args.run_id, pid=os.getpid())
+    store.set_status(args.run_id, "running")
+    try:
+        execute(paths, store, args.run_id, resume=args.resume, progress=args.progress, guard=guard)
+    except (RunCancelled, KeyboardInterrupt) as exc:
+        store.set_status(args.run_id, "cancelled", error=str(exc) or "cancelled")
+        return EXIT_CANCELLED
+    except SystemExit as exc:
+        from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+        if isinstance(exc, SIGTERMException):
+            store.set_status(args.run_id, "cancelled", error="cancelled by SIGTERM")
+            return EXIT_CANCELLED
+        store.set_status(args.run_id, "failed", error=traceback.format_exc())
+        return EXIT_FAILED
+    except BaseException:
+        store.set_status(args.run_id, "failed", error=traceback.format_exc())
+        traceback.print_exc(file=sys.stderr)
+        return EXIT_FAILED
+    store.set_status(args.run_id, "succeeded")
+    return EXIT_SUCCEEDED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

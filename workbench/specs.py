@@ -1,0 +1,191 @@
+"""Typed spec objects that plugins register, and the contexts their factories receive.
+
+Every spec has a ``name`` (what a config's ``name:`` key selects), a one-line ``summary``, a
+pydantic ``config`` model validating the plugin's options, and a ``factory``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    import pytorch_lightning as pl
+    import torch
+
+    from workbench.protocols import Tokenizer
+
+
+@dataclass(frozen=True)
+class _Spec:
+    name: str
+    summary: str
+    config: type[BaseModel]
+    factory: Callable[..., Any]
+
+    kind: ClassVar[str] = "spec"
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-friendly description (for ``workbench plugins --json`` and the UI)."""
+        return {"name": self.name, "summary": self.summary}
+
+
+@dataclass(frozen=True)
+class ArchitectureSpec(_Spec):
+    """A model architecture: ``factory(config, ModelContext) -> torch.nn.Module``.
+
+    ``presets`` maps a preset name to option values; a config block ``{name: gpt, preset: gpt-nano,
+    n_layer: 2}`` starts from the preset and applies the explicit keys on top.
+    """
+
+    protocols: tuple[str, ...] = ()
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    kind: ClassVar[str] = "architectures"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **super().describe(),
+            "protocols": list(self.protocols),
+            "presets": sorted(self.presets),
+        }
+
+
+@dataclass(frozen=True)
+class StageSpec(_Spec):
+    """A training stage: ``factory(StageContext) -> StageParts``.
+
+    ``requires`` is the protocol the architecture must implement; ``dataset_kinds`` the dataset
+    kinds the stage can train on.
+    """
+
+    requires: str = ""
+    dataset_kinds: tuple[str, ...] = ()
+
+    kind: ClassVar[str] = "stages"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **super().describe(),
+            "requires": self.requires,
+            "dataset_kinds": list(self.dataset_kinds),
+        }
+
+
+@dataclass(frozen=True)
+class EvaluationSpec(_Spec):
+    """An evaluation: ``factory(EvaluationContext) -> dict[str, float]``."""
+
+    requires: str = ""
+
+    kind: ClassVar[str] = "evaluations"
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "requires": self.requires}
+
+
+@dataclass(frozen=True)
+class DatasetSpec(_Spec):
+    """A dataset: ``factory(config, DatasetContext) -> dataset object of kind ``dataset_kind``."""
+
+    dataset_kind: str = "text"
+
+    kind: ClassVar[str] = "datasets"
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "dataset_kind": self.dataset_kind}
+
+
+@dataclass(frozen=True)
+class TokenizerSpec(_Spec):
+    """A tokenizer: ``factory(config) -> Tokenizer`` (not yet fitted)."""
+
+    kind: ClassVar[str] = "tokenizers"
+
+
+@dataclass(frozen=True)
+class AnnotatorSpec(_Spec):
+    """A simulated annotator: ``factory(config) -> object with label(prompt, a, b)``."""
+
+    kind: ClassVar[str] = "annotators"
+
+
+SPEC_TYPES: dict[str, type[_Spec]] = {
+    cls.kind: cls
+    for cls in (ArchitectureSpec, StageSpec, EvaluationSpec, DatasetSpec, TokenizerSpec, AnnotatorSpec)
+}
+"""Spec class by registry section name ("architectures", "stages", ...)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Contexts handed to factories
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ModelContext:
+    """What an architecture factory needs to know beyond its own options."""
+
+    vocab_size: int
+
+
+@dataclass
+class DatasetContext:
+    """Where a dataset may cache downloads, and the run's seed for generated data."""
+
+    cache_dir: Path
+    seed: int
+
+
+@dataclass
+class RunInfo:
+    """The identity and folders of the run being executed."""
+
+    id: int
+    name: str
+    seed: int
+    run_dir: Path
+    home: Path
+
+
+@dataclass
+class StageContext:
+    """Everything a stage factory receives."""
+
+    config: BaseModel
+    run: RunInfo
+    model: torch.nn.Module
+    tokenizer: Tokenizer
+    dataset: Any
+    log_sample: Callable[[int, str, str], None] = lambda step, prompt, text: None
+    """Store a generated sample: ``log_sample(step, prompt, text)``."""
+
+
+@dataclass
+class StageParts:
+    """What a stage factory returns: the module, the data and the trainer settings it needs."""
+
+    module: pl.LightningModule
+    datamodule: pl.LightningDataModule
+    max_steps: int
+    trainer_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Extra ``pl.Trainer`` keyword arguments (e.g. ``val_check_interval``, ``gradient_clip_val``,
+    ``accumulate_grad_batches``, ``limit_val_batches``)."""
+    checkpoint_every: int | None = None
+    """Save a checkpoint every this many optimizer steps (default: at each validation)."""
+
+
+@dataclass
+class EvaluationContext:
+    """Everything an evaluation factory receives."""
+
+    config: BaseModel
+    run: RunInfo
+    model: torch.nn.Module
+    tokenizer: Tokenizer
+    dataset: Any
+    log_sample: Callable[[int, str, str], None] = lambda step, prompt, text: None

@@ -1,0 +1,261 @@
+"""SQLite engines and Alembic migrations for the workbench database.
+
+Every connection made by :func:`make_engine` runs in WAL mode with a 30 s busy timeout and
+foreign keys enforced, and every transaction starts with ``BEGIN IMMEDIATE`` so that a writer
+waits (up to the busy timeout) for another process's write lock instead of failing half-way
+through with ``database is locked``. Read-only work can ask for a plain deferred ``BEGIN`` via
+:func:`deferred`, which in WAL mode never waits for writers.
+
+The migrations live in the repository-root ``alembic/`` folder. :func:`upgrade` runs them in
+code on a shared connection (no ``alembic.ini`` needed); :func:`check` reports whether the ORM
+models and the migrated database differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+import alembic.command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import (
+    URL,
+    Column,
+    Connection,
+    Constraint,
+    Engine,
+    Index,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+)
+
+BUSY_TIMEOUT_MS: Final[int] = 30_000
+BEGIN_OPTION: Final[str] = "workbench_sqlite_begin"
+"""Execution option choosing how transactions begin: ``IMMEDIATE`` (default) or ``DEFERRED``."""
+_BEGIN_MODES: Final[frozenset[str]] = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
+
+
+class StoreError(Exception):
+    """Base class of every error the store raises on purpose."""
+
+
+class RunNotFound(StoreError, LookupError):
+    """No run has the id or name that was asked for."""
+
+
+class RunHasChildren(StoreError):
+    """A run cannot be deleted while other runs name it as their parent."""
+
+
+class MigrationError(StoreError):
+    """The migrations are missing or left the database inconsistent."""
+
+
+def make_engine(db_path: Path) -> Engine:
+    """An engine for the SQLite file ``db_path`` with the workbench's pragmas and locking.
+
+    The parent folder must exist; the file is created on first connection.
+    """
+    url = URL.create("sqlite+pysqlite", database=str(Path(db_path)))
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # Take BEGIN away from the sqlite3 module; the "begin" listener below emits it.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # busy_timeout first: switching a fresh file to WAL needs a lock.
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = str(conn.get_execution_options().get(BEGIN_OPTION, "IMMEDIATE")).upper()
+        if mode not in _BEGIN_MODES:
+            raise ValueError(f"{BEGIN_OPTION}={mode!r}: expected one of {sorted(_BEGIN_MODES)}")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def deferred(engine: Engine) -> Engine:
+    """A view of ``engine`` (same pool and events) whose transactions begin DEFERRED.
+
+    Use it only for read-only work: a deferred transaction that later writes can fail at once
+    with ``database is locked`` instead of waiting for the busy timeout.
+    """
+    return engine.execution_options(**{BEGIN_OPTION: "DEFERRED"})
+
+
+def migrations_dir() -> Path:
+    """The repository-root ``alembic/`` folder holding ``env.py`` and ``versions/``."""
+    folder = Path(__file__).resolve().parents[2] / "alembic"
+    if not (folder / "env.py").is_file() or not (folder / "versions").is_dir():
+        raise MigrationError(
+            f"the database migrations were not found at {folder} (expected env.py and "
+            "versions/ there); run the workbench from a checkout or an editable install "
+            "(pip install -e .) so that the alembic/ folder sits next to the workbench package"
+        )
+    return folder
+
+
+def _ini_escape(value: str) -> str:
+    # Config.set_main_option goes through ConfigParser interpolation.
+    return value.replace("%", "%%")
+
+
+def alembic_config(engine_or_url: Engine | URL | str | None = None) -> Config:
+    """An Alembic config built in code for the migrations in :func:`migrations_dir`.
+
+    An engine is also handed to ``env.py`` through ``config.attributes["engine"]``; callers that
+    already hold a connection put it in ``config.attributes["connection"]``.
+    """
+    cfg = Config()
+    cfg.set_main_option("script_location", _ini_escape(str(migrations_dir())))
+    cfg.set_main_option("path_separator", "os")
+    url: URL | str | None
+    if isinstance(engine_or_url, Engine):
+        cfg.attributes["engine"] = engine_or_url
+        url = engine_or_url.url
+    else:
+        url = engine_or_url
+    if url is not None:
+        text = url.render_as_string(hide_password=False) if isinstance(url, URL) else url
+        cfg.set_main_option("sqlalchemy.url", _ini_escape(text))
+    return cfg
+
+
+@contextmanager
+def migration_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside one transaction, set up for schema changes.
+
+    On SQLite, foreign keys are switched off for its duration (they cannot change inside a
+    transaction): a batch migration copies and drops tables, and with foreign keys on, dropping
+    ``runs`` would cascade-delete every metric. Before committing, ``PRAGMA foreign_key_check``
+    must come back empty, or the whole migration rolls back with :class:`MigrationError`.
+    """
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        raw: Any = conn.connection.driver_connection
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                yield conn
+                if sqlite:
+                    problems = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if problems:
+                        shown = ", ".join(str(tuple(row)) for row in problems[:10])
+                        raise MigrationError(
+                            f"migration left {len(problems)} foreign-key violation(s) "
+                            f"(table, rowid, parent, fkid): {shown}"
+                        )
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database forward to ``revision`` (default: the newest).
+
+    A database already at head is only read (no write lock, no foreign-key scan), so opening
+    the store from many processes stays cheap.
+    """
+    cfg = alembic_config(engine)
+    if revision == "head":
+        heads = set(ScriptDirectory.from_config(cfg).get_heads())
+        with deferred(engine).connect() as conn:
+            if set(MigrationContext.configure(conn).get_current_heads()) == heads:
+                return
+    with migration_connection(engine) as conn:
+        cfg.attributes["connection"] = conn
+        alembic.command.upgrade(cfg, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Migrate the database back to ``revision`` (``"base"`` drops every table)."""
+    cfg = alembic_config(engine)
+    with migration_connection(engine) as conn:
+        cfg.attributes["connection"] = conn
+        alembic.command.downgrade(cfg, revision)
+
+
+def head_revisions() -> tuple[str, ...]:
+    """The head revision(s) of the migration scripts (exactly one in a healthy tree)."""
+    return tuple(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None for a database never migrated."""
+    with deferred(engine).connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _describe(part: Any) -> str:
+    if isinstance(part, Table):
+        return part.name
+    if isinstance(part, Column):
+        table = getattr(part, "table", None)
+        prefix = f"{table.name}." if isinstance(table, Table) else ""
+        return f"{prefix}{part.name} {part.type}"
+    if isinstance(part, Index):
+        columns = ", ".join(str(getattr(c, "name", c)) for c in part.expressions)
+        return f"{part.name} on {part.table.name if part.table is not None else '?'}({columns})"
+    if isinstance(part, Constraint):
+        table = getattr(part, "table", None)
+        where = f" on {table.name}" if isinstance(table, Table) else ""
+        return f"{type(part).__name__} {part.name}{where}"
+    return repr(part)
+
+
+def _format_diff(diff: Any) -> str:
+    if isinstance(diff, list):
+        return "\n".join(_format_diff(item) for item in diff)
+    if isinstance(diff, tuple) and diff and isinstance(diff[0], str):
+        parts = [_describe(part) for part in diff[1:] if part is not None]
+        return f"{diff[0]}: " + ", ".join(parts)
+    return repr(diff)
+
+
+def check(engine: Engine, metadata: MetaData | None = None) -> str | None:
+    """None when the database matches ``metadata`` (default: the ORM models), else the diffs.
+
+    Run it on a database upgraded to head to learn whether the migrations still produce the
+    schema the models describe. A database behind the migration head is reported too.
+    """
+    if metadata is None:
+        from workbench.store.models import Base
+
+        metadata = Base.metadata
+    heads = set(head_revisions())
+    with deferred(engine).connect() as conn:
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "target_metadata": metadata,
+                "compare_type": True,
+                "compare_server_default": True,
+                "render_as_batch": True,
+            },
+        )
+        current = set(context.get_current_heads())
+        diffs = compare_metadata(context, metadata)
+    lines: list[str] = []
+    if current != heads:
+        lines.append(
+            f"database is at revision {sorted(current) or 'none'}, "
+            f"the migrations' head is {sorted(heads)}"
+        )
+    lines.extend(_format_diff(diff) for diff in diffs)
+    return "\n".join(lines) if lines else None
