@@ -19,8 +19,10 @@ def home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("WORKBENCH_HOME", str(home))
     monkeypatch.setenv("WORKBENCH_PLUGIN_MODULES", TEST_PLUGINS)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        p for p in (str(TESTS_DIR), os.environ.get("PYTHONPATH", "")) if p))
+    monkeypatch.setenv(
+        "PYTHONPATH",
+        os.pathsep.join(p for p in (str(TESTS_DIR), os.environ.get("PYTHONPATH", "")) if p),
+    )
     monkeypatch.delenv("WORKBENCH_PLUGINS", raising=False)
     monkeypatch.delenv("WORKBENCH_DISABLE_PLUGINS", raising=False)
     return home
@@ -29,16 +31,27 @@ def home(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def corpus(tmp_path) -> Path:
     """About 20 kB of patterned text."""
-    lines = [f"the {animal} sees {n} {thing}s." for n in range(40)
-             for animal, thing in (("cat", "bird"), ("dog", "ball"), ("owl", "mouse"))]
+    lines = [
+        f"the {animal} sees {n} {thing}s."
+        for n in range(40)
+        for animal, thing in (("cat", "bird"), ("dog", "ball"), ("owl", "mouse"))
+    ]
     path = tmp_path / "corpus.txt"
     path.write_text("\n".join(lines * 4), encoding="utf-8")
     return path
 
 
 def tiny_config(corpus: Path, **stage) -> dict:
-    stage_block = {"name": "pretrain", "max_steps": 30, "batch_size": 4, "lr": 1e-2,
-                   "warmup_steps": 2, "eval_interval": 10, "eval_batches": 2, "sample_tokens": 20}
+    stage_block = {
+        "name": "pretrain",
+        "max_steps": 30,
+        "batch_size": 4,
+        "lr": 1e-2,
+        "warmup_steps": 2,
+        "eval_interval": 10,
+        "eval_batches": 2,
+        "sample_tokens": 20,
+    }
     stage_block.update(stage)
     return {
         "name": "tiny",

@@ -108,8 +108,15 @@ def test_architecture_must_implement_the_stage_protocol(registry):
             class Cfg(BaseModel):
                 pass
 
-            register(ArchitectureSpec(name="s2s", summary="x", config=Cfg,
-                                      factory=lambda c, ctx: None, protocols=("seq2seq",)))
+            register(
+                ArchitectureSpec(
+                    name="s2s",
+                    summary="x",
+                    config=Cfg,
+                    factory=lambda c, ctx: None,
+                    protocols=("seq2seq",),
+                )
+            )
 
     reg = load_registry(plugins=[("s2s", Seq2SeqOnly())])
     raw = base()

@@ -15,8 +15,13 @@ class Opts(BaseModel):
 
 
 def _arch(name: str, config=Opts) -> ArchitectureSpec:
-    return ArchitectureSpec(name=name, summary=f"{name} net", config=config,
-                            factory=lambda c, ctx: None, protocols=("causal-lm",))
+    return ArchitectureSpec(
+        name=name,
+        summary=f"{name} net",
+        config=config,
+        factory=lambda c, ctx: None,
+        protocols=("causal-lm",),
+    )
 
 
 class GoodPlugin:
@@ -36,7 +41,9 @@ class SecondPlugin:
 
     @hookimpl
     def register_datasets(self, register):
-        register(DatasetSpec(name="other-data", summary="d", config=Opts, factory=lambda c, x: None))
+        register(
+            DatasetSpec(name="other-data", summary="d", config=Opts, factory=lambda c, x: None)
+        )
 
 
 class NotPydantic:
@@ -79,8 +86,11 @@ def test_good_plugin_registers_its_specs():
 
 
 def test_import_error_is_reported_and_others_still_load():
-    registry = load_registry(use_entry_points=False, modules=["wb_test_plugins.broken_import"],
-                             plugins=[("good", GoodPlugin())])
+    registry = load_registry(
+        use_entry_points=False,
+        modules=["wb_test_plugins.broken_import"],
+        plugins=[("good", GoodPlugin())],
+    )
     assert [f.name for f in registry.failed] == ["wb_test_plugins.broken_import"]
     assert "this plugin is broken on purpose" in registry.failed[0].error
     assert registry.names("architectures") == ["good-net"]
@@ -145,7 +155,9 @@ def test_builtins_come_from_entry_points():
 
 def test_unknown_name_lists_what_is_available():
     registry = _load(("good", GoodPlugin()))
-    with pytest.raises(UnknownPluginError, match=r"unknown architecture 'nope' \(available: good-net\)"):
+    with pytest.raises(
+        UnknownPluginError, match=r"unknown architecture 'nope' \(available: good-net\)"
+    ):
         registry.architecture("nope")
 
 

@@ -66,7 +66,9 @@ def test_tiny_run_succeeds_and_stores_metrics_samples_and_checkpoint(home, write
     kinds = {a.kind for a in store.artifacts(1)}
     assert {"checkpoint", "model", "tokenizer"} <= kinds
     run_dir = resolve_home(home).run_dir(1)
-    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    checkpoint = torch.load(
+        run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False
+    )
     assert checkpoint["global_step"] == 30
     assert not list((run_dir / "checkpoints").glob("*.tmp"))
 
@@ -94,8 +96,19 @@ def test_failing_run_stores_traceback_and_keeps_earlier_runs(home, write_config,
     store = store_for(home)
     before = store.metrics(1)
     crash = write_config("crash")
-    assert main(["run", str(crash), "--set", "stage.name=crashing-pretrain",
-                 "--set", "stage.crash_at_step=5"]) == 1
+    assert (
+        main(
+            [
+                "run",
+                str(crash),
+                "--set",
+                "stage.name=crashing-pretrain",
+                "--set",
+                "stage.crash_at_step=5",
+            ]
+        )
+        == 1
+    )
     run = store.get_run(2)
     assert run.status == "failed"
     assert "Traceback" in run.error and "InjectedCrash: injected failure at step 5" in run.error
@@ -104,11 +117,14 @@ def test_failing_run_stores_traceback_and_keeps_earlier_runs(home, write_config,
 
 
 def test_sigterm_checkpoints_cancels_and_resume_continues(home, write_config, capsys):
-    config = write_config("slow", name="slow-pretrain", step_sleep=0.05, max_steps=80,
-                          checkpoint_every=1000)
+    config = write_config(
+        "slow", name="slow-pretrain", step_sleep=0.05, max_steps=80, checkpoint_every=1000
+    )
     run_id, proc = start_background(home, config)
     store = store_for(home)
-    wait_until(lambda: store.get_run(run_id).status == "running" and store.get_run(run_id).step >= 15)
+    wait_until(
+        lambda: store.get_run(run_id).status == "running" and store.get_run(run_id).step >= 15
+    )
     assert main(["cancel", str(run_id)]) == 0
     assert proc.wait(timeout=60) == 3
     run = store.get_run(run_id)
@@ -144,8 +160,18 @@ def test_killed_run_is_found_interrupted_on_next_start(home, write_config, capsy
 
 def test_sweep_of_four_runs_at_most_two_at_a_time(home, write_config, capsys):
     config = write_config("sweep", name="slow-pretrain", step_sleep=0.02, max_steps=20)
-    code = main(["sweep", str(config), "--grid", "stage.lr=1e-2,5e-3", "--grid", "seed=1,2",
-                 "--max-parallel", "2"])
+    code = main(
+        [
+            "sweep",
+            str(config),
+            "--grid",
+            "stage.lr=1e-2,5e-3",
+            "--grid",
+            "seed=1,2",
+            "--max-parallel",
+            "2",
+        ]
+    )
     assert code == 0
     store = store_for(home)
     runs = store.list_runs()
@@ -166,27 +192,54 @@ def test_sweep_with_a_bad_variant_writes_nothing(home, write_config, capsys):
     assert store_for(home).list_runs() == []
 
 
-def test_third_party_plugin_installed_with_pip_runs(home, write_config, tmp_path, monkeypatch, capsys):
+def test_third_party_plugin_installed_with_pip_runs(
+    home, write_config, tmp_path, monkeypatch, capsys
+):
     example = Path(__file__).resolve().parents[1] / "examples" / "workbench-plugin-example"
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(example)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(example),
+        ],
+        check=True,
+        capture_output=True,
     )
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(target), os.environ["PYTHONPATH"]]))
     env = dict(os.environ)
-    listing = subprocess.run([sys.executable, "-m", "workbench.cli", "plugins", "--json"],
-                             env=env, capture_output=True, text=True, check=True)
+    listing = subprocess.run(
+        [sys.executable, "-m", "workbench.cli", "plugins", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     import json
 
     loaded = {p["name"]: p for p in json.loads(listing.stdout)["loaded"]}
     assert loaded["example"]["version"] == "0.2.0"
     assert loaded["example"]["specs"]["datasets"] == ["counting"]
     result = subprocess.run(
-        [sys.executable, "-m", "workbench.cli", "run", str(write_config()),
-         "--set", "dataset={name: counting, size_chars: 5000}"],
-        env=env, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "workbench.cli",
+            "run",
+            str(write_config()),
+            "--set",
+            "dataset={name: counting, size_chars: 5000}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     run = store_for(home).get_run(1)

@@ -108,7 +108,10 @@ class ResolvedConfig:
         """The full resolved config (defaults filled in, presets expanded), JSON-serialisable."""
         data = self.run.model_dump(mode="json", exclude=set(PLUGIN_BLOCKS))
         for block in PLUGIN_BLOCKS:
-            data[block] = {"name": self.plugin(block), **self.options[block].model_dump(mode="json")}
+            data[block] = {
+                "name": self.plugin(block),
+                **self.options[block].model_dump(mode="json"),
+            }
         order = ["name", "description", "seed", *PLUGIN_BLOCKS, "trainer", "init_from"]
         return {key: data[key] for key in order}
 
@@ -141,7 +144,9 @@ def parse_yaml(text: str, *, source: str = "<config>") -> dict[str, Any]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError([("", f"{source}: the top level must be a mapping, got {type(data).__name__}")])
+        raise ConfigError(
+            [("", f"{source}: the top level must be a mapping, got {type(data).__name__}")]
+        )
     return data
 
 
@@ -207,7 +212,9 @@ def validate_options(spec: Any, options: Mapping[str, Any], block: str) -> BaseM
     if preset is not None:
         if preset not in presets:
             available = ", ".join(sorted(presets)) or "none"
-            raise ConfigError([(f"{block}.preset", f"unknown preset {preset!r} (available: {available})")])
+            raise ConfigError(
+                [(f"{block}.preset", f"unknown preset {preset!r} (available: {available})")]
+            )
         fields = spec.config.model_fields
         base = {k: v for k, v in presets[preset].items() if k in fields}
         options = {**base, **options}
@@ -217,7 +224,9 @@ def validate_options(spec: Any, options: Mapping[str, Any], block: str) -> BaseM
     unknown = [key for key in options if key not in known]
     if unknown:
         valid = ", ".join(sorted(known)) or "none"
-        raise ConfigError([(f"{block}.{key}", f"unknown field (valid fields: {valid})") for key in unknown])
+        raise ConfigError(
+            [(f"{block}.{key}", f"unknown field (valid fields: {valid})") for key in unknown]
+        )
     try:
         return spec.config.model_validate(options)
     except ValidationError as exc:
@@ -248,7 +257,12 @@ def resolve_config(raw: Mapping[str, Any], registry: Registry) -> ResolvedConfig
             issues.extend(exc.issues)
 
     stage, arch, dataset = specs.get("stage"), specs.get("architecture"), specs.get("dataset")
-    if stage is not None and arch is not None and stage.requires and stage.requires not in arch.protocols:
+    if (
+        stage is not None
+        and arch is not None
+        and stage.requires
+        and stage.requires not in arch.protocols
+    ):
         implemented = ", ".join(arch.protocols) or "none"
         issues.append(
             (
@@ -272,7 +286,10 @@ def resolve_config(raw: Mapping[str, Any], registry: Registry) -> ResolvedConfig
 
 
 def load_config(
-    path: str | Path | None, registry: Registry, overrides: Sequence[str] = (), raw: Mapping[str, Any] | None = None
+    path: str | Path | None,
+    registry: Registry,
+    overrides: Sequence[str] = (),
+    raw: Mapping[str, Any] | None = None,
 ) -> ResolvedConfig:
     """Read ``path`` (or take ``raw``), apply overrides and validate."""
     data = dict(raw) if raw is not None else load_yaml(path) if path is not None else {}

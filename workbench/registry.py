@@ -153,7 +153,9 @@ class Registry:
 
     # -- loading -------------------------------------------------------------------------------
 
-    def _add_plugin(self, pm: pluggy.PluginManager, name: str, obj: Any, version: str | None) -> None:
+    def _add_plugin(
+        self, pm: pluggy.PluginManager, name: str, obj: Any, version: str | None
+    ) -> None:
         """Register one plugin's specs, all or nothing."""
         staged: list[_Spec] = []
         try:

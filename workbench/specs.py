@@ -116,7 +116,14 @@ class AnnotatorSpec(_Spec):
 
 SPEC_TYPES: dict[str, type[_Spec]] = {
     cls.kind: cls
-    for cls in (ArchitectureSpec, StageSpec, EvaluationSpec, DatasetSpec, TokenizerSpec, AnnotatorSpec)
+    for cls in (
+        ArchitectureSpec,
+        StageSpec,
+        EvaluationSpec,
+        DatasetSpec,
+        TokenizerSpec,
+        AnnotatorSpec,
+    )
 }
 """Spec class by registry section name ("architectures", "stages", ...)."""
 

@@ -92,7 +92,9 @@ class RandomWindows(IterableDataset):
 class FixedWindows(IterableDataset):
     """A fixed list of validation batches, the same at every validation."""
 
-    def __init__(self, ids: torch.Tensor, block_size: int, batch_size: int, n_batches: int, seed: int):
+    def __init__(
+        self, ids: torch.Tensor, block_size: int, batch_size: int, n_batches: int, seed: int
+    ):
         windows = RandomWindows(ids, block_size, batch_size, seed)
         batches = iter(windows)
         self.batches = [next(batches) for _ in range(n_batches)]
@@ -107,8 +109,15 @@ class FixedWindows(IterableDataset):
 class TokenWindowData(pl.LightningDataModule):
     """Train/val token windows from an already-encoded corpus."""
 
-    def __init__(self, train_ids: torch.Tensor, val_ids: torch.Tensor, block_size: int,
-                 batch_size: int, eval_batches: int, seed: int):
+    def __init__(
+        self,
+        train_ids: torch.Tensor,
+        val_ids: torch.Tensor,
+        block_size: int,
+        batch_size: int,
+        eval_batches: int,
+        seed: int,
+    ):
         super().__init__()
         self.train_set = RandomWindows(train_ids, block_size, batch_size, seed)
         self.val_set = FixedWindows(val_ids, block_size, batch_size, eval_batches, seed + 1)
@@ -131,7 +140,9 @@ class CausalLMPretraining(pl.LightningModule):
         self._log_sample = ctx.log_sample
         self._tokens_per_step = cfg.batch_size * cfg.grad_accum * model.block_size
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
         x, y = batch
         _, loss = self.model(x, y)
         self.log("train/loss", loss, prog_bar=True)
@@ -151,7 +162,10 @@ class CausalLMPretraining(pl.LightningModule):
         idx = torch.tensor([prompt_ids[-self.model.block_size :]], device=self.device)
         gen = torch.Generator(device=self.device).manual_seed(self.global_step)
         new = self.model.generate(
-            idx, self.cfg.sample_tokens, temperature=self.cfg.sample_temperature, top_k=200,
+            idx,
+            self.cfg.sample_tokens,
+            temperature=self.cfg.sample_temperature,
+            top_k=200,
             generator=gen,
         )[0]
         self._log_sample(self.global_step, self.cfg.sample_prompt, self._tokenizer.decode(new))
@@ -166,7 +180,10 @@ class CausalLMPretraining(pl.LightningModule):
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: lr_at(step, self.cfg) / base
         )
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
 
 
 def _encode(tokenizer, text: str) -> torch.Tensor:
@@ -179,7 +196,9 @@ def build_pretrain(ctx: StageContext) -> StageParts:
     block_size = ctx.model.block_size
     train_ids = _encode(ctx.tokenizer, corpus.train)
     val_ids = _encode(ctx.tokenizer, corpus.val or corpus.train)
-    data = TokenWindowData(train_ids, val_ids, block_size, cfg.batch_size, cfg.eval_batches, ctx.run.seed)
+    data = TokenWindowData(
+        train_ids, val_ids, block_size, cfg.batch_size, cfg.eval_batches, ctx.run.seed
+    )
     module = CausalLMPretraining(ctx.model, cfg, ctx)
     return StageParts(
         module=module,

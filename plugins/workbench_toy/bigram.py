@@ -77,7 +77,9 @@ class BigramLM(nn.Module):
                     sorted_logits, order = torch.sort(logits, descending=True)
                     cumulative = F.softmax(sorted_logits, -1).cumsum(-1)
                     drop = cumulative - F.softmax(sorted_logits, -1) > top_p
-                    logits = logits.scatter(1, order, sorted_logits.masked_fill(drop, float("-inf")))
+                    logits = logits.scatter(
+                        1, order, sorted_logits.masked_fill(drop, float("-inf"))
+                    )
                 nxt = torch.multinomial(F.softmax(logits, -1), 1, generator=generator).squeeze(1)
             for row, token in enumerate(nxt.tolist()):
                 if done[row]:

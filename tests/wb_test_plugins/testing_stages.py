@@ -57,9 +57,23 @@ def build_crash(ctx: StageContext) -> StageParts:
 
 @hookimpl
 def register_stages(register):
-    register(StageSpec(name="slow-pretrain", summary="pretrain, sleeping each step (tests)",
-                       config=SlowConfig, factory=build_slow, requires=CAUSAL_LM,
-                       dataset_kinds=(TEXT,)))
-    register(StageSpec(name="crashing-pretrain", summary="pretrain that raises (tests)",
-                       config=CrashConfig, factory=build_crash, requires=CAUSAL_LM,
-                       dataset_kinds=(TEXT,)))
+    register(
+        StageSpec(
+            name="slow-pretrain",
+            summary="pretrain, sleeping each step (tests)",
+            config=SlowConfig,
+            factory=build_slow,
+            requires=CAUSAL_LM,
+            dataset_kinds=(TEXT,),
+        )
+    )
+    register(
+        StageSpec(
+            name="crashing-pretrain",
+            summary="pretrain that raises (tests)",
+            config=CrashConfig,
+            factory=build_crash,
+            requires=CAUSAL_LM,
+            dataset_kinds=(TEXT,),
+        )
+    )

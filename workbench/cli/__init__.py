@@ -7,6 +7,7 @@ reference or an argument that cannot be used); 130 the run was cancelled.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -20,8 +21,11 @@ from workbench.store import StoreError
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--home", default=argparse.SUPPRESS,
-                        help="workbench data folder (default: $WORKBENCH_HOME or ~/.workbench)")
+    common.add_argument(
+        "--home",
+        default=argparse.SUPPRESS,
+        help="workbench data folder (default: $WORKBENCH_HOME or ~/.workbench)",
+    )
     parser = argparse.ArgumentParser(
         prog="workbench",
         description="Train, compare and label small models from the Transformer to ChatGPT.",
@@ -41,6 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.home = None
     try:
         return int(args.handler(args) or 0)
+    except BrokenPipeError:
+        # Output piped into `head` or similar: stop quietly, as Unix tools do.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0
     except (ConfigError, UnknownPluginError) as exc:
         print(f"error: invalid config\n{_indent(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT

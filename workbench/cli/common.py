@@ -16,8 +16,12 @@ from workbench.store import Store, open_store
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 
-STATUS_EXIT = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "interrupted": EXIT_FAILED,
-               "cancelled": EXIT_CANCELLED}
+STATUS_EXIT = {
+    "succeeded": EXIT_OK,
+    "failed": EXIT_FAILED,
+    "interrupted": EXIT_FAILED,
+    "cancelled": EXIT_CANCELLED,
+}
 
 
 class UserError(Exception):
@@ -58,9 +62,13 @@ def _json_default(value: Any) -> Any:
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    cells = [[str(h) for h in headers]] + [
+        ["" if c is None else str(c) for c in row] for row in rows
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for index, row in enumerate(cells):
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
         if index == 0:
             print("  ".join("-" * width for width in widths))

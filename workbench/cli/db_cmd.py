@@ -15,8 +15,9 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     db_sub = p.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
     up = db_sub.add_parser("upgrade", parents=[common], help="apply all migrations")
     up.set_defaults(handler=cmd_upgrade)
-    check = db_sub.add_parser("check", parents=[common],
-                              help="exit 1 if the models and the migrations differ")
+    check = db_sub.add_parser(
+        "check", parents=[common], help="exit 1 if the models and the migrations differ"
+    )
     check.set_defaults(handler=cmd_check)
 
 

@@ -11,36 +11,74 @@ from workbench.runner import launcher, queue
 
 
 def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("run", parents=[common], help="run a config in the foreground",
-                       description="Validate CONFIG, record the run and train it in a worker "
-                                   "process, showing a progress bar. Ctrl-C checkpoints and stops.")
+    p = sub.add_parser(
+        "run",
+        parents=[common],
+        help="run a config in the foreground",
+        description="Validate CONFIG, record the run and train it in a worker "
+        "process, showing a progress bar. Ctrl-C checkpoints and stops.",
+    )
     p.add_argument("config", help="a run config YAML file")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set stage.lr=3e-4 (repeatable)")
-    p.add_argument("--detach", action="store_true", help="start the run in the background and return")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set stage.lr=3e-4 (repeatable)",
+    )
+    p.add_argument(
+        "--detach", action="store_true", help="start the run in the background and return"
+    )
     p.set_defaults(handler=cmd_run)
 
-    p = sub.add_parser("sweep", parents=[common], help="run a grid or list of variants of a config",
-                       description="Expand CONFIG with --grid (cartesian product) or --case "
-                                   "(explicit list) overrides; every variant is validated before "
-                                   "any run is recorded; runs execute at most --max-parallel at once.")
+    p = sub.add_parser(
+        "sweep",
+        parents=[common],
+        help="run a grid or list of variants of a config",
+        description="Expand CONFIG with --grid (cartesian product) or --case "
+        "(explicit list) overrides; every variant is validated before "
+        "any run is recorded; runs execute at most --max-parallel at once.",
+    )
     p.add_argument("config")
-    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
-                   help="vary KEY over the values (repeat for more axes)")
-    p.add_argument("--case", action="append", default=[], metavar="'K=V K2=V2'",
-                   help="one variant as space-separated overrides (repeatable)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override the base config")
+    p.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="vary KEY over the values (repeat for more axes)",
+    )
+    p.add_argument(
+        "--case",
+        action="append",
+        default=[],
+        metavar="'K=V K2=V2'",
+        help="one variant as space-separated overrides (repeatable)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override the base config",
+    )
     p.add_argument("--max-parallel", type=int, default=2, help="runs at once (default 2)")
     p.set_defaults(handler=cmd_sweep)
 
-    p = sub.add_parser("cancel", parents=[common], help="cancel a queued or running run",
-                       description="Send SIGTERM: the run saves a checkpoint and ends cancelled.")
+    p = sub.add_parser(
+        "cancel",
+        parents=[common],
+        help="cancel a queued or running run",
+        description="Send SIGTERM: the run saves a checkpoint and ends cancelled.",
+    )
     p.add_argument("run", help="run id or name")
     p.add_argument("--wait", action="store_true", help="wait until the run has stopped")
     p.set_defaults(handler=cmd_cancel)
 
-    p = sub.add_parser("resume", parents=[common], help="continue a stopped run from its checkpoint")
+    p = sub.add_parser(
+        "resume", parents=[common], help="continue a stopped run from its checkpoint"
+    )
     p.add_argument("run", help="run id or name")
     p.add_argument("--detach", action="store_true", help="resume in the background and return")
     p.set_defaults(handler=cmd_resume)
@@ -59,8 +97,10 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
 def _start(ctx, run_id: int, *, resume: bool, detach: bool) -> int:
     if detach:
         proc = launcher.spawn(ctx.paths, run_id, resume=resume)
-        print(f"run {run_id} started in the background (pid {proc.pid}); "
-              f"log: {ctx.paths.run_dir(run_id) / 'run.log'}")
+        print(
+            f"run {run_id} started in the background (pid {proc.pid}); "
+            f"log: {ctx.paths.run_dir(run_id) / 'run.log'}"
+        )
         return EXIT_OK
     proc = launcher.spawn(ctx.paths, run_id, resume=resume, foreground=True)
     status = launcher.wait_foreground(ctx.store, run_id, proc)
@@ -88,9 +128,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     base = apply_overrides(load_yaml(args.config), args.overrides)
     variants = queue.parse_grid(args.grid) + queue.parse_cases(args.case)
     configs = queue.expand(base, variants, ctx.registry)
-    sweep_id, run_ids = queue.create_sweep(ctx.store, ctx.registry, base, configs, args.max_parallel)
-    print(f"sweep {sweep_id}: {len(run_ids)} runs ({', '.join(map(str, run_ids))}), "
-          f"at most {args.max_parallel} at once", flush=True)
+    sweep_id, run_ids = queue.create_sweep(
+        ctx.store, ctx.registry, base, configs, args.max_parallel
+    )
+    print(
+        f"sweep {sweep_id}: {len(run_ids)} runs ({', '.join(map(str, run_ids))}), "
+        f"at most {args.max_parallel} at once",
+        flush=True,
+    )
 
     def report(run_id: int, status: str) -> None:
         print(f"  run {run_id} {status}", flush=True)
@@ -144,7 +189,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     block = loaded.model.block_size
     idx = torch.tensor([ids[-block:]], dtype=torch.long)
     gen = torch.Generator().manual_seed(args.seed) if args.seed is not None else None
-    new = loaded.model.generate(idx, args.max_new_tokens, temperature=args.temperature,
-                                top_k=args.top_k, top_p=args.top_p, generator=gen)[0]
+    new = loaded.model.generate(
+        idx,
+        args.max_new_tokens,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        generator=gen,
+    )[0]
     sys.stdout.write(args.prompt + loaded.tokenizer.decode(new) + "\n")
     return EXIT_OK if new is not None else EXIT_BAD_INPUT

@@ -59,8 +59,18 @@ def cmd_runs(args: argparse.Namespace) -> int:
     for r in runs:
         m = last.get(r.id, {})
         loss = m.get("val/loss", m.get("train/loss"))
-        rows.append([r.id, r.name, r.stage, r.architecture, r.status, _progress(r),
-                     "" if loss is None else f"{loss:.4f}", r.parent_id or ""])
+        rows.append(
+            [
+                r.id,
+                r.name,
+                r.stage,
+                r.architecture,
+                r.status,
+                _progress(r),
+                "" if loss is None else f"{loss:.4f}",
+                r.parent_id or "",
+            ]
+        )
     print_table(["id", "name", "stage", "architecture", "status", "step", "loss", "parent"], rows)
     return EXIT_OK
 
@@ -84,11 +94,17 @@ def cmd_show(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"run {run.id}: {run.name}")
     print(f"  status     {run.status} (step {_progress(run)})")
-    print(f"  stage      {run.stage}   architecture {run.architecture}   dataset {run.dataset}"
-          f"   tokenizer {run.tokenizer}")
-    print(f"  parent     {run.parent_id or '-'}   children {', '.join(str(c.id) for c in children) or '-'}")
+    print(
+        f"  stage      {run.stage}   architecture {run.architecture}   dataset {run.dataset}"
+        f"   tokenizer {run.tokenizer}"
+    )
+    print(
+        f"  parent     {run.parent_id or '-'}   children {', '.join(str(c.id) for c in children) or '-'}"
+    )
     print(f"  device     {run.device or '-'}   pid {run.pid or '-'}")
-    print(f"  created    {run.created_at}   started {run.started_at or '-'}   finished {run.finished_at or '-'}")
+    print(
+        f"  created    {run.created_at}   started {run.started_at or '-'}   finished {run.finished_at or '-'}"
+    )
     if metrics:
         print("  metrics    " + "   ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items())))
     if artifacts:

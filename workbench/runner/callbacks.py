@@ -24,7 +24,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     """Writes a checkpoint to a temporary file in the same folder, then renames it into place,
     so a crash mid-write never leaves a truncated ``last.ckpt``."""
 
-    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None
+    ) -> None:
         import torch
 
         target = Path(path)
@@ -44,7 +46,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 class StoreLogger(Logger):
     """A Lightning logger that writes metrics to the workbench store, in batches."""
 
-    def __init__(self, store: Store, run_id: int, flush_every_s: float = 2.0, flush_rows: int = 500):
+    def __init__(
+        self, store: Store, run_id: int, flush_every_s: float = 2.0, flush_rows: int = 500
+    ):
         super().__init__()
         self.trainer: pl.Trainer | None = None
         """Set by the runner: metrics are then stored at ``trainer.global_step`` (optimizer steps
@@ -83,7 +87,10 @@ class StoreLogger(Logger):
             if name == "epoch":
                 continue
             self._rows.append((step, name, float(value), now))
-        if len(self._rows) >= self._flush_rows or time.monotonic() - self._last_flush > self._flush_every_s:
+        if (
+            len(self._rows) >= self._flush_rows
+            or time.monotonic() - self._last_flush > self._flush_every_s
+        ):
             self.flush()
 
     @rank_zero_only
@@ -120,7 +127,9 @@ class CheckpointAndProgress(pl.Callback):
         trainer.save_checkpoint(self.path)
         self._last_saved_step = trainer.global_step
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any
+    ) -> None:
         step = trainer.global_step
         if trainer.received_sigterm:
             self._save(trainer)
@@ -137,7 +146,9 @@ class CheckpointAndProgress(pl.Callback):
         if trainer.is_global_zero:
             self._store.update_run(self._run_id, step=trainer.global_step)
 
-    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
         if isinstance(exception, SIGTERMException):
             self._save(trainer)
             if trainer.is_global_zero:
@@ -154,15 +165,25 @@ class StepProgressBar(pl.Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         from tqdm.auto import tqdm
 
-        self._bar = tqdm(total=self._total, initial=trainer.global_step, unit="step",
-                         dynamic_ncols=True, file=sys.stderr)
+        self._bar = tqdm(
+            total=self._total,
+            initial=trainer.global_step,
+            unit="step",
+            dynamic_ncols=True,
+            file=sys.stderr,
+        )
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any
+    ) -> None:
         if self._bar is None:
             return
         self._bar.update(trainer.global_step - self._bar.n)
-        shown = {k: f"{float(v):.4f}" for k, v in trainer.progress_bar_metrics.items()
-                 if k in ("train/loss", "val/loss")}
+        shown = {
+            k: f"{float(v):.4f}"
+            for k, v in trainer.progress_bar_metrics.items()
+            if k in ("train/loss", "val/loss")
+        }
         if shown:
             self._bar.set_postfix(shown, refresh=False)
 
@@ -174,5 +195,7 @@ class StepProgressBar(pl.Callback):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._close()
 
-    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
         self._close()

@@ -37,14 +37,25 @@ def resolve_parent(store: Store, init_from: int | str | None) -> RunRecord | Non
         raise ConfigError([("init_from", str(exc))]) from None
     if parent.status != "succeeded":
         raise ConfigError(
-            [("init_from", f"run {parent.id} ({parent.name}) is {parent.status}; "
-                           "only a succeeded run can be a parent")]
+            [
+                (
+                    "init_from",
+                    f"run {parent.id} ({parent.name}) is {parent.status}; "
+                    "only a succeeded run can be a parent",
+                )
+            ]
         )
     return parent
 
 
-def create_run(store: Store, registry: Registry, resolved: ResolvedConfig, *,
-               sweep_id: int | None = None, name: str | None = None) -> int:
+def create_run(
+    store: Store,
+    registry: Registry,
+    resolved: ResolvedConfig,
+    *,
+    sweep_id: int | None = None,
+    name: str | None = None,
+) -> int:
     """Write a queued run row for a validated config; returns its id."""
     parent = resolve_parent(store, resolved.run.init_from)
     config = resolved.to_dict()
@@ -54,7 +65,9 @@ def create_run(store: Store, registry: Registry, resolved: ResolvedConfig, *,
         config["name"] = name
     used = {resolved.plugin(block) for block in ("stage", "architecture", "tokenizer", "dataset")}
     kinds = ("stages", "architectures", "tokenizers", "datasets")
-    owners = {registry.owners[(kind, n)] for kind in kinds for n in used if (kind, n) in registry.owners}
+    owners = {
+        registry.owners[(kind, n)] for kind in kinds for n in used if (kind, n) in registry.owners
+    }
     versions = {p: v for p, v in registry.plugin_versions().items() if p in owners}
     return store.create_run(
         name=config["name"],
@@ -73,9 +86,18 @@ def create_run(store: Store, registry: Registry, resolved: ResolvedConfig, *,
     )
 
 
-def worker_command(paths: Paths, run_id: int, *, resume: bool = False, progress: bool = False) -> list[str]:
-    cmd = [sys.executable, "-m", "workbench.runner.worker", "--home", str(paths.home),
-           "--run-id", str(run_id)]
+def worker_command(
+    paths: Paths, run_id: int, *, resume: bool = False, progress: bool = False
+) -> list[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "workbench.runner.worker",
+        "--home",
+        str(paths.home),
+        "--run-id",
+        str(run_id),
+    ]
     if resume:
         cmd.append("--resume")
     if progress:
@@ -83,7 +105,9 @@ def worker_command(paths: Paths, run_id: int, *, resume: bool = False, progress:
     return cmd
 
 
-def spawn(paths: Paths, run_id: int, *, resume: bool = False, foreground: bool = False) -> subprocess.Popen:
+def spawn(
+    paths: Paths, run_id: int, *, resume: bool = False, foreground: bool = False
+) -> subprocess.Popen:
     """Start the worker process. In the foreground it shares the terminal (progress bar);
     otherwise its output goes to ``run.log`` in the run folder and it gets its own session, so
     closing the UI or the shell does not kill it."""
@@ -94,8 +118,13 @@ def spawn(paths: Paths, run_id: int, *, resume: bool = False, foreground: bool =
     run_dir.mkdir(parents=True, exist_ok=True)
     log = open(run_dir / "run.log", "ab")  # noqa: SIM115 - handed to the child
     try:
-        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        return subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     finally:
         log.close()
 
@@ -114,8 +143,11 @@ def wait_foreground(store: Store, run_id: int, proc: subprocess.Popen) -> str:
     status = store.get_run(run_id).status
     if status in ("queued", "running"):
         # The worker died without recording an outcome (killed, out of memory, ...).
-        store.set_status(run_id, "interrupted",
-                         error=f"worker exited with code {proc.returncode} without a final status")
+        store.set_status(
+            run_id,
+            "interrupted",
+            error=f"worker exited with code {proc.returncode} without a final status",
+        )
         status = "interrupted"
     return status
 
@@ -129,7 +161,9 @@ def cancel(store: Store, run_id: int) -> str:
             os.kill(run.pid, signal.SIGTERM)
         return "cancelled"
     if run.status != "running":
-        raise RunStateError(f"run {run_id} is {run.status}; only queued or running runs can be cancelled")
+        raise RunStateError(
+            f"run {run_id} is {run.status}; only queued or running runs can be cancelled"
+        )
     if run.pid is None or not pid_alive(run.pid):
         store.set_status(run_id, "interrupted", error=f"process {run.pid} is gone")
         return "interrupted"

@@ -27,7 +27,9 @@ def parse_grid(items: Sequence[str]) -> list[list[str]]:
         key = key.strip()
         choices = [v.strip() for v in values.split(",")]
         if not sep or not key or not values.strip() or any(not v for v in choices):
-            raise ConfigError([("--grid", f"{item!r}: expected KEY=V1,V2,... e.g. stage.lr=1e-3,3e-4")])
+            raise ConfigError(
+                [("--grid", f"{item!r}: expected KEY=V1,V2,... e.g. stage.lr=1e-3,3e-4")]
+            )
         axes.append([f"{key}={value}" for value in choices])
     return [list(combo) for combo in itertools.product(*axes)] if axes else []
 
@@ -47,7 +49,9 @@ def _suffix(overrides: Sequence[str]) -> str:
     return ",".join(o.split(".")[-1] for o in overrides)
 
 
-def expand(base: Mapping[str, Any], variants: Sequence[Sequence[str]], registry: Registry) -> list[ResolvedConfig]:
+def expand(
+    base: Mapping[str, Any], variants: Sequence[Sequence[str]], registry: Registry
+) -> list[ResolvedConfig]:
     """Validate every variant before anything is written; all errors are reported together."""
     if not variants:
         variants = [[]]
@@ -68,19 +72,32 @@ def expand(base: Mapping[str, Any], variants: Sequence[Sequence[str]], registry:
     return resolved
 
 
-def create_sweep(store: Store, registry: Registry, base: Mapping[str, Any],
-                 configs: Sequence[ResolvedConfig], max_parallel: int) -> tuple[int, list[int]]:
+def create_sweep(
+    store: Store,
+    registry: Registry,
+    base: Mapping[str, Any],
+    configs: Sequence[ResolvedConfig],
+    max_parallel: int,
+) -> tuple[int, list[int]]:
     """Write the sweep and its queued runs (configs already validated)."""
     for config in configs:
         launcher.resolve_parent(store, config.run.init_from)
-    sweep_id = store.create_sweep(name=str(base.get("name", "sweep")), base_config=dict(base),
-                                  max_parallel=max_parallel)
+    sweep_id = store.create_sweep(
+        name=str(base.get("name", "sweep")), base_config=dict(base), max_parallel=max_parallel
+    )
     run_ids = [launcher.create_run(store, registry, c, sweep_id=sweep_id) for c in configs]
     return sweep_id, run_ids
 
 
-def run_queue(paths: Paths, store: Store, run_ids: Sequence[int], max_parallel: int, *,
-              poll_s: float = 0.2, on_change: Callable[[int, str], None] | None = None) -> dict[int, str]:
+def run_queue(
+    paths: Paths,
+    store: Store,
+    run_ids: Sequence[int],
+    max_parallel: int,
+    *,
+    poll_s: float = 0.2,
+    on_change: Callable[[int, str], None] | None = None,
+) -> dict[int, str]:
     """Run queued runs with at most ``max_parallel`` worker processes at once.
 
     Runs cancelled while still queued are skipped. Ctrl-C (or SIGTERM to this process) asks the

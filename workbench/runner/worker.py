@@ -71,8 +71,9 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
 
 
-def execute(paths: Paths, store: Store, run_id: int, *, resume: bool, progress: bool,
-            guard: _SigtermGuard) -> None:
+def execute(
+    paths: Paths, store: Store, run_id: int, *, resume: bool, progress: bool, guard: _SigtermGuard
+) -> None:
     """Train one run to completion (or until SIGTERM)."""
     import pytorch_lightning as pl
 
@@ -111,8 +112,13 @@ def execute(paths: Paths, store: Store, run_id: int, *, resume: bool, progress: 
         tokenizer_dir.mkdir(parents=True)
         tokenizer.save(tokenizer_dir)
         for file in sorted(tokenizer_dir.iterdir()):
-            store.add_artifact(run_id, kind="tokenizer", path=str(file.relative_to(paths.home)),
-                               sha256=build.sha256_of(file), size=file.stat().st_size)
+            store.add_artifact(
+                run_id,
+                kind="tokenizer",
+                path=str(file.relative_to(paths.home)),
+                sha256=build.sha256_of(file),
+                size=file.stat().st_size,
+            )
 
     model = build.build_model(resolved, registry, tokenizer.vocab_size)
     checkpoint = run_dir / "checkpoints" / "last.ckpt"
@@ -123,11 +129,19 @@ def execute(paths: Paths, store: Store, run_id: int, *, resume: bool, progress: 
     def log_sample(step: int, prompt: str, text: str) -> None:
         store.add_sample(run_id, step=step, prompt=prompt, text=text)
 
-    info = RunInfo(id=run_id, name=run.name, seed=resolved.run.seed, run_dir=run_dir, home=paths.home)
+    info = RunInfo(
+        id=run_id, name=run.name, seed=resolved.run.seed, run_dir=run_dir, home=paths.home
+    )
     stage_spec = registry.stage(resolved.plugin("stage"))
     parts = stage_spec.factory(
-        StageContext(config=resolved.options["stage"], run=info, model=model,
-                     tokenizer=tokenizer, dataset=dataset, log_sample=log_sample)
+        StageContext(
+            config=resolved.options["stage"],
+            run=info,
+            model=model,
+            tokenizer=tokenizer,
+            dataset=dataset,
+            log_sample=log_sample,
+        )
     )
     store.update_run(run_id, max_steps=parts.max_steps, run_dir=str(run_dir))
 
@@ -166,16 +180,23 @@ def execute(paths: Paths, store: Store, run_id: int, *, resume: bool, progress: 
         step = torch.load(checkpoint, map_location="cpu", weights_only=False)["global_step"]
         store.delete_metrics_after(run_id, step)
     guard.training = True
-    trainer.fit(parts.module, datamodule=parts.datamodule, ckpt_path=str(checkpoint) if resuming else None)
+    trainer.fit(
+        parts.module, datamodule=parts.datamodule, ckpt_path=str(checkpoint) if resuming else None
+    )
 
     if trainer.is_global_zero:
         model_path = run_dir / build.MODEL_FILE
         build.atomic_torch_save(model.state_dict(), model_path)
         for kind, file in (("model", model_path), ("checkpoint", checkpoint)):
             if file.is_file():
-                store.add_artifact(run_id, kind=kind, path=str(file.relative_to(paths.home)),
-                                   sha256=build.sha256_of(file), size=file.stat().st_size,
-                                   step=trainer.global_step)
+                store.add_artifact(
+                    run_id,
+                    kind=kind,
+                    path=str(file.relative_to(paths.home)),
+                    sha256=build.sha256_of(file),
+                    size=file.stat().st_size,
+                    step=trainer.global_step,
+                )
 
 
 def _lightning_logger(name: str, run_dir: Path) -> Any:

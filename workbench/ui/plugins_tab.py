@@ -26,7 +26,10 @@ def failure_text(ctx: UIContext) -> str:
 
 
 def build_plugins_tab(ctx: UIContext) -> None:
-    gr.Dataframe(headers=["plugin", "version", "kind", "name", "summary"],
-                 value=plugin_rows(ctx), interactive=False)
+    gr.Dataframe(
+        headers=["plugin", "version", "kind", "name", "summary"],
+        value=plugin_rows(ctx),
+        interactive=False,
+    )
     gr.Markdown("#### Failed to load")
     gr.Markdown(failure_text(ctx))

@@ -6,7 +6,17 @@ import gradio as gr
 
 from workbench.ui.context import UIContext
 
-RUN_COLUMNS = ["id", "name", "stage", "architecture", "status", "step", "val/loss", "train/loss", "parent"]
+RUN_COLUMNS = [
+    "id",
+    "name",
+    "stage",
+    "architecture",
+    "status",
+    "step",
+    "val/loss",
+    "train/loss",
+    "parent",
+]
 
 
 def runs_table(ctx: UIContext, status: str = "all", text: str = "") -> list[list]:
@@ -17,8 +27,19 @@ def runs_table(ctx: UIContext, status: str = "all", text: str = "") -> list[list
     for r in runs:
         m = last.get(r.id, {})
         step = f"{r.step}/{r.max_steps}" if r.max_steps else str(r.step)
-        rows.append([r.id, r.name, r.stage, r.architecture, r.status, step,
-                     _fmt(m.get("val/loss")), _fmt(m.get("train/loss")), r.parent_id or ""])
+        rows.append(
+            [
+                r.id,
+                r.name,
+                r.stage,
+                r.architecture,
+                r.status,
+                step,
+                _fmt(m.get("val/loss")),
+                _fmt(m.get("train/loss")),
+                r.parent_id or "",
+            ]
+        )
     return rows
 
 
@@ -28,8 +49,11 @@ def _fmt(value: float | None) -> str:
 
 def build_runs_tab(ctx: UIContext) -> None:
     with gr.Row():
-        status = gr.Dropdown(["all", "queued", "running", "succeeded", "failed", "cancelled",
-                              "interrupted"], value="all", label="Status")
+        status = gr.Dropdown(
+            ["all", "queued", "running", "succeeded", "failed", "cancelled", "interrupted"],
+            value="all",
+            label="Status",
+        )
         text = gr.Textbox(label="Search", placeholder="name, stage or architecture")
         refresh = gr.Button("Refresh")
     table = gr.Dataframe(headers=RUN_COLUMNS, value=runs_table(ctx), interactive=False)

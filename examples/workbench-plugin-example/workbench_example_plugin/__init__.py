@@ -34,5 +34,12 @@ def build_counting(config: CountingConfig, ctx: DatasetContext) -> TextCorpus:
 
 @hookimpl
 def register_datasets(register):
-    register(DatasetSpec(name="counting", summary="Counting sentences (example plugin)",
-                         config=CountingConfig, factory=build_counting, dataset_kind="text"))
+    register(
+        DatasetSpec(
+            name="counting",
+            summary="Counting sentences (example plugin)",
+            config=CountingConfig,
+            factory=build_counting,
+            dataset_kind="text",
+        )
+    )
