@@ -1,4 +1,5 @@
-"""Built-in GPT plugins: the ``gpt`` architecture and the ``pretrain`` stage.
+"""Built-in GPT plugins: the ``gpt`` architecture, the ``pretrain`` stage and the
+``perplexity`` evaluation.
 
 Registered through the ``workbench`` entry-point group like any third-party plugin.
 """
@@ -18,3 +19,10 @@ def register_stages(register):
     from workbench_gpt.pretrain import PRETRAIN_SPEC
 
     register(PRETRAIN_SPEC)
+
+
+@hookimpl
+def register_evaluations(register):
+    from workbench_gpt.perplexity import PERPLEXITY_SPEC
+
+    register(PERPLEXITY_SPEC)

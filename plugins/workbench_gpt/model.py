@@ -26,11 +26,13 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
+from workbench.sampling import StopTracker, sample_next
+
 __all__ = ["GPT", "GPTConfig", "KVCache"]
 
 
 class GPTConfig(BaseModel):
-    """Options of the ``gpt`` architecture (validated from a run's ``model:`` block)."""
+    """Options of the ``gpt`` architecture (validated from a run's ``architecture:`` block)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -330,9 +332,7 @@ class GPT(nn.Module):
             raise ValueError(f"top_k must be >= 1, got {top_k}")
         if top_p is not None and not 0.0 < top_p <= 1.0:
             raise ValueError(f"top_p must be in (0, 1], got {top_p}")
-        stops = [list(s) for s in (stop_sequences or ()) if len(s) > 0]
-        # Longest first, so when several complete on the same token the whole longest one goes.
-        stops.sort(key=len, reverse=True)
+        stops = [list(s) for s in (stop_sequences or ())]
 
         was_training = self.training
         self.eval()
@@ -354,9 +354,7 @@ class GPT(nn.Module):
         use_cache: bool,
         generator: torch.Generator | None,
     ) -> list[list[int]]:
-        batch = idx.size(0)
-        outputs: list[list[int]] = [[] for _ in range(batch)]
-        done = [False] * batch
+        tracker = StopTracker(idx.size(0), stops)
         seq = idx
         cache: list[KVCache] | None = None
         for _ in range(max_new_tokens):
@@ -371,48 +369,11 @@ class GPT(nn.Module):
                 cache = None
                 hidden = self._trunk(seq[:, -self.block_size :])
                 logits = self._logits(hidden[:, -1, :])
-            next_tokens = self._sample(logits, temperature, top_k, top_p, generator)
+            next_tokens = sample_next(logits, temperature, top_k, top_p, generator)
             seq = torch.cat([seq, next_tokens.unsqueeze(1)], dim=1)
-            for row, token in enumerate(next_tokens.tolist()):
-                if done[row]:
-                    continue
-                out = outputs[row]
-                out.append(token)
-                for stop in stops:
-                    if out[-len(stop) :] == stop:
-                        del out[-len(stop) :]
-                        done[row] = True
-                        break
-            if all(done):
+            if tracker.add(next_tokens):
                 break
-        return outputs
-
-    @staticmethod
-    def _sample(
-        logits: torch.Tensor,
-        temperature: float,
-        top_k: int | None,
-        top_p: float | None,
-        generator: torch.Generator | None,
-    ) -> torch.Tensor:
-        """Pick one token per row of ``logits`` ``(B, V)``."""
-        logits = logits.float()
-        if temperature == 0:
-            return logits.argmax(dim=-1)
-        logits = logits / temperature
-        if top_k is not None and top_k < logits.size(-1):
-            kth_best = torch.topk(logits, top_k, dim=-1).values[:, -1:]
-            logits = logits.masked_fill(logits < kth_best, float("-inf"))
-        if top_p is not None and top_p < 1.0:
-            sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
-            probs = F.softmax(sorted_logits, dim=-1)
-            # Drop a token when the tokens ranked above it already reach top_p (the best one is
-            # always kept).
-            mass_before = probs.cumsum(dim=-1) - probs
-            sorted_logits = sorted_logits.masked_fill(mass_before >= top_p, float("-inf"))
-            logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
-        probs = F.softmax(logits, dim=-1)
-        return torch.multinomial(probs, num_samples=1, generator=generator).squeeze(1)
+        return tracker.outputs
 
     # ------------------------------------------------------------------------------------------
     # Training helpers

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from workbench.protocols import CAUSAL_LM
+from workbench.sampling import StopTracker, sample_next
 from workbench.specs import ArchitectureSpec, ModelContext
 
 
@@ -60,41 +61,14 @@ class BigramLM(nn.Module):
     ) -> list[list[int]]:
         was_training = self.training
         self.eval()
-        out: list[list[int]] = [[] for _ in range(idx.size(0))]
-        done = [False] * idx.size(0)
-        stops = [list(s) for s in stop_sequences or [] if s]
+        tracker = StopTracker(idx.size(0), stop_sequences)
         last = idx[:, -1]
         for _ in range(max_new_tokens):
-            logits = self.table(last)
-            if temperature == 0:
-                nxt = logits.argmax(-1)
-            else:
-                logits = logits / temperature
-                if top_k is not None:
-                    kth = torch.topk(logits, min(top_k, logits.size(-1))).values[:, -1:]
-                    logits = logits.masked_fill(logits < kth, float("-inf"))
-                if top_p is not None:
-                    sorted_logits, order = torch.sort(logits, descending=True)
-                    cumulative = F.softmax(sorted_logits, -1).cumsum(-1)
-                    drop = cumulative - F.softmax(sorted_logits, -1) > top_p
-                    logits = logits.scatter(
-                        1, order, sorted_logits.masked_fill(drop, float("-inf"))
-                    )
-                nxt = torch.multinomial(F.softmax(logits, -1), 1, generator=generator).squeeze(1)
-            for row, token in enumerate(nxt.tolist()):
-                if done[row]:
-                    continue
-                out[row].append(token)
-                for stop in stops:
-                    if out[row][-len(stop) :] == stop:
-                        del out[row][-len(stop) :]
-                        done[row] = True
-                        break
-            if all(done):
+            last = sample_next(self.table(last), temperature, top_k, top_p, generator)
+            if tracker.add(last):
                 break
-            last = nxt
         self.train(was_training)
-        return out
+        return tracker.outputs
 
     def optimizer_groups(self, weight_decay: float) -> list[dict]:
         return [{"params": list(self.parameters()), "weight_decay": 0.0}]

@@ -17,6 +17,7 @@ import signal
 import sys
 import traceback
 import warnings
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -80,12 +81,6 @@ def execute(
     from workbench.config import resolve_config
     from workbench.registry import load_registry
     from workbench.runner import build
-    from workbench.runner.callbacks import (
-        AtomicCheckpointIO,
-        CheckpointAndProgress,
-        StepProgressBar,
-        StoreLogger,
-    )
     from workbench.specs import RunInfo, StageContext
 
     _quiet_lightning()
@@ -145,34 +140,9 @@ def execute(
     )
     store.update_run(run_id, max_steps=parts.max_steps, run_dir=str(run_dir))
 
-    trainer_opts = resolved.run.trainer
-    store_logger = StoreLogger(store, run_id)
-    loggers: list[Any] = [store_logger]
-    for name in trainer_opts.loggers:
-        loggers.append(_lightning_logger(name, run_dir))
-    checkpointer = CheckpointAndProgress(store, run_id, checkpoint.parent, parts.checkpoint_every)
-    callbacks: list[Any] = [checkpointer]
-    if progress:
-        callbacks.append(StepProgressBar(parts.max_steps))
-    trainer = pl.Trainer(
-        accelerator=trainer_opts.accelerator,
-        devices=trainer_opts.devices,
-        precision=trainer_opts.precision,
-        strategy=trainer_opts.strategy,
-        num_nodes=trainer_opts.num_nodes,
-        deterministic=trainer_opts.deterministic,
-        max_steps=parts.max_steps,
-        log_every_n_steps=trainer_opts.log_every_n_steps,
-        logger=loggers,
-        callbacks=callbacks,
-        plugins=[AtomicCheckpointIO()],
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=str(run_dir),
-        **parts.trainer_kwargs,
+    trainer, _ = make_trainer(
+        resolved.run.trainer, parts, store=store, run_id=run_id, run_dir=run_dir, progress=progress
     )
-    store_logger.trainer = trainer
     store.update_run(run_id, device=_describe_device(trainer))
     if resuming:
         import torch
@@ -197,6 +167,58 @@ def execute(
                     size=file.stat().st_size,
                     step=trainer.global_step,
                 )
+
+
+def make_trainer(
+    trainer_opts: Any,
+    parts: Any,
+    *,
+    store: Store,
+    run_id: int,
+    run_dir: Path,
+    progress: bool,
+    extra_callbacks: Sequence[Any] = (),
+) -> tuple[Any, Any]:
+    """The ``pl.Trainer`` of a run: the store logger (plus any Lightning loggers the config asks
+    for), ``last.ckpt`` checkpoints written atomically, and the step progress bar."""
+    import pytorch_lightning as pl
+
+    from workbench.runner.callbacks import (
+        AtomicCheckpointIO,
+        CheckpointAndProgress,
+        StepProgressBar,
+        StoreLogger,
+    )
+
+    store_logger = StoreLogger(store, run_id)
+    loggers: list[Any] = [store_logger]
+    loggers.extend(_lightning_logger(name, run_dir) for name in trainer_opts.loggers)
+    callbacks: list[Any] = [
+        CheckpointAndProgress(store, run_id, run_dir / "checkpoints", parts.checkpoint_every),
+        *extra_callbacks,
+    ]
+    if progress:
+        callbacks.append(StepProgressBar(parts.max_steps))
+    trainer = pl.Trainer(
+        accelerator=trainer_opts.accelerator,
+        devices=trainer_opts.devices,
+        precision=trainer_opts.precision,
+        strategy=trainer_opts.strategy,
+        num_nodes=trainer_opts.num_nodes,
+        deterministic=trainer_opts.deterministic,
+        max_steps=parts.max_steps,
+        log_every_n_steps=trainer_opts.log_every_n_steps,
+        logger=loggers,
+        callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=str(run_dir),
+        **parts.trainer_kwargs,
+    )
+    store_logger.trainer = trainer
+    return trainer, store_logger
 
 
 def _lightning_logger(name: str, run_dir: Path) -> Any:

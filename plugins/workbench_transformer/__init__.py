@@ -1,0 +1,1 @@
+"""Built-in plugins for the original Transformer (encoder-decoder); filled in by its issue."""

@@ -1,0 +1,99 @@
+"""The pretrain stage, the perplexity evaluation and reloading a trained GPT."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import yaml
+
+from workbench.cli import main
+from workbench.paths import resolve_home
+from workbench.registry import load_registry
+from workbench.runner.build import atomic_torch_save, load_run, load_weights
+from workbench.store import open_store
+from workbench_gpt.model import GPT, GPTConfig
+from workbench_gpt.perplexity import perplexity
+from workbench_gpt.pretrain import PretrainConfig, RandomWindows, lr_at
+
+
+def test_schedule_warms_up_then_decays_to_min_lr():
+    cfg = PretrainConfig(lr=1e-3, min_lr=1e-4, warmup_steps=100, max_steps=2000)
+    assert lr_at(0, cfg) == pytest.approx(1e-3 / 101)
+    assert lr_at(99, cfg) == pytest.approx(1e-3 * 100 / 101)
+    assert lr_at(100, cfg) == pytest.approx(1e-3)
+    assert lr_at(1050, cfg) == pytest.approx(1e-4 + 0.5 * 9e-4)
+    assert lr_at(2000, cfg) == pytest.approx(1e-4)
+    assert lr_at(5000, cfg) == pytest.approx(1e-4)
+    with pytest.raises(ValueError, match="min_lr"):
+        PretrainConfig(lr=1e-4, min_lr=1e-3)
+
+
+def test_windows_are_shifted_by_one_token():
+    ids = torch.arange(100)
+    x, y = next(iter(RandomWindows(ids, block_size=8, batch_size=4, seed=0)))
+    assert x.shape == y.shape == (4, 8)
+    assert torch.equal(y, x + 1)
+    with pytest.raises(ValueError, match="fewer than block_size"):
+        RandomWindows(torch.arange(5), block_size=8, batch_size=1, seed=0)
+
+
+def test_perplexity_of_a_uniform_model_is_the_vocab_size():
+    model = GPT(GPTConfig(n_layer=1, n_head=1, n_embd=8, block_size=8), vocab_size=13)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    ppl, scored = perplexity(model, torch.randint(13, (50,)), batch_size=3)
+    assert scored == 49
+    assert ppl == pytest.approx(13.0, rel=1e-5)
+
+
+def test_weights_round_trip_gives_identical_logits(tmp_path):
+    torch.manual_seed(0)
+    config = GPTConfig(n_layer=2, n_head=2, n_embd=16, block_size=16, norm="post")
+    model = GPT(config, vocab_size=20)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    data = torch.randint(20, (4, 17))
+    for _ in range(5):
+        _, loss = model(data[:, :-1], data[:, 1:])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    atomic_torch_save(model.state_dict(), tmp_path / "model.pt")
+    fresh = GPT(config, vocab_size=20)
+    assert load_weights(fresh, tmp_path / "model.pt") == []
+    model.eval()
+    fresh.eval()
+    assert torch.equal(model(data[:, :-1])[0], fresh(data[:, :-1])[0])
+    wrong = GPT(GPTConfig(n_layer=2, n_head=2, n_embd=32, block_size=16), vocab_size=20)
+    with pytest.raises(ValueError, match="has shape"):
+        load_weights(wrong, tmp_path / "model.pt")
+
+
+def test_gpt_run_then_checkpoint_model_file_and_perplexity_agree(home, corpus, tmp_path, capsys):
+    config = {
+        "name": "nano",
+        "seed": 3,
+        "stage": {"name": "pretrain", "max_steps": 20, "batch_size": 4, "eval_interval": 10,
+                  "eval_batches": 2, "sample_tokens": 10, "warmup_steps": 2},
+        "architecture": {"name": "gpt", "preset": "gpt-nano"},
+        "tokenizer": {"name": "char"},
+        "dataset": {"name": "text-file", "path": str(corpus)},
+        "trainer": {"accelerator": "cpu"},
+    }
+    path = tmp_path / "nano.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["run", str(path)]) == 0
+    paths = resolve_home(home)
+    run = open_store(paths).get_run(1)
+    loaded = load_run(run.config, paths.run_dir(1), load_registry())
+    ckpt = torch.load(paths.run_dir(1) / "checkpoints" / "last.ckpt", weights_only=False)
+    from_ckpt = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()}
+    for key, value in loaded.model.state_dict().items():
+        assert torch.equal(value, from_ckpt[key]), key
+    text = corpus.read_text()
+    ids = torch.tensor(loaded.tokenizer.encode(text[-2000:]))
+    ppl, _ = perplexity(loaded.model, ids, batch_size=8)
+    assert 1.0 < ppl < loaded.tokenizer.vocab_size  # better than uniform after training
+    assert math.isfinite(ppl)

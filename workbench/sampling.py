@@ -1,0 +1,62 @@
+"""Token sampling shared by every generating model: temperature, top-k, nucleus (top-p), and
+stop sequences. Architecture plugins call these so that all models sample the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+
+def sample_next(
+    logits: torch.Tensor,
+    temperature: float,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Pick one token per row of ``logits`` ``(B, V)``; ``temperature == 0`` is greedy."""
+    logits = logits.float()
+    if temperature == 0:
+        return logits.argmax(dim=-1)
+    logits = logits / temperature
+    if top_k is not None and top_k < logits.size(-1):
+        kth_best = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth_best, float("-inf"))
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        probs = F.softmax(sorted_logits, dim=-1)
+        # Drop a token when the tokens ranked above it already reach top_p (the best is kept).
+        mass_before = probs.cumsum(dim=-1) - probs
+        sorted_logits = sorted_logits.masked_fill(mass_before >= top_p, float("-inf"))
+        logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
+    probs = F.softmax(logits, dim=-1)
+    return torch.multinomial(probs, num_samples=1, generator=generator).squeeze(1)
+
+
+class StopTracker:
+    """Collects each row's new tokens and ends a row at its first completed stop sequence (which
+    is removed from the output). When several stop sequences complete on the same token, the
+    longest is removed."""
+
+    def __init__(self, batch: int, stop_sequences: Sequence[Sequence[int]] | None = None):
+        self.outputs: list[list[int]] = [[] for _ in range(batch)]
+        self.done = [False] * batch
+        self._stops = sorted(
+            (list(s) for s in stop_sequences or () if len(s) > 0), key=len, reverse=True
+        )
+
+    def add(self, tokens: torch.Tensor) -> bool:
+        """Append one token per row; returns True when every row has stopped."""
+        for row, token in enumerate(tokens.tolist()):
+            if self.done[row]:
+                continue
+            out = self.outputs[row]
+            out.append(token)
+            for stop in self._stops:
+                if out[-len(stop) :] == stop:
+                    del out[-len(stop) :]
+                    self.done[row] = True
+                    break
+        return all(self.done)
