@@ -8,8 +8,9 @@ offers only compatible choices.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
@@ -18,7 +19,8 @@ CAUSAL_LM = "causal-lm"
 ``generate`` with a KV cache, ``optimizer_groups``."""
 
 SEQ2SEQ = "seq2seq"
-"""Encoder-decoder model: ``encode``, ``decode`` step with cached keys and values."""
+"""Encoder-decoder model: ``encode``, ``decode`` step with cached keys and values, ``generate``
+(greedy or beam search) and ``attention_maps`` (see :class:`Seq2SeqModel`)."""
 
 SEQUENCE_ENCODER = "sequence-encoder"
 """Any model returning per-token hidden states, for classification, reward or value heads."""
@@ -65,6 +67,114 @@ class CausalLM(Protocol):
     def optimizer_groups(self, weight_decay: float) -> list[dict]:
         """Parameter groups for AdamW: matrices decayed, biases and norms not."""
         ...
+
+
+@runtime_checkable
+class Seq2SeqModel(Protocol):
+    """An encoder-decoder model over one shared vocabulary of token ids.
+
+    Padding masks are boolean ``(B, S)`` tensors that are ``True`` at padding positions. A source
+    holds at least one real token (seq2seq stages append ``<eos>`` to every source).
+    """
+
+    vocab_size: int
+    max_len: int
+    """Longest sequence (source, or decoder input counting ``<bos>``) the model has positions for."""
+
+    def forward(
+        self,
+        src: torch.Tensor,
+        tgt: torch.Tensor,
+        src_pad: torch.Tensor | None = None,
+        tgt_pad: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Teacher-forced logits ``(B, T, V)`` for decoder input ``tgt`` ``(B, T)`` (starting with
+        ``<bos>``); position ``t`` sees source tokens that are not padding and ``tgt[:, : t + 1]``."""
+        ...
+
+    def encode(self, src: torch.Tensor, src_pad: torch.Tensor | None = None) -> torch.Tensor:
+        """Encoder output ("memory") ``(B, S, C)``."""
+        ...
+
+    def new_cache(self) -> Any:
+        """An empty decoder cache for :meth:`decode_step` (keys and values of earlier steps, and of
+        the memory, per layer). It has ``select(index)``, which keeps or reorders batch rows (beam
+        search)."""
+        ...
+
+    def decode_step(
+        self,
+        tokens: torch.Tensor,
+        memory: torch.Tensor,
+        src_pad: torch.Tensor | None,
+        cache: Any,
+    ) -> torch.Tensor:
+        """Logits ``(B, V)`` for the next token after feeding ``tokens`` ``(B,)`` at the position
+        the cache has reached; equal to the last row of a full :meth:`forward` on the whole
+        prefix."""
+        ...
+
+    def generate(
+        self,
+        src: torch.Tensor,
+        src_pad: torch.Tensor | None,
+        *,
+        bos_id: int,
+        eos_id: int,
+        max_new_tokens: int,
+        beam_size: int = 1,
+        length_penalty: float = 0.6,
+        banned_ids: Sequence[int] = (),
+    ) -> list[list[int]]:
+        """Decode each source: greedy when ``beam_size == 1``, else beam search whose finished
+        hypotheses are ranked by ``log p / ((5 + length) / 6) ** length_penalty`` (GNMT). Returns
+        the generated ids of each row, without ``<bos>`` and ``<eos>``; ``banned_ids`` (e.g. the
+        padding id) are never generated."""
+        ...
+
+    def attention_maps(
+        self, src: torch.Tensor, tgt: torch.Tensor, src_pad: torch.Tensor | None = None
+    ) -> dict[str, list[torch.Tensor]]:
+        """Attention weights of a teacher-forced pass: ``{"encoder_self": [...], "decoder_self":
+        [...], "cross": [...]}``, one ``(B, heads, queries, keys)`` tensor per layer."""
+        ...
+
+
+SEQ2SEQ_SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>")
+"""The tokens a seq2seq run's tokenizer must have: padding, start of target, end of sequence."""
+
+
+@dataclass(frozen=True)
+class Seq2SeqTokenIds:
+    """The ids of ``<pad>``, ``<bos>`` and ``<eos>`` in a tokenizer that has them."""
+
+    pad: int
+    bos: int
+    eos: int
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer: Any) -> Seq2SeqTokenIds:
+        """Look the special tokens up with ``tokenizer.token_id``; the error names what is
+        missing and how to add it."""
+        hint = (
+            "seq2seq needs the special tokens <pad>, <bos> and <eos>, e.g. "
+            'tokenizer: {name: char, special_tokens: ["<pad>", "<bos>", "<eos>"]}'
+        )
+        lookup = getattr(tokenizer, "token_id", None)
+        if not callable(lookup):
+            raise ValueError(
+                f"the tokenizer {type(tokenizer).__name__} cannot look up special tokens "
+                f"(it has no token_id method); {hint}"
+            )
+        ids = []
+        for token in SEQ2SEQ_SPECIAL_TOKENS:
+            try:
+                ids.append(int(lookup(token)))
+            except (KeyError, ValueError):
+                raise ValueError(f"the tokenizer has no {token!r} token; {hint}") from None
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"<pad>, <bos> and <eos> must be distinct tokens, got ids {ids}")
+        return cls(*ids)
 
 
 @runtime_checkable
