@@ -142,7 +142,7 @@ def _workbench_step_times(model, tok, text, cfg, steps: int, seed: int, home: Pa
                        model=model, tokenizer=tok, dataset=TextCorpus(text[:cut], text[cut:]))
     parts = build_pretrain(ctx)
     clock = StepClock()
-    trainer, _ = make_trainer(TrainerOptions(accelerator="cpu", log_every_n_steps=1), parts,
+    trainer, _ = make_trainer(TrainerOptions(accelerator="cpu"), parts,
                               store=store, run_id=run_id, run_dir=run_dir, progress=False,
                               extra_callbacks=[clock])
     trainer.fit(parts.module, datamodule=parts.datamodule)

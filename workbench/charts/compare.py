@@ -13,9 +13,7 @@ from workbench.charts.curves import Series, _empty
 X_TITLES = {"step": "step", "tokens": "tokens seen", "time": "seconds since the run started"}
 
 
-def overlay_figure(
-    curves: Mapping[str, Series], metric: str, *, x_axis: str = "step"
-) -> go.Figure:
+def overlay_figure(curves: Mapping[str, Series], metric: str, *, x_axis: str = "step") -> go.Figure:
     """One line per run (legend = the run's label) for ``metric`` against ``x_axis``."""
     title = f"{metric} by {X_TITLES.get(x_axis, x_axis)}"
     drawn = {label: points for label, points in curves.items() if points}

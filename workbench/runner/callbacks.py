@@ -87,10 +87,11 @@ class StoreLogger(Logger):
             if name == "epoch":
                 continue
             self._rows.append((step, name, float(value), now))
-        if (
-            len(self._rows) >= self._flush_rows
-            or time.monotonic() - self._last_flush > self._flush_every_s
-        ):
+        self._maybe_flush()
+
+    def _maybe_flush(self) -> None:
+        due = time.monotonic() - self._last_flush > self._flush_every_s
+        if len(self._rows) >= self._flush_rows or due:
             self.flush()
 
     @rank_zero_only
@@ -102,7 +103,9 @@ class StoreLogger(Logger):
 
     @rank_zero_only
     def save(self) -> None:
-        self.flush()
+        # Lightning calls save() after every log_metrics(); writing to SQLite each time would cost
+        # milliseconds per step, so rows are written in batches (and always at finalize).
+        self._maybe_flush()
 
     @rank_zero_only
     def finalize(self, status: str) -> None:

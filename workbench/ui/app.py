@@ -1,28 +1,65 @@
-"""Composes the dashboard from one module per tab."""
+"""Composes the dashboard from one module per tab, and the options it is served with."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from workbench.paths import Paths
+from workbench.auth import verifier
+from workbench.ui.compare_tab import build_compare_tab
 from workbench.ui.context import UIContext
+from workbench.ui.new_run_tab import Links, build_new_run_tab
+from workbench.ui.playground_tab import build_playground_tab
 from workbench.ui.plugins_tab import build_plugins_tab
 from workbench.ui.runs_tab import build_runs_tab
+from workbench.ui.safety import MAX_UPLOAD_BYTES
+
+CSS = """
+#wb-new-run-status pre { white-space: pre-wrap; }
+"""
 
 
 def build_app(ctx: UIContext) -> gr.Blocks:
+    """The whole dashboard for one workbench home; no state outside ``ctx`` and the app."""
     with gr.Blocks(title="Workbench") as app:
         gr.Markdown("# Workbench")
-        with gr.Tabs():
-            with gr.Tab("Runs"):
-                build_runs_tab(ctx)
-            with gr.Tab("Plugins"):
+        with gr.Tabs(selected="runs") as tabs:
+            with gr.Tab("Runs", id="runs", elem_id="wb-tab-runs"):
+                runs = build_runs_tab(ctx)
+            with gr.Tab("New run", id="new", elem_id="wb-tab-new") as new_tab:
+                build_new_run_tab(
+                    ctx,
+                    Links(
+                        tabs=tabs,
+                        tab=new_tab,
+                        run_picker=runs.picker,
+                        clone=runs.clone,
+                        clone_source=runs.picker,
+                    ),
+                )
+            with gr.Tab("Compare", id="compare", elem_id="wb-tab-compare") as compare_tab:
+                build_compare_tab(ctx, compare_tab)
+            with gr.Tab("Playground", id="playground", elem_id="wb-tab-playground") as play_tab:
+                build_playground_tab(ctx, play_tab)
+            with gr.Tab("Plugins", id="plugins", elem_id="wb-tab-plugins"):
                 build_plugins_tab(ctx)
     return app
 
 
-def launch_kwargs(paths: Paths) -> dict[str, Any]:
-    """Launch options: never serve the database or artifact folders as files."""
-    return {"blocked_paths": [str(paths.home)], "show_error": True}
+def launch_kwargs(ctx: UIContext, auth_file: Path | None = None) -> dict[str, Any]:
+    """``Blocks.launch`` options: the home (database, artifacts, uploads) and the auth file are
+    never served as files; uploads are size-limited; logins are checked against ``auth_file``."""
+    blocked = [str(ctx.paths.home)]
+    options: dict[str, Any] = {
+        "show_error": True,
+        "max_file_size": MAX_UPLOAD_BYTES,
+        "css": CSS,
+    }
+    if auth_file is not None:
+        blocked.append(str(auth_file))
+        options["auth"] = verifier(auth_file)
+        options["auth_message"] = "Log in with a user added by `workbench users add NAME`."
+    options["blocked_paths"] = blocked
+    return options

@@ -1,10 +1,28 @@
-"""Runs tab: the table of runs with their status, progress and last metrics."""
+"""Runs tab: the table of runs, and one run's page with live curves and its actions.
+
+The page shows the resolved config as YAML, plotly loss and metric curves (refreshed by a
+``gr.Timer`` while the run is active), logged samples, artifacts, lineage, and the traceback of a
+failed run. Cancel and resume go through :mod:`workbench.runner.launcher` (the UI never trains in
+its own process); delete asks for confirmation and is refused while other runs name this one as
+their parent.
+"""
 
 from __future__ import annotations
 
-import gradio as gr
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+import gradio as gr
+import plotly.graph_objects as go
+import yaml
+
+from workbench.charts.curves import loss_figure, metrics_figure
+from workbench.runner import launcher
+from workbench.store import RUN_STATUSES, RunHasChildren, RunNotFound, RunRecord
 from workbench.ui.context import UIContext
+from workbench.ui.series import by_name
 
 RUN_COLUMNS = [
     "id",
@@ -12,55 +30,453 @@ RUN_COLUMNS = [
     "stage",
     "architecture",
     "status",
-    "step",
-    "val/loss",
-    "train/loss",
+    "progress",
+    "last metrics",
     "parent",
 ]
+ALL = "all"
+HIDDEN_METRICS = ("lr", "tokens", "epoch")
+"""Metrics left out of the table's summary (still plotted on the run's page)."""
+SAMPLES_SHOWN = 10
+ACTIVE = ("queued", "running")
+STATUS_ICONS = {
+    "queued": "⏳",
+    "running": "🔄",
+    "succeeded": "✅",
+    "failed": "❌",
+    "cancelled": "⏹️",
+    "interrupted": "⚠️",
+}
 
 
-def runs_table(ctx: UIContext, status: str = "all", text: str = "") -> list[list]:
-    """Rows of the runs table, newest first, filtered by status and a search text."""
-    runs = ctx.store.list_runs(status=None if status in ("", "all") else status, text=text or None)
+# ---------------------------------------------------------------------------------------------
+# Handlers: plain functions of their inputs and the context
+# ---------------------------------------------------------------------------------------------
+
+
+def progress_text(run: RunRecord) -> str:
+    if run.max_steps:
+        return f"{run.step}/{run.max_steps} ({100 * run.step // max(run.max_steps, 1)}%)"
+    return str(run.step)
+
+
+def metrics_summary(metrics: dict[str, float]) -> str:
+    shown = {k: v for k, v in sorted(metrics.items()) if k not in HIDDEN_METRICS}
+    return " · ".join(f"{k} {v:.4g}" for k, v in shown.items())
+
+
+def runs_table(
+    ctx: UIContext, status: str = ALL, stage: str = ALL, text: str = ""
+) -> list[list[Any]]:
+    """Rows of the runs table, newest first, filtered by status, stage and a search text."""
+    runs = ctx.store.list_runs(
+        status=None if status in ("", ALL, None) else status,
+        stage=None if stage in ("", ALL, None) else stage,
+        text=(text or "").strip() or None,
+    )
     last = ctx.store.last_metrics([r.id for r in runs])
-    rows = []
-    for r in runs:
-        m = last.get(r.id, {})
-        step = f"{r.step}/{r.max_steps}" if r.max_steps else str(r.step)
-        rows.append(
-            [
-                r.id,
-                r.name,
-                r.stage,
-                r.architecture,
-                r.status,
-                step,
-                _fmt(m.get("val/loss")),
-                _fmt(m.get("train/loss")),
-                r.parent_id or "",
-            ]
-        )
+    return [
+        [
+            r.id,
+            r.name,
+            r.stage,
+            r.architecture,
+            f"{STATUS_ICONS.get(r.status, '')} {r.status}".strip(),
+            progress_text(r),
+            metrics_summary(last.get(r.id, {})),
+            r.parent_id if r.parent_id is not None else "",
+        ]
+        for r in runs
+    ]
+
+
+def run_label(run: RunRecord) -> str:
+    return f"{run.id} · {run.name}"
+
+
+def run_choices(ctx: UIContext) -> list[tuple[str, str]]:
+    """``(label, id)`` pairs of every run, newest first, for run pickers."""
+    return [(run_label(r), str(r.id)) for r in ctx.store.list_runs()]
+
+
+def stage_choices(ctx: UIContext) -> list[str]:
+    stages = set(ctx.registry.names("stages")) | {r.stage for r in ctx.store.list_runs()}
+    return [ALL, *sorted(stages)]
+
+
+def parse_run_id(value: Any) -> int | None:
+    """A run id from a picker value ("3", 3, "3 · name") or None."""
+    if value in (None, ""):
+        return None
+    text = str(value).strip().split(" ", 1)[0]
+    return int(text) if text.isdigit() else None
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "–"
+
+
+def _duration(run: RunRecord) -> str:
+    if run.started_at is None:
+        return "–"
+    end = run.finished_at or datetime.now(run.started_at.tzinfo)
+    seconds = int((end - run.started_at).total_seconds())
+    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+
+
+@dataclass
+class RunPage:
+    """Everything a run's page shows."""
+
+    run: RunRecord
+    header: str
+    config_yaml: str
+    loss: go.Figure
+    metrics: go.Figure
+    samples: str
+    artifacts: list[list[Any]]
+    lineage: list[list[Any]]
+    traceback: str
+    can_cancel: bool
+    can_resume: bool
+    can_delete: bool
+
+
+def _samples_markdown(ctx: UIContext, run_id: int) -> str:
+    samples = ctx.store.samples(run_id)
+    if not samples:
+        return "_No samples logged yet._"
+    parts = []
+    for sample in reversed(samples[-SAMPLES_SHOWN:]):
+        body = (sample.prompt + sample.text).replace("```", "ʼʼʼ")
+        parts.append(f"**step {sample.step}**\n\n```text\n{body}\n```")
+    more = len(samples) - SAMPLES_SHOWN
+    if more > 0:
+        parts.append(f"_…and {more} earlier sample(s)._")
+    return "\n\n".join(parts)
+
+
+def _header(ctx: UIContext, run: RunRecord) -> str:
+    icon = STATUS_ICONS.get(run.status, "")
+    lines = [
+        f"### Run {run.id} · {run.name} — {icon} {run.status}",
+        f"**stage** {run.stage} · **architecture** {run.architecture} · **dataset** "
+        f"{run.dataset} · **tokenizer** {run.tokenizer} · **seed** {run.seed}",
+        f"**progress** step {progress_text(run)} · **device** {run.device or '–'} · "
+        f"**created** {_when(run.created_at)} · **started** {_when(run.started_at)} · "
+        f"**finished** {_when(run.finished_at)} · **duration** {_duration(run)}",
+    ]
+    description = run.config.get("description") if isinstance(run.config, dict) else None
+    if description:
+        lines.insert(1, f"_{description}_")
+    if run.status in ("cancelled", "interrupted") and run.error:
+        lines.append(f"**note** {run.error.strip().splitlines()[-1]}")
+    return "\n\n".join(lines)
+
+
+def _lineage(ctx: UIContext, run: RunRecord) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    if run.parent_id is not None:
+        try:
+            parent = ctx.store.get_run(run.parent_id)
+            rows.append(["parent", parent.id, parent.name, parent.stage, parent.status])
+        except RunNotFound:
+            rows.append(["parent", run.parent_id, "(deleted)", "", ""])
+    for child in ctx.store.children(run.id):
+        rows.append(["child", child.id, child.name, child.stage, child.status])
     return rows
 
 
-def _fmt(value: float | None) -> str:
-    return "" if value is None else f"{value:.4f}"
+def run_page(ctx: UIContext, run_id: int) -> RunPage:
+    """One run's page; :class:`RunNotFound` when there is no such run."""
+    run = ctx.store.get_run(run_id)
+    series = by_name(ctx.store.metrics(run_id))
+    artifacts = [
+        [a.kind, a.path, a.size, "" if a.step is None else a.step, a.sha256[:12]]
+        for a in ctx.store.artifacts(run_id)
+    ]
+    checkpoint = ctx.paths.run_dir(run_id) / "checkpoints" / "last.ckpt"
+    return RunPage(
+        run=run,
+        header=_header(ctx, run),
+        config_yaml=yaml.safe_dump(run.config, sort_keys=False, allow_unicode=True),
+        loss=loss_figure(series, title=f"Loss — run {run.id}"),
+        metrics=metrics_figure(series),
+        samples=_samples_markdown(ctx, run_id),
+        artifacts=artifacts,
+        lineage=_lineage(ctx, run),
+        traceback=run.error or "" if run.status == "failed" else "",
+        can_cancel=run.status in ACTIVE,
+        can_resume=run.status in launcher.RESUMABLE and checkpoint.is_file(),
+        can_delete=run.status not in ACTIVE,
+    )
 
 
-def build_runs_tab(ctx: UIContext) -> None:
+def page_fingerprint(ctx: UIContext, run_id: int | None) -> tuple[Any, ...]:
+    """Changes whenever the run's page would: status, progress, last update, sample count."""
+    if run_id is None:
+        return (None,)
+    try:
+        run = ctx.store.get_run(run_id)
+    except RunNotFound:
+        return (run_id, "missing")
+    return (run.id, run.status, run.step, run.updated_at, run.finished_at)
+
+
+def cancel_run(ctx: UIContext, run_id: int | None) -> str:
+    if run_id is None:
+        return "Choose a run first."
+    try:
+        outcome = launcher.cancel(ctx.store, run_id)
+    except (launcher.RunStateError, RunNotFound) as exc:
+        return f"⚠️ {exc}"
+    if outcome == "cancelling":
+        return f"Run {run_id}: asked to stop; it saves a checkpoint and ends cancelled."
+    return f"Run {run_id}: {outcome}."
+
+
+def resume_run(ctx: UIContext, run_id: int | None) -> str:
+    if run_id is None:
+        return "Choose a run first."
+    try:
+        run = ctx.store.get_run(run_id)
+        launcher.prepare_resume(ctx.store, ctx.paths, run_id)
+    except (launcher.RunStateError, RunNotFound) as exc:
+        return f"⚠️ {exc}"
+    launcher.spawn(ctx.paths, run_id, resume=True)
+    return f"Run {run_id}: resuming from step {run.step} in the background."
+
+
+def delete_question(ctx: UIContext, run_id: int | None) -> tuple[str, bool]:
+    """The confirmation text, and whether deleting can go ahead at all."""
+    if run_id is None:
+        return "Choose a run first.", False
+    try:
+        run = ctx.store.get_run(run_id)
+    except RunNotFound as exc:
+        return f"⚠️ {exc}", False
+    if run.status in ACTIVE:
+        return f"⚠️ Run {run_id} is {run.status}; cancel it before deleting it.", False
+    children = ctx.store.children(run_id)
+    if children:
+        ids = ", ".join(str(c.id) for c in children)
+        return f"⚠️ Run {run_id} has child run(s) {ids}; delete those first.", False
+    return (
+        f"Delete run {run.id} ({run.name}) with its metrics, samples and files under "
+        f"`artifacts/runs/{run.id}`? This cannot be undone.",
+        True,
+    )
+
+
+def delete_run(ctx: UIContext, run_id: int | None) -> str:
+    """Delete a finished run and its files; refused for active runs and runs with children."""
+    message, allowed = delete_question(ctx, run_id)
+    if not allowed or run_id is None:
+        return message
+    try:
+        ctx.store.delete_run(run_id)
+    except (RunHasChildren, RunNotFound) as exc:
+        return f"⚠️ {exc}"
+    run_dir = ctx.paths.run_dir(run_id)
+    if run_dir.is_dir() and run_dir.resolve().is_relative_to(ctx.paths.artifacts.resolve()):
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return f"Run {run_id} deleted."
+
+
+def clone_config(ctx: UIContext, run_id: int) -> dict[str, Any]:
+    """A run's resolved config, renamed, to start a New run from."""
+    run = ctx.store.get_run(run_id)
+    config = dict(run.config)
+    config["name"] = f"{run.name}-copy"
+    return config
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout and wiring
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunsTab:
+    """Components other tabs link to."""
+
+    picker: gr.Dropdown
+    clone: gr.Button
+    message: gr.Markdown
+
+
+def build_runs_tab(ctx: UIContext) -> RunsTab:
     with gr.Row():
-        status = gr.Dropdown(
-            ["all", "queued", "running", "succeeded", "failed", "cancelled", "interrupted"],
-            value="all",
-            label="Status",
+        status = gr.Dropdown([ALL, *RUN_STATUSES], value=ALL, label="Status", scale=1)
+        stage = gr.Dropdown(
+            stage_choices(ctx), value=ALL, label="Stage", allow_custom_value=True, scale=1
         )
-        text = gr.Textbox(label="Search", placeholder="name, stage or architecture")
-        refresh = gr.Button("Refresh")
-    table = gr.Dataframe(headers=RUN_COLUMNS, value=runs_table(ctx), interactive=False)
+        text = gr.Textbox(label="Search", placeholder="name, stage or architecture", scale=2)
+        refresh = gr.Button("Refresh", scale=0)
+    table = gr.Dataframe(
+        headers=RUN_COLUMNS,
+        value=runs_table(ctx),
+        interactive=False,
+        wrap=True,
+        elem_id="wb-runs-table",
+        label="Runs (click a row to open it)",
+    )
+    with gr.Row():
+        picker = gr.Dropdown(
+            run_choices(ctx),
+            value=None,
+            label="Run",
+            allow_custom_value=True,
+            elem_id="wb-run-picker",
+            scale=3,
+        )
+        cancel = gr.Button("Cancel", variant="stop", interactive=False, scale=0)
+        resume = gr.Button("Resume", interactive=False, scale=0)
+        clone = gr.Button("Clone into New run", interactive=False, scale=0)
+        delete = gr.Button("Delete…", interactive=False, scale=0)
+    message = gr.Markdown(elem_id="wb-run-message")
+    with gr.Row(visible=False) as confirm_row:
+        confirm_text = gr.Markdown()
+        confirm = gr.Button("Delete for good", variant="stop", scale=0)
+        keep = gr.Button("Keep it", scale=0)
+    header = gr.Markdown("_Choose a run in the table above._", elem_id="wb-run-header")
+    with gr.Row():
+        loss_plot = gr.Plot(label="Loss", elem_id="wb-loss-plot")
+        metrics_plot = gr.Plot(label="Metrics")
+    traceback = gr.Code(label="Traceback", visible=False, elem_id="wb-traceback")
+    with gr.Accordion("Samples", open=True):
+        samples = gr.Markdown()
+    with gr.Accordion("Resolved config", open=False):
+        config = gr.Code(language="yaml", interactive=False)
+    with gr.Accordion("Lineage (click to open)", open=False):
+        lineage = gr.Dataframe(
+            headers=["relation", "id", "name", "stage", "status"], interactive=False
+        )
+    with gr.Accordion("Artifacts", open=False):
+        artifacts = gr.Dataframe(
+            headers=["kind", "path", "bytes", "step", "sha256"], interactive=False
+        )
     timer = gr.Timer(2.0)
+    seen = gr.State(None)
 
-    def update(status_value: str, text_value: str) -> list[list]:
-        return runs_table(ctx, status_value, text_value)
+    page_outputs = [
+        header,
+        config,
+        loss_plot,
+        metrics_plot,
+        samples,
+        artifacts,
+        lineage,
+        traceback,
+        cancel,
+        resume,
+        clone,
+        delete,
+        seen,
+    ]
 
-    for trigger in (refresh.click, status.change, text.submit, timer.tick):
-        trigger(update, inputs=[status, text], outputs=table)
+    def show(picked: Any, last_seen: Any, force: bool = True) -> list[Any]:
+        run_id = parse_run_id(picked)
+        key = page_fingerprint(ctx, run_id)
+        if not force and key == last_seen:
+            return [gr.skip()] * len(page_outputs)
+        if run_id is None or key[-1] == "missing":
+            blank = "_Choose a run in the table above._" if run_id is None else "_Run not found._"
+            off = gr.update(interactive=False)
+            return [blank, "", None, None, "", [], [], gr.update(value="", visible=False),
+                    off, off, off, off, key]  # fmt: skip
+        page = run_page(ctx, run_id)
+        return [
+            page.header,
+            page.config_yaml,
+            page.loss,
+            page.metrics,
+            page.samples,
+            page.artifacts,
+            page.lineage,
+            gr.update(value=page.traceback, visible=bool(page.traceback)),
+            gr.update(interactive=page.can_cancel),
+            gr.update(interactive=page.can_resume),
+            gr.update(interactive=True),
+            gr.update(interactive=page.can_delete),
+            key,
+        ]
+
+    def tick(
+        picked: Any, last_seen: Any, status_v: str, stage_v: str, text_v: str, known: Any
+    ) -> list[Any]:
+        choices = run_choices(ctx)
+        changed = choices != known
+        return [
+            runs_table(ctx, status_v, stage_v, text_v),
+            gr.update(choices=choices) if changed else gr.skip(),
+            choices if changed else gr.skip(),
+            *show(picked, last_seen, force=False),
+        ]
+
+    def refresh_all(picked: Any, status_v: str, stage_v: str, text_v: str) -> list[Any]:
+        return [
+            runs_table(ctx, status_v, stage_v, text_v),
+            gr.update(choices=run_choices(ctx)),
+            gr.update(choices=stage_choices(ctx)),
+        ]
+
+    def open_row(evt: gr.SelectData) -> Any:
+        row = evt.row_value or []
+        return str(row[0]) if row and parse_run_id(row[0]) is not None else gr.skip()
+
+    def open_lineage(evt: gr.SelectData) -> Any:
+        row = evt.row_value or []
+        return str(row[1]) if len(row) > 1 and parse_run_id(row[1]) is not None else gr.skip()
+
+    def ask_delete(picked: Any) -> list[Any]:
+        text_v, allowed = delete_question(ctx, parse_run_id(picked))
+        if not allowed:
+            return [gr.update(visible=False), "", text_v]
+        return [gr.update(visible=True), text_v, ""]
+
+    def do_delete(picked: Any, status_v: str, stage_v: str, text_v: str) -> list[Any]:
+        outcome = delete_run(ctx, parse_run_id(picked))
+        deleted = outcome.endswith("deleted.")
+        return [
+            gr.update(visible=False),
+            outcome,
+            runs_table(ctx, status_v, stage_v, text_v),
+            gr.update(choices=run_choices(ctx), value=None) if deleted else gr.skip(),
+        ]
+
+    filters = [status, stage, text]
+    known_choices = gr.State(run_choices(ctx))
+    refresh.click(refresh_all, inputs=[picker, *filters], outputs=[table, picker, stage])
+    gr.on(
+        [status.change, stage.change, text.submit],
+        lambda s, g, t: runs_table(ctx, s, g, t),
+        inputs=filters,
+        outputs=table,
+        api_name="runs_table",
+    )
+    timer.tick(
+        tick,
+        inputs=[picker, seen, *filters, known_choices],
+        outputs=[table, picker, known_choices, *page_outputs],
+        show_progress="hidden",
+        api_visibility="private",
+    )
+    picker.change(
+        lambda p, s: show(p, s), inputs=[picker, seen], outputs=page_outputs, api_name="run_page"
+    )
+    picker.change(lambda: "", outputs=message, show_progress="hidden")
+    table.select(open_row, outputs=picker)
+    lineage.select(open_lineage, outputs=picker)
+    cancel.click(lambda p: cancel_run(ctx, parse_run_id(p)), inputs=picker, outputs=message).then(
+        lambda p, s: show(p, s), inputs=[picker, seen], outputs=page_outputs
+    )
+    resume.click(lambda p: resume_run(ctx, parse_run_id(p)), inputs=picker, outputs=message).then(
+        lambda p, s: show(p, s), inputs=[picker, seen], outputs=page_outputs
+    )
+    delete.click(ask_delete, inputs=picker, outputs=[confirm_row, confirm_text, message])
+    keep.click(lambda: gr.update(visible=False), outputs=confirm_row)
+    confirm.click(
+        do_delete, inputs=[picker, *filters], outputs=[confirm_row, message, table, picker]
+    )
+    return RunsTab(picker=picker, clone=clone, message=message)

@@ -1,0 +1,128 @@
+"""``workbench evaluate RUN EVALUATION``: run a registered evaluation on a finished run's model.
+
+The run's tokenizer, model weights and dataset are rebuilt from its stored config; the
+evaluation's options come from ``--set key=value`` and are validated by its own Config. The
+result is stored with the run (``workbench show RUN`` lists it) and printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from typing import Any
+
+from workbench.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    Context,
+    UserError,
+    open_context,
+    print_json,
+)
+from workbench.config import apply_overrides, validate_options
+from workbench.registry import UnknownPluginError
+from workbench.store import RunRecord
+
+
+def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        parents=[common],
+        help="run an evaluation on a finished run",
+        description="Rebuild RUN's model, tokenizer and dataset, run EVALUATION on them, store "
+        "the metrics with the run and print them.",
+    )
+    p.add_argument("run", help="run id or name")
+    p.add_argument("evaluation", help="evaluation name (see `workbench plugins`)")
+    p.add_argument(
+        "--set",
+        dest="options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option of the evaluation, e.g. --set split=val (repeatable)",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_evaluate)
+
+
+def require_protocol(ctx: Context, run: RunRecord, protocol: str, what: str) -> None:
+    """Refuse (exit 2) a run whose architecture does not implement ``protocol``."""
+    if not protocol:
+        return
+    try:
+        arch = ctx.registry.architecture(run.architecture)
+    except UnknownPluginError as exc:
+        raise UserError(f"run {run.id}: {exc}") from None
+    if protocol not in arch.protocols:
+        implemented = ", ".join(arch.protocols) or "none"
+        raise UserError(
+            f"{what} needs a {protocol!r} model; run {run.id}'s architecture {arch.name!r} "
+            f"implements: {implemented}"
+        )
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from workbench.runner import build
+    from workbench.specs import EvaluationContext, RunInfo
+
+    ctx = open_context(args.home)
+    run = ctx.store.find_run(args.run)
+    try:
+        spec = ctx.registry.evaluation(args.evaluation)
+    except UnknownPluginError as exc:
+        raise UserError(str(exc)) from None
+    options = validate_options(spec, apply_overrides({}, args.options), "evaluation")
+    require_protocol(ctx, run, spec.requires, f"evaluation {spec.name!r}")
+
+    run_dir = ctx.paths.run_dir(run.id)
+    loaded = build.load_run(run.config, run_dir, ctx.registry)
+    dataset = build.build_dataset(loaded.resolved, ctx.registry, ctx.paths)
+    info = RunInfo(
+        id=run.id, name=run.name, seed=run.seed, run_dir=run_dir, home=ctx.paths.home
+    )
+    config = options.model_dump(mode="json")
+    try:
+        metrics: dict[str, Any] = dict(
+            spec.factory(
+                EvaluationContext(
+                    config=options,
+                    run=info,
+                    model=loaded.model,
+                    tokenizer=loaded.tokenizer,
+                    dataset=dataset,
+                )
+            )
+        )
+    except Exception as exc:
+        ctx.store.add_evaluation(
+            run.id,
+            name=spec.name,
+            config=config,
+            metrics={},
+            status="failed",
+            error=traceback.format_exc(),
+        )
+        print(f"error: evaluation {spec.name!r} failed: {exc}", file=sys.stderr)
+        # A ValueError is the evaluation refusing its input (e.g. an empty split).
+        return EXIT_BAD_INPUT if isinstance(exc, ValueError) else EXIT_FAILED
+    metrics = {key: float(value) for key, value in metrics.items()}
+    evaluation_id = ctx.store.add_evaluation(run.id, name=spec.name, config=config, metrics=metrics)
+    if args.json:
+        print_json(
+            {
+                "id": evaluation_id,
+                "run": run.id,
+                "evaluation": spec.name,
+                "config": config,
+                "metrics": metrics,
+            }
+        )
+        return EXIT_OK
+    print(f"evaluation {evaluation_id} of run {run.id} ({run.name}): {spec.name}")
+    width = max((len(key) for key in metrics), default=0)
+    for key, value in metrics.items():
+        print(f"  {key:<{width}}  {value:.4f}")
+    return EXIT_OK

@@ -1,0 +1,180 @@
+"""Compare tab: overlaid curves of chosen runs, their config differences, hyper-parameters
+against a final metric (parallel coordinates), and the comparison as a CSV file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import plotly.graph_objects as go
+
+from workbench.charts.compare import overlay_figure, parallel_coordinates_figure
+from workbench.store import RunNotFound, RunRecord
+from workbench.ui.comparison import config_differences, export_rows, hyperparameters, write_csv
+from workbench.ui.context import UIContext
+from workbench.ui.runs_tab import parse_run_id, run_choices, run_label
+from workbench.ui.series import TOKENS_METRIC, X_AXES, along, final_value
+
+PREFERRED_METRICS = ("val/loss", "train/loss")
+
+
+@dataclass
+class Comparison:
+    """Everything the Compare tab shows for a choice of runs."""
+
+    runs: list[RunRecord]
+    metric: str | None
+    metric_choices: list[str]
+    curves: go.Figure
+    diff_headers: list[str]
+    diff_rows: list[list[str]]
+    parallel: go.Figure
+    notes: str
+
+
+def chosen_runs(ctx: UIContext, picked: Sequence[Any] | None) -> list[RunRecord]:
+    runs = []
+    for value in picked or []:
+        run_id = parse_run_id(value)
+        if run_id is None:
+            continue
+        try:
+            runs.append(ctx.store.get_run(run_id))
+        except RunNotFound:
+            continue
+    return runs
+
+
+def metric_choices(ctx: UIContext, runs: Sequence[RunRecord]) -> list[str]:
+    names = sorted({n for r in runs for n in ctx.store.metric_names(r.id)} - {TOKENS_METRIC})
+    first = [m for m in PREFERRED_METRICS if m in names]
+    return first + [n for n in names if n not in first]
+
+
+def compare(
+    ctx: UIContext, picked: Sequence[Any] | None, metric: str | None, x_axis: str = "step"
+) -> Comparison:
+    """Compare the picked runs on ``metric`` (default: validation loss, else the first one)."""
+    runs = chosen_runs(ctx, picked)
+    choices = metric_choices(ctx, runs)
+    if metric not in choices:
+        metric = choices[0] if choices else None
+    x_axis = x_axis if x_axis in X_AXES else "step"
+    labels = [run_label(r) for r in runs]
+    records = {r.id: ctx.store.metrics(r.id) for r in runs}
+    notes = []
+    curves: dict[str, list[tuple[float, float]]] = {}
+    finals: list[float | None] = []
+    for run, label in zip(runs, labels, strict=True):
+        points = along(records[run.id], metric, x_axis) if metric else []
+        curves[label] = points
+        finals.append(final_value(records[run.id], metric) if metric else None)
+        if metric and not points:
+            why = "no token counts" if x_axis == "tokens" else f"no {metric}"
+            notes.append(f"run {run.id} logged {why}")
+    configs = [r.config for r in runs]
+    headers, rows = config_differences(labels, configs)
+    if len(runs) < 2:
+        notes.insert(0, "choose two or more runs to compare them")
+    return Comparison(
+        runs=runs,
+        metric=metric,
+        metric_choices=choices,
+        curves=overlay_figure(curves, metric or "metric", x_axis=x_axis),
+        diff_headers=headers,
+        diff_rows=rows,
+        parallel=parallel_coordinates_figure(hyperparameters(configs), finals, metric or "metric"),
+        notes="; ".join(notes),
+    )
+
+
+def export_csv(ctx: UIContext, picked: Sequence[Any] | None) -> Path | None:
+    """The comparison as CSV (identity, differing config values, final value of every metric)."""
+    runs = chosen_runs(ctx, picked)
+    if not runs:
+        return None
+    finals = []
+    for run in runs:
+        records = ctx.store.metrics(run.id)
+        finals.append({n: final_value(records, n) for n in {r.name for r in records}})
+    headers, rows = export_rows(
+        [
+            {
+                "id": r.id,
+                "name": r.name,
+                "status": r.status,
+                "stage": r.stage,
+                "architecture": r.architecture,
+            }
+            for r in runs
+        ],
+        [r.config for r in runs],
+        finals,
+    )
+    ids = "-".join(str(r.id) for r in runs[:8])
+    return write_csv(headers, rows, f"comparison-runs-{ids}.csv")
+
+
+def build_compare_tab(ctx: UIContext, tab: gr.Tab) -> None:
+    with gr.Row():
+        picked = gr.Dropdown(
+            run_choices(ctx),
+            value=[],
+            multiselect=True,
+            allow_custom_value=True,
+            label="Runs",
+            elem_id="wb-compare-runs",
+            scale=3,
+        )
+        metric = gr.Dropdown(
+            [],
+            value=None,
+            label="Metric",
+            allow_custom_value=True,
+            elem_id="wb-compare-metric",
+            scale=1,
+        )
+        x_axis = gr.Radio(list(X_AXES), value="step", label="x axis", scale=1)
+    notes = gr.Markdown()
+    curves = gr.Plot(label="Curves", elem_id="wb-compare-curves")
+    diff = gr.Dataframe(
+        headers=["key"], label="Config differences", interactive=False, wrap=True,
+        elem_id="wb-compare-diff",
+    )  # fmt: skip
+    parallel = gr.Plot(label="Hyper-parameters against the final metric")
+    with gr.Row():
+        export = gr.Button("Export comparison as CSV", scale=0)
+        csv_file = gr.File(label="CSV", interactive=False)
+
+    def run(picked_v: list, metric_v: str | None, x_v: str) -> list[Any]:
+        result = compare(ctx, picked_v, metric_v, x_v)
+        return [
+            gr.update(choices=result.metric_choices, value=result.metric),
+            result.curves,
+            gr.update(value=result.diff_rows, headers=result.diff_headers),
+            result.parallel,
+            f"_{result.notes}_" if result.notes else "",
+        ]
+
+    outputs = [metric, curves, diff, parallel, notes]
+    gr.on(
+        [picked.change, metric.input, x_axis.change],
+        run,
+        inputs=[picked, metric, x_axis],
+        outputs=outputs,
+        api_name="compare",
+    )
+    def on_export(picked_v: list) -> str | None:
+        path = export_csv(ctx, picked_v)
+        return str(path) if path else None
+
+    export.click(on_export, inputs=picked, outputs=csv_file, api_name="export")
+    tab.select(
+        lambda p: gr.update(choices=run_choices(ctx), value=p),
+        inputs=picked,
+        outputs=picked,
+        api_visibility="private",
+    )

@@ -1,0 +1,82 @@
+"""Gradio widgets for :class:`workbench.ui.forms.FormField` descriptions.
+
+Numbers show their bounds and default in the field's info line but are not clamped by the
+widget: a value out of bounds reaches the plugin's pydantic model, whose error (the same text the
+CLI prints) is shown on the field.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import gradio as gr
+
+from workbench.ui.forms import MISSING, FormField, PluginForm, to_widget
+
+_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+FIELDS_PER_ROW = 4
+
+
+def elem_id(*parts: str) -> str:
+    """A DOM id for a form input, e.g. ``wb-stage-pretrain-max_steps`` (for tests and CSS)."""
+    return "wb-" + "-".join(_ID_CHARS.sub("_", p) for p in parts if p)
+
+
+def field_widget(item: FormField, value: Any, element: str) -> gr.components.Component:
+    """One input showing ``value`` (a config value, or ``MISSING`` for the default)."""
+    shown = to_widget(item, item.default if value is MISSING else value)
+    common: dict[str, Any] = {"label": item.label, "info": item.info or None, "elem_id": element}
+    if item.kind == "bool":
+        return gr.Checkbox(value=shown, **common)
+    if item.kind in ("int", "float"):
+        step = 1 if item.kind == "int" else 0.0001
+        return gr.Number(value=shown, step=step, **common)
+    if item.kind == "choice":
+        return gr.Dropdown(list(item.choices), value=shown, **common)
+    if item.kind == "multichoice":
+        return gr.Dropdown(list(item.choices), value=shown, multiselect=True, **common)
+    if item.kind == "text":
+        return gr.Textbox(value=shown, lines=1, **common)
+    common["info"] = f"{item.info} · YAML" if item.info else "YAML"
+    return gr.Textbox(value=shown, lines=1, **common)
+
+
+def _build_fields(
+    fields: tuple[FormField, ...], prefix: tuple[str, ...], out: list[gr.components.Component]
+) -> None:
+    """Widgets for ``fields`` (appended to ``out`` in order), a few to a row; nested models in
+    their own accordion."""
+    row: list[FormField] = []
+
+    def flush() -> None:
+        if row:
+            with gr.Row(equal_height=False):
+                for item in row:
+                    out.append(field_widget(item, MISSING, elem_id(*prefix, *item.path)))
+            row.clear()
+
+    for item in fields:
+        if item.kind == "group":
+            flush()
+            with gr.Accordion(item.label, open=False):
+                if item.info:
+                    gr.Markdown(item.info)
+                _build_fields(item.children, prefix, out)
+        else:
+            row.append(item)
+            if len(row) == FIELDS_PER_ROW:
+                flush()
+    flush()
+
+
+def plugin_widgets(form: PluginForm) -> list[gr.components.Component]:
+    """The inputs of one plugin's options, in :meth:`PluginForm.slots` order (preset first)."""
+    out: list[gr.components.Component] = []
+    prefix = (form.block, form.plugin)
+    if form.has_preset:
+        preset = form.preset_field()
+        out.append(field_widget(preset, None, elem_id(*prefix, "preset")))
+    _build_fields(form.fields, prefix, out)
+    assert len(out) == len(form.slots()), "one widget per slot"  # noqa: S101
+    return out
