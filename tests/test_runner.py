@@ -73,8 +73,10 @@ def test_tiny_run_succeeds_and_stores_metrics_samples_and_checkpoint(home, write
     assert not list((run_dir / "checkpoints").glob("*.tmp"))
 
 
-def test_generate_from_a_finished_run(home, write_config, capsys):
-    assert main(["run", str(write_config())]) == 0
+def test_lightning_logger_beside_the_store_and_generate(home, write_config, capsys):
+    assert main(["run", str(write_config()), "--set", "trainer.loggers=[csv]"]) == 0
+    csv_files = list(resolve_home(home).run_dir(1).glob("csv/**/metrics.csv"))
+    assert len(csv_files) == 1 and "train/loss" in csv_files[0].read_text()
     capsys.readouterr()
     assert main(["generate", "1", "--prompt", "the ", "--max-new-tokens", "12", "--seed", "1"]) == 0
     text = capsys.readouterr().out

@@ -1,0 +1,86 @@
+"""CLI commands that read the store or the registry (no training here: rows are written directly)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from workbench.cli import main
+from workbench.paths import resolve_home
+from workbench.store import open_store
+
+
+def make_runs(home):
+    store = open_store(resolve_home(home).ensure())
+    common = dict(stage="pretrain", architecture="gpt", dataset="synthetic", tokenizer="char",
+                  seed=1, plugin_versions={}, package_versions={})
+    parent = store.create_run(name="base", config={"name": "base"}, **common)
+    store.set_status(parent, "running")
+    store.add_metrics(parent, [(10, "train/loss", 2.5, 0.0), (20, "train/loss", 2.0, 1.0),
+                               (20, "val/loss", 2.2, 1.0)])
+    store.set_status(parent, "succeeded")
+    # queued, owned by this live process (as the launcher records it)
+    child = store.create_run(name="child", config={"name": "child"}, parent_id=parent,
+                             pid=os.getpid(), **common)
+    return store, parent, child
+
+
+def test_runs_json_lists_runs_with_last_metrics(home, capsys):
+    _, parent, child = make_runs(home)
+    assert main(["runs", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in rows] == [child, parent]
+    by_id = {r["id"]: r for r in rows}
+    assert by_id[parent]["metrics"] == {"train/loss": 2.0, "val/loss": 2.2}
+    assert by_id[child]["parent"] == parent
+    assert {"id", "name", "stage", "status", "parent", "metrics"} <= set(by_id[child])
+    assert main(["runs", "--status", "succeeded", "--json"]) == 0
+    assert [r["id"] for r in json.loads(capsys.readouterr().out)] == [parent]
+
+
+def test_show_by_id_and_name(home, capsys):
+    _, parent, child = make_runs(home)
+    assert main(["show", "base", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["id"] == parent and data["children"] == [child]
+    assert main(["show", str(child)]) == 0
+    assert "run 2: child" in capsys.readouterr().out
+    assert main(["show", "nope"]) == 2
+    assert "no run with id or name 'nope'" in capsys.readouterr().err
+
+
+def test_plugins_json_shape(home, capsys):
+    assert main(["plugins", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"loaded", "failed"}
+    gpt = next(p for p in data["loaded"] if p["name"] == "gpt")
+    assert gpt["version"] and "gpt" in gpt["specs"]["architectures"]
+    assert "pretrain" in gpt["specs"]["stages"]
+
+
+def test_db_upgrade_and_check(home, capsys):
+    assert main(["db", "upgrade"]) == 0
+    assert "database at revision" in capsys.readouterr().out
+    assert main(["db", "check"]) == 0
+    assert "models match migrations" in capsys.readouterr().out
+
+
+def test_cancel_refuses_finished_runs_and_cancels_queued_ones(home, capsys):
+    store, parent, child = make_runs(home)
+    assert main(["cancel", str(parent)]) == 2
+    assert "only queued or running runs can be cancelled" in capsys.readouterr().err
+    assert main(["cancel", str(child)]) == 0
+    assert store.get_run(child).status == "cancelled"
+
+
+def test_ui_refuses_public_host_without_auth(home, capsys):
+    assert main(["ui", "--host", "0.0.0.0"]) == 2
+    assert "--auth-file" in capsys.readouterr().err
+
+
+def test_unknown_command_is_a_usage_error(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as info:
+        main(["frobnicate"])
+    assert info.value.code == 2

@@ -1,0 +1,494 @@
+"""Dashboard handlers called directly: forms, validation, launching, runs, compare, playground.
+
+One real tiny run is trained (in a worker process, as the UI does) and shared by the tests that
+need a saved model; the others use run rows recorded without training.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import shutil
+from types import SimpleNamespace
+from typing import Literal
+
+import pytest
+import torch
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from ui_support import fake_finished_run, tiny_config, ui_home, wait_finished
+
+from workbench import hookimpl
+from workbench.config import ConfigError, resolve_config
+from workbench.protocols import CAUSAL_LM
+from workbench.registry import load_registry
+from workbench.specs import ArchitectureSpec, StageSpec
+from workbench.ui import compare_tab, new_run_tab, playground_tab, runs_tab
+from workbench.ui.context import UIContext
+from workbench.ui.forms import NONE_CHOICE, FormLayout, describe_model
+from workbench.ui.generation import (
+    SamplingParams,
+    TurnTemplate,
+    attention_snapshot,
+    history_pairs,
+)
+from workbench.ui.plugins_tab import failure_text, plugin_rows
+from workbench.ui.safety import UploadError, check_upload, confine_paths, keep_upload
+from workbench_gpt.pretrain import PretrainConfig
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A UI context whose home holds one finished tiny bigram run, launched from YAML."""
+    with ui_home(tmp_path_factory.mktemp("ui-handlers")) as ctx:
+        run_id, checked = new_run_tab.launch_yaml(ctx, yaml.safe_dump(tiny_config("trained")))
+        assert run_id is not None, checked.message()
+        assert wait_finished(ctx, run_id) == "succeeded", ctx.store.get_run(run_id).error
+        yield ctx, run_id
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    with ui_home(tmp_path) as context:
+        yield context
+
+
+# ---------------------------------------------------------------------------------------------
+# Forms from Config models
+# ---------------------------------------------------------------------------------------------
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Inner(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    depth: int = Field(2, ge=1, le=9, description="how deep")
+
+
+class TomorrowConfig(BaseModel):
+    """Options of a plugin written after the UI was."""
+
+    model_config = ConfigDict(extra="forbid")
+    width: int = Field(8, ge=2, description="how wide")
+    rate: float = Field(0.5, gt=0, lt=1)
+    colour: Colour = Colour.RED
+    mode: Literal["fast", "slow"] = "fast"
+    tidy: bool = True
+    label: str | None = None
+    tags: list[str] = Field(default_factory=lambda: ["a"])
+    inner: Inner = Field(default_factory=Inner)
+
+
+class TomorrowPlugin:
+    __version__ = "9.9"
+
+    @hookimpl
+    def register_architectures(self, register):
+        register(
+            ArchitectureSpec(
+                name="tomorrow-net",
+                summary="installed tomorrow",
+                config=TomorrowConfig,
+                factory=lambda config, ctx: None,
+                protocols=("tomorrow-protocol",),
+            )
+        )
+
+    @hookimpl
+    def register_stages(self, register):
+        register(
+            StageSpec(
+                name="tomorrow-stage",
+                summary="needs tomorrow-protocol",
+                config=PretrainConfig,
+                factory=lambda ctx: None,
+                requires="tomorrow-protocol",
+            )
+        )
+
+
+def test_form_fields_come_from_the_config_model():
+    fields = {f.label: f for f in describe_model(TomorrowConfig)}
+    assert fields["width"].kind == "int" and "≥ 2" in fields["width"].info
+    assert "how wide" in fields["width"].info and "default 8" in fields["width"].info
+    assert fields["rate"].kind == "float" and "> 0" in fields["rate"].info
+    assert fields["colour"].kind == "choice" and fields["colour"].choices == ("red", "blue")
+    assert fields["mode"].choices == ("fast", "slow")
+    assert fields["tidy"].kind == "bool"
+    assert fields["label"].kind == "text" and fields["label"].optional
+    assert fields["tags"].kind == "yaml" and fields["tags"].default == ["a"]
+    inner = fields["inner"]
+    assert inner.kind == "group" and inner.children[0].path == ("inner", "depth")
+    assert "≤ 9" in inner.children[0].info
+
+
+def test_a_plugin_installed_tomorrow_gets_a_form_and_compatible_choices(ctx):
+    registry = load_registry(plugins=[("tomorrow", TomorrowPlugin())])
+    layout = FormLayout.from_registry(registry)
+    assert "tomorrow-net" in layout.plugins["architecture"]
+    assert layout.choices("architecture", "tomorrow-stage") == ["tomorrow-net"]
+    assert "tomorrow-net" not in layout.choices("architecture", "pretrain")
+    assert {"bigram", "gpt"} <= set(layout.choices("architecture", "pretrain"))
+    raw = {
+        "name": "t",
+        "stage": {"name": "tomorrow-stage"},
+        "architecture": {"name": "tomorrow-net", "inner": {"depth": 4}, "colour": "blue"},
+    }
+    values = layout.widget_values(raw)
+    back, problems = layout.raw_config(values)
+    assert problems == []
+    assert back["architecture"] == {"name": "tomorrow-net", "colour": "blue", "inner": {"depth": 4}}
+    # The app builds with the new plugin's form in it.
+    from workbench.ui.app import build_app
+
+    app = build_app(UIContext(paths=ctx.paths, store=ctx.store, registry=registry))
+    ids = {getattr(block, "elem_id", None) for block in app.blocks.values()}
+    assert "wb-architecture-tomorrow-net-inner-depth" in ids
+
+
+def test_form_round_trip_keeps_only_what_differs_from_defaults_and_presets(ctx):
+    layout = FormLayout.from_registry(ctx.registry)
+    raw = {
+        "name": "nano",
+        "stage": {"name": "pretrain", "max_steps": 30},
+        "architecture": {"name": "gpt", "preset": "gpt-nano", "n_layer": 3},
+        "tokenizer": {"name": "char"},
+        "dataset": {"name": "synthetic", "size_chars": 5000},
+    }
+    back, problems = layout.raw_config(layout.widget_values(raw))
+    assert problems == []
+    assert back == {"seed": 1337, **raw}
+    # The stored resolved config (every value explicit) comes back as the same short config.
+    resolved = resolve_config(raw, ctx.registry).to_dict()
+    again, _ = layout.raw_config(layout.widget_values(resolved))
+    assert again["architecture"] == raw["architecture"]
+    assert again["stage"] == raw["stage"]
+
+
+def test_validation_shows_the_cli_error_text_and_marks_the_field(ctx):
+    layout = FormLayout.from_registry(ctx.registry)
+    raw = tiny_config("bad", lr=-1)
+    values = layout.widget_values(raw)
+    checked = new_run_tab.check_form(ctx, layout, values)
+    assert not checked.ok
+    cli_text = str(_cli_error(ctx, raw))
+    assert "stage.lr: Input should be greater than 0 (got -1" in cli_text
+    assert cli_text in checked.message()
+    marks = new_run_tab.field_errors(layout, values, checked.error)
+    slot = layout.slots()[next(iter(marks))]
+    assert (slot.block, slot.plugin, slot.field.label) == ("stage", "pretrain", "lr")
+    run_id, _ = new_run_tab.launch_form(ctx, layout, values)
+    assert run_id is None and ctx.store.list_runs() == []
+
+
+def _cli_error(ctx: UIContext, raw: dict) -> ConfigError:
+    confined, _ = confine_paths(raw, ctx.paths.home, ctx.data_roots)
+    with pytest.raises(ConfigError) as info:
+        resolve_config(confined, ctx.registry)
+    return info.value
+
+
+def test_unreadable_yaml_field_and_empty_name_are_reported(ctx):
+    layout = FormLayout.from_registry(ctx.registry)
+    values = layout.widget_values(tiny_config(""))
+    slots = layout.slots()
+    devices = next(i for i, s in enumerate(slots) if s.key == "trainer-devices")
+    values[devices] = "[1, 2"
+    checked = new_run_tab.check_form(ctx, layout, values)
+    text = str(checked.error)
+    assert "trainer.devices: cannot read this as YAML" in text
+    assert "name: String should have at least 1 character" in text
+
+
+def test_paths_outside_the_data_folders_are_refused(ctx, tmp_path):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("x" * 100)
+    raw = tiny_config()
+    raw["dataset"]["path"] = str(outside)
+    checked = new_run_tab.check_config(ctx, raw)
+    assert "dataset.path:" in str(checked.error) and "outside the workbench's data" in str(
+        checked.error
+    )
+    raw["dataset"]["path"] = "../../secret.txt"
+    assert not new_run_tab.check_config(ctx, raw).ok
+    raw["dataset"]["path"] = "workbench.db"
+    assert not new_run_tab.check_config(ctx, raw).ok, "the database is not a data folder"
+    url = {"name": "url", "url": f"file://{outside}", "sha256": "0" * 64}
+    assert not new_run_tab.check_config(ctx, {**tiny_config(), "dataset": url}).ok
+    ok = new_run_tab.check_config(ctx, tiny_config())
+    assert ok.ok, ok.message()
+    assert ok.raw["dataset"]["path"] == str(ctx.paths.home / "data" / "corpus.txt")
+
+
+def test_uploads_are_checked_and_kept_in_the_home(ctx, tmp_path):
+    good = tmp_path / "notes.txt"
+    good.write_text("hello world\n")
+    kept = keep_upload(good, ctx.uploads)
+    assert kept.parent == ctx.uploads and kept.read_text() == "hello world\n"
+    assert new_run_tab.data_upload_target(ctx, good).startswith("uploads/")
+    script = tmp_path / "evil.py"
+    script.write_text("print(1)")
+    with pytest.raises(UploadError, match="only"):
+        check_upload(script)
+    binary = tmp_path / "blob.txt"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(UploadError, match="not UTF-8"):
+        check_upload(binary)
+    big = tmp_path / "big.jsonl"
+    with big.open("wb") as handle:
+        handle.truncate(21 * 1024 * 1024)
+    with pytest.raises(UploadError, match="limit"):
+        check_upload(big)
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(tiny_config("uploaded")))
+    assert new_run_tab.read_config_upload(config)["name"] == "uploaded"
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs tab
+# ---------------------------------------------------------------------------------------------
+
+
+def test_runs_table_filters_and_lineage_and_delete_rules(ctx):
+    parent = fake_finished_run(ctx, "alpha")
+    child = fake_finished_run(ctx, "beta")
+    ctx.store.create_run(
+        name="gamma",
+        stage="pretrain",
+        architecture="gpt",
+        dataset="text-file",
+        tokenizer="char",
+        config=tiny_config("gamma"),
+        seed=0,
+        plugin_versions={},
+        package_versions={},
+        parent_id=parent,
+        status="failed",
+    )
+    rows = runs_tab.runs_table(ctx)
+    assert [r[1] for r in rows] == ["gamma", "beta", "alpha"]
+    assert rows[1][5] == "20/30 (66%)" and "train/loss" in rows[1][6] and "lr" not in rows[1][6]
+    assert [r[1] for r in runs_tab.runs_table(ctx, status="failed")] == ["gamma"]
+    assert [r[1] for r in runs_tab.runs_table(ctx, text="ALP")] == ["alpha"]
+    assert runs_tab.runs_table(ctx, stage="nope") == []
+    assert rows[0][7] == parent
+
+    page = runs_tab.run_page(ctx, parent)
+    assert page.lineage == [["child", 3, "gamma", "pretrain", "failed"]]
+    assert {t.name for t in page.loss.data} == {"train/loss", "val/loss"}
+    assert "name: alpha" in page.config_yaml and page.can_delete and not page.can_cancel
+
+    text, allowed = runs_tab.delete_question(ctx, parent)
+    assert not allowed and "child run(s) 3" in text
+    assert "child run(s) 3" in runs_tab.delete_run(ctx, parent)
+    assert ctx.store.get_run(parent)
+    assert runs_tab.delete_run(ctx, child) == f"Run {child} deleted."
+    assert [r.name for r in ctx.store.list_runs()] == ["gamma", "alpha"]
+    clone = runs_tab.clone_config(ctx, parent)
+    assert clone["name"] == "alpha-copy" and clone["stage"]["lr"] == 0.01
+
+
+def test_failed_run_page_shows_the_traceback(ctx):
+    run_id = fake_finished_run(ctx, "broken")
+    ctx.store.set_status(run_id, "failed", error="Traceback (most recent call last):\nBoom")
+    page = runs_tab.run_page(ctx, run_id)
+    assert page.traceback.endswith("Boom") and page.can_delete
+    assert "resumed" not in runs_tab.resume_run(ctx, run_id)
+    assert "no checkpoint" in runs_tab.resume_run(ctx, run_id)
+    assert "only queued or running" in runs_tab.cancel_run(ctx, run_id)
+
+
+def test_real_run_page_has_curves_samples_and_artifacts(trained):
+    ctx, run_id = trained
+    page = runs_tab.run_page(ctx, run_id)
+    assert "succeeded" in page.header and "30/30" in page.header
+    assert {t.name for t in page.loss.data} == {"train/loss", "val/loss"}
+    assert page.samples.count("**step") == 3
+    assert {row[0] for row in page.artifacts} >= {"model", "tokenizer", "checkpoint"}
+    assert page.can_resume is False  # a succeeded run is not resumable
+    assert runs_tab.page_fingerprint(ctx, run_id)[1] == "succeeded"
+
+
+# ---------------------------------------------------------------------------------------------
+# Compare tab
+# ---------------------------------------------------------------------------------------------
+
+
+def test_compare_overlays_diffs_and_exports(ctx):
+    a = fake_finished_run(ctx, "small-lr", lr=1e-3)
+    b = fake_finished_run(ctx, "big-lr", lr=1e-2)
+    result = compare_tab.compare(ctx, [str(a), str(b)], None, "tokens")
+    assert result.metric == "val/loss"
+    assert "tokens" not in result.metric_choices and "train/loss" in result.metric_choices
+    assert [t.name for t in result.curves.data] == [f"{a} · small-lr", f"{b} · big-lr"]
+    assert list(result.curves.data[0].x) == [640.0, 1280.0]
+    keys = [row[0] for row in result.diff_rows]
+    assert keys == ["name", "stage.lr"]
+    dims = [d.label for d in result.parallel.data[0].dimensions]
+    assert dims == ["stage.lr", "final val/loss"]
+    by_time = compare_tab.compare(ctx, [str(a), str(b)], "train/loss", "time")
+    assert list(by_time.curves.data[0].x)[:2] == [0.0, 1.0]
+    path = compare_tab.export_csv(ctx, [str(a), str(b)])
+    assert not path.is_relative_to(ctx.paths.home)
+    rows = list(csv.reader(path.open()))
+    assert rows[0][:5] == ["id", "name", "status", "stage", "architecture"]
+    assert "stage.lr" in rows[0] and "final val/loss" in rows[0]
+    assert rows[1][rows[0].index("stage.lr")] == "0.001"
+    assert len(rows) == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# Playground tab
+# ---------------------------------------------------------------------------------------------
+
+
+def test_playground_streams_and_compares_side_by_side(trained):
+    ctx, run_id = trained
+    assert [value for _, value in playground_tab.playground_choices(ctx)] == [str(run_id)]
+    params = SamplingParams(max_new_tokens=20, temperature=0.8, top_k=5, seed=3)
+    steps = list(playground_tab.generate(ctx, str(run_id), None, "the ", params))
+    assert len(steps) >= 3, "streamed in chunks"
+    assert [len(a) for a, _ in steps] == sorted(len(a) for a, _ in steps)
+    assert len(steps[-1][0]) == 20 and steps[-1][1] == ""
+    both = list(playground_tab.generate(ctx, str(run_id), str(run_id), "the ", params))[-1]
+    assert both[0] == both[1] == steps[-1][0], "same seed, same run: same text"
+    greedy = SamplingParams(max_new_tokens=10, temperature=0)
+    one = list(playground_tab.generate(ctx, str(run_id), None, "the ", greedy))[-1][0]
+    assert one == list(playground_tab.generate(ctx, str(run_id), None, "the ", greedy))[-1][0]
+    assert playground_tab.attention_of(ctx, str(run_id), "the cat") is None  # bigram: none
+    with pytest.raises(ValueError, match="no saved model|choose"):
+        list(playground_tab.generate(ctx, None, None, "x", params))
+
+
+def test_sampling_inputs_are_read_like_the_cli():
+    params = SamplingParams.from_inputs(50, 0.7, 0, 1.0, None)
+    assert params == SamplingParams(max_new_tokens=50, temperature=0.7)
+    assert SamplingParams.from_inputs(5, 1, 10, 0.9, 7).top_k == 10
+    with pytest.raises(ValueError, match="temperature"):
+        SamplingParams.from_inputs(5, -1, 0, 1, None)
+
+
+class TemplatedConfig(PretrainConfig):
+    turn_template: str = "User: {prompt}\nBot: {response}\n"
+
+
+class TemplatedStagePlugin:
+    """A test-only stage: pretrain options plus the turn template a chat run records."""
+
+    @hookimpl
+    def register_stages(self, register):
+        register(
+            StageSpec(
+                name="templated-pretrain",
+                summary="pretrain options with a turn template (tests)",
+                config=TemplatedConfig,
+                factory=lambda ctx: None,
+                requires=CAUSAL_LM,
+                dataset_kinds=("text",),
+            )
+        )
+
+
+def test_chat_uses_the_runs_turn_template(trained):
+    ctx, trained_id = trained
+    registry = load_registry(plugins=[("templated", TemplatedStagePlugin())])
+    chat_ctx = UIContext(paths=ctx.paths, store=ctx.store, registry=registry)
+    source = ctx.store.get_run(trained_id)
+    config = dict(source.config)
+    # Only characters of the training corpus: the char tokenizer knows no others.
+    config["stage"] = {**config["stage"], "name": "templated-pretrain",
+                       "turn_template": "cat {prompt}\ndog {response}\n"}  # fmt: skip
+    run_id = ctx.store.create_run(
+        name="chatty",
+        stage="templated-pretrain",
+        architecture="bigram",
+        dataset="text-file",
+        tokenizer="char",
+        config=resolve_config(config, registry).to_dict(),
+        seed=0,
+        plugin_versions={},
+        package_versions={},
+        status="succeeded",
+    )
+    shutil.copytree(ctx.paths.run_dir(trained_id), ctx.paths.run_dir(run_id))
+    assert playground_tab.chat_template(chat_ctx, str(run_id)) is not None
+    assert playground_tab.chat_template(chat_ctx, str(trained_id)) is None
+    params = SamplingParams(max_new_tokens=30, temperature=0.9, seed=1)
+    history = [
+        {"role": "user", "content": "sees 3"},
+        {"role": "assistant", "content": "birds."},
+    ]
+    updates = list(playground_tab.chat_reply(chat_ctx, str(run_id), "sees 4", history, params))
+    final = updates[-1]
+    assert final[:3] == [*history, {"role": "user", "content": "sees 4"}]
+    reply = final[-1]["content"]
+    assert final[-1]["role"] == "assistant" and "\ncat " not in reply
+    with pytest.raises(ValueError, match="turn template"):
+        list(playground_tab.chat_reply(chat_ctx, str(trained_id), "hi", [], params))
+
+
+def test_turn_template_renders_history_and_stops_at_the_next_turn():
+    template = TurnTemplate.parse("User: {prompt}\nBot: {response}\n")
+    text = template.render([("hi", "hello")], "how are you?")
+    assert text == "User: hi\nBot: hello\nUser: how are you?\nBot: "
+    assert template.stops() == ["\nUser: "]
+    assert TurnTemplate.parse("<u>{prompt}<b>{response}<end>").stops() == ["<end>", "<end><u>"]
+    with pytest.raises(ValueError):
+        TurnTemplate.parse("{response} before {prompt}")
+    pairs = history_pairs(
+        [
+            {"role": "user", "content": [{"type": "text", "text": "a"}]},
+            {"role": "assistant", "content": "b"},
+        ]
+    )
+    assert pairs == [("a", "b")]
+
+
+def test_attention_snapshot_of_a_gpt():
+    from workbench_gpt.model import GPT, GPTConfig
+    from workbench_text.tokenizers import CHAR_SPEC, CharConfig
+
+    tokenizer = CHAR_SPEC.factory(CharConfig())
+    tokenizer.fit(["hello world"])
+    model = GPT(GPTConfig(n_layer=2, n_head=2, n_embd=16, block_size=8), tokenizer.vocab_size)
+    loaded = SimpleNamespace(model=model.eval(), tokenizer=tokenizer)
+    shot = attention_snapshot(loaded, "hello world")
+    assert shot.layers == 2 and shot.heads == 2
+    assert shot.tokens == list("lo world")  # the last block_size tokens
+    row = torch.tensor(shot.weights[1][0][3])
+    assert torch.isclose(row.sum(), torch.tensor(1.0)) and torch.all(row[4:] == 0)
+    fig = playground_tab.attention_figure(shot, 1, 1)
+    assert fig.data[0].type == "heatmap" and "layer 1, head 1" in fig.layout.title.text
+
+
+# ---------------------------------------------------------------------------------------------
+# Plugins tab
+# ---------------------------------------------------------------------------------------------
+
+
+def test_plugins_tab_lists_versions_specs_and_failures(ctx):
+    registry = load_registry(
+        modules=["wb_test_plugins.broken_import"], plugins=[("tomorrow", TomorrowPlugin())]
+    )
+    view = UIContext(paths=ctx.paths, store=ctx.store, registry=registry)
+    rows = plugin_rows(view)
+    assert ["tomorrow", "9.9", "architecture", "tomorrow-net", "installed tomorrow"] in [
+        r[:5] for r in rows
+    ]
+    assert any(r[3] == "pretrain" and "causal-lm" in r[5] for r in rows)
+    text = failure_text(view)
+    assert "wb_test_plugins.broken_import" in text and "broken on purpose" in text
+
+
+def test_init_from_lists_finished_runs(ctx):
+    done = fake_finished_run(ctx, "done")
+    choices = new_run_tab.init_from_choices(ctx)
+    assert choices[0] == ("(none)", NONE_CHOICE) and choices[1] == (f"{done} · done", str(done))
+    layout = FormLayout.from_registry(ctx.registry)
+    values = layout.widget_values({**tiny_config("child"), "init_from": done})
+    raw, _ = layout.raw_config(values)
+    assert raw["init_from"] == done
+    assert new_run_tab.check_form(ctx, layout, values).ok

@@ -1,0 +1,125 @@
+"""Helpers shared by the dashboard tests: a workbench home with a corpus in its data folder, a
+UI context over it, tiny run configs, and waiting for runs."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from workbench.paths import resolve_home
+from workbench.registry import load_registry
+from workbench.store import open_store
+from workbench.ui.context import UIContext
+
+TESTS_DIR = Path(__file__).resolve().parent
+TEST_PLUGINS = "wb_test_plugins.testing_stages"
+
+CORPUS_LINES = [
+    f"the {animal} sees {n} {thing}s."
+    for n in range(40)
+    for animal, thing in (("cat", "bird"), ("dog", "ball"), ("owl", "mouse"))
+]
+
+
+@contextmanager
+def ui_home(root: Path) -> Iterator[UIContext]:
+    """A fresh home under ``root`` with ``data/corpus.txt``, and a UI context over it.
+
+    The environment (home, test plugins visible to worker processes) is set for the duration.
+    """
+    with pytest.MonkeyPatch.context() as mp:
+        home = root / "home"
+        mp.setenv("WORKBENCH_HOME", str(home))
+        mp.setenv("WORKBENCH_PLUGIN_MODULES", TEST_PLUGINS)
+        mp.setenv(
+            "PYTHONPATH",
+            os.pathsep.join(p for p in (str(TESTS_DIR), os.environ.get("PYTHONPATH", "")) if p),
+        )
+        mp.delenv("WORKBENCH_PLUGINS", raising=False)
+        mp.delenv("WORKBENCH_DISABLE_PLUGINS", raising=False)
+        paths = resolve_home(home).ensure()
+        corpus = paths.home / "data" / "corpus.txt"
+        corpus.parent.mkdir(parents=True, exist_ok=True)
+        corpus.write_text("\n".join(CORPUS_LINES * 4), encoding="utf-8")
+        store = open_store(paths)
+        try:
+            yield UIContext(paths=paths, store=store, registry=load_registry())
+        finally:
+            store.close()
+
+
+def tiny_config(name: str = "tiny", **stage: Any) -> dict[str, Any]:
+    """A bigram run on ``data/corpus.txt`` (relative to the home) that trains in seconds."""
+    stage_block = {
+        "name": "pretrain",
+        "max_steps": 30,
+        "batch_size": 4,
+        "lr": 1e-2,
+        "warmup_steps": 2,
+        "eval_interval": 10,
+        "eval_batches": 2,
+        "sample_tokens": 20,
+    }
+    stage_block.update(stage)
+    return {
+        "name": name,
+        "seed": 0,
+        "stage": stage_block,
+        "architecture": {"name": "bigram", "block_size": 16},
+        "tokenizer": {"name": "char"},
+        "dataset": {"name": "text-file", "path": "data/corpus.txt"},
+        "trainer": {"accelerator": "cpu", "devices": 1, "log_every_n_steps": 1},
+    }
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 120.0, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("timed out waiting")
+
+
+def wait_finished(ctx: UIContext, run_id: int, timeout: float = 120.0) -> str:
+    """Wait for a run to end; returns its status."""
+    terminal = ("succeeded", "failed", "cancelled", "interrupted")
+    return wait_until(
+        lambda: (s := ctx.store.get_run(run_id).status) in terminal and s, timeout=timeout
+    )
+
+
+def fake_finished_run(ctx: UIContext, name: str, **overrides: Any) -> int:
+    """A succeeded run row with a few metrics, recorded without training (for fast tests)."""
+    config = tiny_config(name, **overrides)
+    config["dataset"]["path"] = str(ctx.paths.home / "data" / "corpus.txt")
+    run_id = ctx.store.create_run(
+        name=name,
+        stage="pretrain",
+        architecture="bigram",
+        dataset="text-file",
+        tokenizer="char",
+        config=config,
+        seed=0,
+        plugin_versions={},
+        package_versions={},
+        status="succeeded",
+        max_steps=config["stage"]["max_steps"],
+    )
+    lr = config["stage"]["lr"]
+    rows = []
+    for step in range(1, 21):
+        rows.append((step, "train/loss", 3.0 / step + lr, 1000.0 + step))
+        rows.append((step, "tokens", float(step * 64), 1000.0 + step))
+        if step % 10 == 0:
+            rows.append((step, "val/loss", 3.2 / step + lr, 1000.0 + step))
+    ctx.store.add_metrics(run_id, rows)
+    ctx.store.update_run(run_id, step=20)
+    return run_id
