@@ -71,6 +71,9 @@ class TrainerOptions(BaseModel):
         default_factory=list, description="Lightning loggers to add beside the workbench store"
     )
     deterministic: bool = False
+    compile: bool | Literal["auto"] = Field(
+        "auto", description="torch.compile the model: auto = on CUDA only"
+    )
 
 
 class RunConfig(BaseModel):

@@ -8,13 +8,14 @@ validation.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 
 import pytorch_lightning as pl
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from torch.utils.data import DataLoader, IterableDataset
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from workbench.data import TEXT
 from workbench.protocols import CAUSAL_LM
@@ -46,6 +47,7 @@ class PretrainConfig(BaseModel):
     checkpoint_every: int | None = Field(
         None, ge=1, description="checkpoint every this many steps (default: eval_interval)"
     )
+    num_workers: int = Field(0, ge=0, le=64, description="DataLoader worker processes")
     sample_tokens: int = Field(200, ge=0, description="tokens generated at each validation")
     sample_prompt: str = Field("\n", description="prompt for the logged samples")
     sample_temperature: float = Field(0.8, ge=0)
@@ -70,21 +72,41 @@ def lr_at(step: int, cfg: PretrainConfig) -> float:
 
 
 class RandomWindows(IterableDataset):
-    """Endless batches of random ``(x, y)`` windows, ``y`` shifted by one token."""
+    """Endless batches of random ``(x, y)`` windows, ``y`` shifted by one token.
 
-    def __init__(self, ids: torch.Tensor, block_size: int, batch_size: int, seed: int):
+    Every process draws the same global batch of ``batch_size * world`` windows from ``seed`` and
+    keeps its own slice, so a run on N devices with batch B sees exactly the windows of a run on
+    one device with batch N*B. DataLoader workers each yield every ``num_workers``-th batch, which
+    the DataLoader interleaves back into the same sequence.
+    """
+
+    def __init__(
+        self,
+        ids: torch.Tensor,
+        block_size: int,
+        batch_size: int,
+        seed: int,
+        rank: int = 0,
+        world: int = 1,
+    ):
         if ids.numel() <= block_size:
             raise ValueError(
                 f"the split has {ids.numel()} tokens, fewer than block_size + 1 = {block_size + 1}"
             )
         self.ids, self.block_size, self.batch_size, self.seed = ids, block_size, batch_size, seed
+        self.rank, self.world = rank, world
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        info = get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
         gen = torch.Generator().manual_seed(self.seed)
         span = self.ids.numel() - self.block_size
         offsets = torch.arange(self.block_size)
-        while True:
-            starts = torch.randint(span, (self.batch_size,), generator=gen)
+        mine = slice(self.rank * self.batch_size, (self.rank + 1) * self.batch_size)
+        for number in itertools.count():
+            starts = torch.randint(span, (self.batch_size * self.world,), generator=gen)[mine]
+            if number % workers != worker:
+                continue
             index = starts[:, None] + offsets
             yield self.ids[index], self.ids[index + 1]
 
@@ -117,16 +139,41 @@ class TokenWindowData(pl.LightningDataModule):
         batch_size: int,
         eval_batches: int,
         seed: int,
+        num_workers: int = 0,
     ):
         super().__init__()
-        self.train_set = RandomWindows(train_ids, block_size, batch_size, seed)
+        self.train_ids, self.block_size, self.batch_size, self.seed = (
+            train_ids,
+            block_size,
+            batch_size,
+            seed,
+        )
+        self.num_workers = num_workers
         self.val_set = FixedWindows(val_ids, block_size, batch_size, eval_batches, seed + 1)
 
+    def _loader_options(self) -> dict:
+        on_gpu = self.trainer is not None and self.trainer.strategy.root_device.type == "cuda"
+        return {
+            "batch_size": None,
+            "num_workers": self.num_workers,
+            "pin_memory": on_gpu,
+            "persistent_workers": self.num_workers > 0,
+        }
+
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.train_set, batch_size=None)
+        rank, world = (
+            (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        )
+        windows = RandomWindows(
+            self.train_ids, self.block_size, self.batch_size, self.seed, rank, world
+        )
+        return DataLoader(windows, **self._loader_options())
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.val_set, batch_size=None)
+        return DataLoader(
+            self.val_set,
+            **{**self._loader_options(), "num_workers": 0, "persistent_workers": False},
+        )
 
 
 class CausalLMPretraining(pl.LightningModule):
@@ -147,7 +194,7 @@ class CausalLMPretraining(pl.LightningModule):
         _, loss = self.model(x, y)
         # self.log costs a fraction of a millisecond; only log on steps Lightning will write out.
         if (self.global_step + 1) % self.trainer.log_every_n_steps == 0:
-            self.log("train/loss", loss, prog_bar=True)
+            self.log("train/loss", loss, prog_bar=True, sync_dist=True)
             self.log("lr", self.optimizers().param_groups[0]["lr"])
             self.log("tokens", float((self.global_step + 1) * self._tokens_per_step))
         return loss
@@ -155,7 +202,7 @@ class CausalLMPretraining(pl.LightningModule):
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
         _, loss = self.model(x, y)
-        self.log("val/loss", loss, prog_bar=True)
+        self.log("val/loss", loss, prog_bar=True, sync_dist=True)
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking or self.cfg.sample_tokens == 0:
@@ -199,7 +246,13 @@ def build_pretrain(ctx: StageContext) -> StageParts:
     train_ids = _encode(ctx.tokenizer, corpus.train)
     val_ids = _encode(ctx.tokenizer, corpus.val or corpus.train)
     data = TokenWindowData(
-        train_ids, val_ids, block_size, cfg.batch_size, cfg.eval_batches, ctx.run.seed
+        train_ids,
+        val_ids,
+        block_size,
+        cfg.batch_size,
+        cfg.eval_batches,
+        ctx.run.seed,
+        cfg.num_workers,
     )
     module = CausalLMPretraining(ctx.model, cfg, ctx)
     return StageParts(

@@ -81,6 +81,14 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     )
     p.add_argument("run", help="run id or name")
     p.add_argument("--detach", action="store_true", help="resume in the background and return")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="trainer.K=V",
+        help="change a trainer option, e.g. --set trainer.devices=1 (repeatable)",
+    )
     p.set_defaults(handler=cmd_resume)
 
     p = sub.add_parser("generate", parents=[common], help="sample text from a finished run")
@@ -164,7 +172,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
     ctx = open_context(args.home)
     run = ctx.store.find_run(args.run)
     try:
-        launcher.prepare_resume(ctx.store, ctx.paths, run.id)
+        launcher.prepare_resume(
+            ctx.store, ctx.paths, run.id, ctx.registry if args.overrides else None, args.overrides
+        )
     except launcher.RunStateError as exc:
         raise UserError(str(exc)) from None
     print(f"run {run.id}: resuming from step {run.step}", flush=True)

@@ -202,3 +202,58 @@ class StepProgressBar(pl.Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
         self._close()
+
+
+class ThroughputMonitor(pl.Callback):
+    """Logs ``throughput/tokens_per_s`` (all devices together) over each logging window and, when
+    the model knows its FLOPs per token and the device's bf16 peak is known, ``throughput/mfu``."""
+
+    def __init__(self, flops_per_token: float | None, peak_flops: float | None):
+        self._flops_per_token = flops_per_token
+        self._peak = peak_flops
+        self._tokens = 0
+        self._start: float | None = None
+
+    @staticmethod
+    def _batch_tokens(batch: Any) -> int:
+        first = batch[0] if isinstance(batch, list | tuple) else batch
+        return int(first.numel()) if hasattr(first, "numel") else 0
+
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        if self._start is None:
+            self._start = time.perf_counter()
+
+    def on_train_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        self._tokens += self._batch_tokens(batch) * trainer.world_size
+        if (trainer.global_step % trainer.log_every_n_steps) != 0 or self._start is None:
+            return
+        if (
+            trainer.accumulate_grad_batches > 1
+            and (batch_idx + 1) % trainer.accumulate_grad_batches
+        ):
+            return
+        if pl_module.device.type == "cuda":
+            import torch
+
+            torch.cuda.synchronize(pl_module.device)
+        elapsed = time.perf_counter() - self._start
+        if elapsed <= 0 or self._tokens == 0:
+            return
+        rate = self._tokens / elapsed
+        pl_module.log("throughput/tokens_per_s", rate, on_step=True, rank_zero_only=True)
+        if self._flops_per_token and self._peak:
+            from workbench.devices import mfu
+
+            value = mfu(self._flops_per_token, rate, self._peak, trainer.world_size)
+            pl_module.log("throughput/mfu", value, on_step=True, rank_zero_only=True)
+        self._tokens = 0
+        self._start = time.perf_counter()

@@ -10,9 +10,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from workbench.config import ConfigError, ResolvedConfig
+from workbench.config import ConfigError, ResolvedConfig, apply_overrides, resolve_config
+from workbench.devices import check_trainer_options
 from workbench.paths import Paths
 from workbench.registry import Registry
 from workbench.runner.procs import pid_alive
@@ -57,6 +59,7 @@ def create_run(
     name: str | None = None,
 ) -> int:
     """Write a queued run row for a validated config; returns its id."""
+    check_trainer_options(resolved.run.trainer)
     parent = resolve_parent(store, resolved.run.init_from)
     config = resolved.to_dict()
     if parent is not None:
@@ -179,8 +182,15 @@ def _is_worker(pid: int, run_id: int) -> bool:
     return b"workbench.runner.worker" in cmdline and str(run_id).encode() in cmdline
 
 
-def prepare_resume(store: Store, paths: Paths, run_id: int) -> None:
-    """Check that a run can be resumed and queue it again."""
+def prepare_resume(
+    store: Store,
+    paths: Paths,
+    run_id: int,
+    registry: Registry | None = None,
+    overrides: Sequence[str] = (),
+) -> None:
+    """Check that a run can be resumed and queue it again. ``overrides`` may change only the
+    ``trainer`` block (e.g. resume a 2-GPU run on one device); they are validated first."""
     run = store.get_run(run_id)
     if run.status not in RESUMABLE:
         raise RunStateError(
@@ -188,6 +198,19 @@ def prepare_resume(store: Store, paths: Paths, run_id: int) -> None:
         )
     if not (paths.run_dir(run_id) / "checkpoints" / "last.ckpt").is_file():
         raise RunStateError(f"run {run_id} has no checkpoint to resume from")
+    if overrides:
+        bad = [o for o in overrides if not o.strip().startswith("trainer.")]
+        if bad:
+            raise ConfigError(
+                [("--set", f"{o!r}: a resumed run can change only trainer.* options") for o in bad]
+            )
+        if registry is None:
+            raise ValueError("overrides need the registry to validate the config")
+        resolved = resolve_config(apply_overrides(run.config, overrides), registry)
+        check_trainer_options(resolved.run.trainer)
+        config = dict(run.config)
+        config["trainer"] = resolved.to_dict()["trainer"]
+        store.update_run(run_id, config=config)
     store.set_status(run_id, "queued")
     store.update_run(run_id, pid=os.getpid())
 

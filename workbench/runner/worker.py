@@ -77,13 +77,17 @@ def execute(
 ) -> None:
     """Train one run to completion (or until SIGTERM)."""
     import pytorch_lightning as pl
+    import torch
 
     from workbench.config import resolve_config
+    from workbench.devices import check_trainer_options, peak_bf16_flops
     from workbench.registry import load_registry
     from workbench.runner import build
+    from workbench.runner.callbacks import ThroughputMonitor
     from workbench.specs import RunInfo, StageContext
 
     _quiet_lightning()
+    rank_zero = _is_launch_rank()
     run = store.get_run(run_id)
     run_dir = paths.run_dir(run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -103,7 +107,7 @@ def execute(
     else:
         tokenizer = build.new_tokenizer(resolved, registry)
         tokenizer.fit(dataset.texts() if hasattr(dataset, "texts") else [])
-    if not tokenizer_dir.is_dir():
+    if rank_zero and not tokenizer_dir.is_dir():
         tokenizer_dir.mkdir(parents=True)
         tokenizer.save(tokenizer_dir)
         for file in sorted(tokenizer_dir.iterdir()):
@@ -122,7 +126,8 @@ def execute(
         build.load_weights(model, parent_dir / build.MODEL_FILE)
 
     def log_sample(step: int, prompt: str, text: str) -> None:
-        store.add_sample(run_id, step=step, prompt=prompt, text=text)
+        if rank_zero:
+            store.add_sample(run_id, step=step, prompt=prompt, text=text)
 
     info = RunInfo(
         id=run_id, name=run.name, seed=resolved.run.seed, run_dir=run_dir, home=paths.home
@@ -138,15 +143,30 @@ def execute(
             log_sample=log_sample,
         )
     )
-    store.update_run(run_id, max_steps=parts.max_steps, run_dir=str(run_dir))
+    if rank_zero:
+        store.update_run(run_id, max_steps=parts.max_steps, run_dir=str(run_dir))
 
+    plan = check_trainer_options(resolved.run.trainer)
+    if plan.accelerator == "cuda":
+        # TF32 tensor cores for float32 matmuls (Ampere and newer).
+        torch.set_float32_matmul_precision("high")
+    compile_model = resolved.run.trainer.compile
+    if compile_model is True or (compile_model == "auto" and plan.accelerator == "cuda"):
+        model.compile()  # in place: state_dict keys stay the same
+    flops = model.flops_per_token() if hasattr(model, "flops_per_token") else None
+    peak = peak_bf16_flops(plan.name) if plan.accelerator == "cuda" else None
     trainer, _ = make_trainer(
-        resolved.run.trainer, parts, store=store, run_id=run_id, run_dir=run_dir, progress=progress
+        resolved.run.trainer,
+        parts,
+        store=store,
+        run_id=run_id,
+        run_dir=run_dir,
+        progress=progress and rank_zero,
+        extra_callbacks=[ThroughputMonitor(flops, peak)],
     )
-    store.update_run(run_id, device=_describe_device(trainer))
-    if resuming:
-        import torch
-
+    if rank_zero:
+        store.update_run(run_id, device=_describe_device(trainer))
+    if resuming and rank_zero:
         step = torch.load(checkpoint, map_location="cpu", weights_only=False)["global_step"]
         store.delete_metrics_after(run_id, step)
     guard.training = True
@@ -154,7 +174,7 @@ def execute(
         parts.module, datamodule=parts.datamodule, ckpt_path=str(checkpoint) if resuming else None
     )
 
-    if trainer.is_global_zero:
+    if rank_zero and trainer.is_global_zero:
         model_path = run_dir / build.MODEL_FILE
         build.atomic_torch_save(model.state_dict(), model_path)
         for kind, file in (("model", model_path), ("checkpoint", checkpoint)):

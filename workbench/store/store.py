@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 UPDATABLE_RUN_FIELDS: Final[frozenset[str]] = frozenset(
-    {"pid", "device", "step", "max_steps", "run_dir", "updated_at"}
+    {"pid", "device", "step", "max_steps", "run_dir", "updated_at", "config"}
 )
 """The run columns :meth:`Store.update_run` may change."""
 
@@ -392,7 +392,8 @@ class Store:
             return _record(RunRecord, row)
 
     def update_run(self, run_id: int, **values: Any) -> RunRecord:
-        """Change some of pid, device, step, max_steps, run_dir, updated_at; return the new state.
+        """Change some of pid, device, step, max_steps, run_dir, updated_at, config; return the new
+        state (``config`` is replaced whole, e.g. to move a resumed run to other hardware).
 
         ``updated_at`` is set to now unless given.
         """

@@ -1,0 +1,101 @@
+"""What the machine can do: the accelerator a config resolves to, whether its precision is
+supported, and the peak FLOP/s that MFU (model FLOPs utilisation) is measured against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from workbench.config import ConfigError, TrainerOptions
+
+PEAK_BF16_FLOPS: tuple[tuple[str, float], ...] = (
+    # (substring of torch.cuda.get_device_name(), dense bf16 FLOP/s), most specific first.
+    ("H200", 989e12),
+    ("H100 PCIE", 756e12),
+    ("H100 NVL", 835e12),
+    ("H100", 989e12),  # SXM, e.g. "NVIDIA H100 80GB HBM3"
+    ("GH200", 989e12),
+    ("A100", 312e12),
+    ("A10G", 70e12),
+    ("L40S", 362e12),
+    ("L4", 121e12),
+    ("RTX 4090", 165e12),
+    ("RTX 3090", 71e12),
+)
+"""Dense bf16 tensor-core peaks from the vendors' data sheets (no sparsity)."""
+
+
+def peak_bf16_flops(device_name: str) -> float | None:
+    """The dense bf16 peak of a CUDA device by its name, or None when unknown (e.g. a CPU)."""
+    upper = device_name.upper()
+    for key, flops in PEAK_BF16_FLOPS:
+        if key in upper:
+            return flops
+    return None
+
+
+def mfu(
+    flops_per_token: float, tokens_per_second: float, peak_flops: float, devices: int = 1
+) -> float:
+    """Model FLOPs utilisation: achieved model FLOP/s over the peak of all devices used."""
+    return flops_per_token * tokens_per_second / (peak_flops * devices)
+
+
+@dataclass(frozen=True)
+class DevicePlan:
+    accelerator: str
+    """"cuda", "cpu" or "mps"."""
+    name: str
+
+
+def resolve_accelerator(options: TrainerOptions) -> DevicePlan:
+    """The accelerator Lightning will pick for these options, on this machine."""
+    wanted = options.accelerator.lower()
+    if wanted in ("gpu", "cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                [
+                    (
+                        "trainer.accelerator",
+                        f"{options.accelerator!r} requested but no CUDA device is available "
+                        "(use 'cpu' or 'auto')",
+                    )
+                ]
+            )
+        return DevicePlan("cuda", torch.cuda.get_device_name(0))
+    if wanted == "auto" and torch.cuda.is_available():
+        return DevicePlan("cuda", torch.cuda.get_device_name(0))
+    if wanted == "mps" or (wanted == "auto" and torch.backends.mps.is_available()):
+        return DevicePlan("mps", "mps")
+    return DevicePlan("cpu", "cpu")
+
+
+def check_trainer_options(options: TrainerOptions) -> DevicePlan:
+    """Refuse options this machine cannot run, naming the field, before any run is recorded."""
+    plan = resolve_accelerator(options)
+    precision = str(options.precision)
+    if (
+        precision.startswith("bf16")
+        and plan.accelerator == "cuda"
+        and not torch.cuda.is_bf16_supported()
+    ):
+        raise ConfigError(
+            [
+                (
+                    "trainer.precision",
+                    f"{precision} needs a GPU with bfloat16 support (compute capability 8.0 "
+                    f"or newer); {plan.name} has none: use 16-mixed or 32-true",
+                )
+            ]
+        )
+    if precision.startswith("16") and plan.accelerator == "cpu":
+        raise ConfigError(
+            [
+                (
+                    "trainer.precision",
+                    f"{precision} (float16) is not supported on the CPU: use bf16-mixed or 32-true",
+                )
+            ]
+        )
+    return plan
