@@ -12,16 +12,26 @@ from workbench.store import open_store
 
 def make_runs(home):
     store = open_store(resolve_home(home).ensure())
-    common = dict(stage="pretrain", architecture="gpt", dataset="synthetic", tokenizer="char",
-                  seed=1, plugin_versions={}, package_versions={})
+    common = dict(
+        stage="pretrain",
+        architecture="gpt",
+        dataset="synthetic",
+        tokenizer="char",
+        seed=1,
+        plugin_versions={},
+        package_versions={},
+    )
     parent = store.create_run(name="base", config={"name": "base"}, **common)
     store.set_status(parent, "running")
-    store.add_metrics(parent, [(10, "train/loss", 2.5, 0.0), (20, "train/loss", 2.0, 1.0),
-                               (20, "val/loss", 2.2, 1.0)])
+    store.add_metrics(
+        parent,
+        [(10, "train/loss", 2.5, 0.0), (20, "train/loss", 2.0, 1.0), (20, "val/loss", 2.2, 1.0)],
+    )
     store.set_status(parent, "succeeded")
     # queued, owned by this live process (as the launcher records it)
-    child = store.create_run(name="child", config={"name": "child"}, parent_id=parent,
-                             pid=os.getpid(), **common)
+    child = store.create_run(
+        name="child", config={"name": "child"}, parent_id=parent, pid=os.getpid(), **common
+    )
     return store, parent, child
 
 

@@ -36,7 +36,9 @@ def test_bf16_on_a_gpu_without_bf16_is_refused(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "Tesla V100-SXM2-16GB")
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
-    with pytest.raises(ConfigError, match=r"trainer.precision: bf16-mixed needs a GPU with bfloat16"):
+    with pytest.raises(
+        ConfigError, match=r"trainer.precision: bf16-mixed needs a GPU with bfloat16"
+    ):
         check_trainer_options(TrainerOptions(accelerator="gpu", precision="bf16-mixed"))
     assert check_trainer_options(TrainerOptions(accelerator="gpu", precision="16-mixed")).name == (
         "Tesla V100-SXM2-16GB"
@@ -45,7 +47,10 @@ def test_bf16_on_a_gpu_without_bf16_is_refused(monkeypatch):
 
 def test_bf16_is_accepted_on_cpu_and_gpu_request_without_cuda_refused(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert check_trainer_options(TrainerOptions(accelerator="cpu", precision="bf16-mixed")).accelerator == "cpu"
+    assert (
+        check_trainer_options(TrainerOptions(accelerator="cpu", precision="bf16-mixed")).accelerator
+        == "cpu"
+    )
     with pytest.raises(ConfigError, match="no CUDA device is available"):
         check_trainer_options(TrainerOptions(accelerator="gpu"))
     with pytest.raises(ConfigError, match="float16"):

@@ -18,14 +18,26 @@ def gpt_config(corpus, *, batch_size: int, devices: int, stage: str = "pretrain"
     return {
         "name": f"ddp{devices}",
         "seed": 5,
-        "stage": {"name": stage, "max_steps": 12, "batch_size": batch_size, "lr": 3e-3,
-                  "warmup_steps": 2, "eval_interval": 6, "eval_batches": 2, "sample_tokens": 0,
-                  **extra},
+        "stage": {
+            "name": stage,
+            "max_steps": 12,
+            "batch_size": batch_size,
+            "lr": 3e-3,
+            "warmup_steps": 2,
+            "eval_interval": 6,
+            "eval_batches": 2,
+            "sample_tokens": 0,
+            **extra,
+        },
         "architecture": {"name": "gpt", "preset": "gpt-nano", "dropout": 0.0},
         "tokenizer": {"name": "char"},
         "dataset": {"name": "text-file", "path": str(corpus)},
-        "trainer": {"accelerator": "cpu", "devices": devices, "strategy": strategy,
-                    "log_every_n_steps": 1},
+        "trainer": {
+            "accelerator": "cpu",
+            "devices": devices,
+            "strategy": strategy,
+            "log_every_n_steps": 1,
+        },
     }
 
 
@@ -36,7 +48,9 @@ def write(tmp_path, name, config) -> str:
 
 
 def test_ddp_two_processes_match_one_process_with_the_same_global_batch(home, corpus, tmp_path):
-    assert main(["run", write(tmp_path, "single", gpt_config(corpus, batch_size=8, devices=1))]) == 0
+    assert (
+        main(["run", write(tmp_path, "single", gpt_config(corpus, batch_size=8, devices=1))]) == 0
+    )
     assert main(["run", write(tmp_path, "ddp", gpt_config(corpus, batch_size=4, devices=2))]) == 0
     store = open_store(resolve_home(home))
     single = {m.step: m.value for m in store.metrics(1, "train/loss")}
@@ -61,10 +75,27 @@ def test_ddp_checkpoint_resumes_on_one_process(home, corpus, tmp_path):
     run = store.get_run(run_id)
     assert run.status == "cancelled", run.error
     stopped = run.step
-    assert main(["resume", str(run_id), "--set", "trainer.devices=1",
-                 "--set", "trainer.strategy=auto", "--set", "stage.lr=1"]) == 2
-    assert main(["resume", str(run_id), "--set", "trainer.devices=1",
-                 "--set", "trainer.strategy=auto"]) == 0
+    assert (
+        main(
+            [
+                "resume",
+                str(run_id),
+                "--set",
+                "trainer.devices=1",
+                "--set",
+                "trainer.strategy=auto",
+                "--set",
+                "stage.lr=1",
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            ["resume", str(run_id), "--set", "trainer.devices=1", "--set", "trainer.strategy=auto"]
+        )
+        == 0
+    )
     run = store.get_run(run_id)
     assert run.status == "succeeded" and run.step == 60
     assert run.config["trainer"]["devices"] == 1

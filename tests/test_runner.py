@@ -247,3 +247,15 @@ def test_third_party_plugin_installed_with_pip_runs(
     run = store_for(home).get_run(1)
     assert run.status == "succeeded" and run.dataset == "counting"
     assert run.plugin_versions["example"] == "0.2.0"
+
+
+def test_create_only_then_an_external_worker_runs_it(home, write_config, capsys):
+    assert main(["run", str(write_config()), "--create-only"]) == 0
+    out = capsys.readouterr().out
+    assert "start it with: python -m workbench.runner.worker" in out
+    assert main(["runs"]) == 0  # reconciling leaves an unowned queued run alone
+    store = store_for(home)
+    assert store.get_run(1).status == "queued"
+    command = out.strip().splitlines()[-1].removeprefix("start it with: python ").split()
+    subprocess.run([sys.executable, *command], check=True, capture_output=True)
+    assert store.get_run(1).status == "succeeded"

@@ -319,7 +319,9 @@ def test_sweeps(store: Store) -> None:
 def test_reconcile(store: Store) -> None:
     alive = new_run(store, name="alive", status="running", pid=100)
     dead = new_run(store, name="dead", status="running", pid=200)
-    queued_no_pid = new_run(store, name="queued")
+    queued_no_pid = new_run(store, name="queued")  # waits for an externally started worker
+    queued_dead = new_run(store, name="queued-dead", pid=201)
+    running_no_pid = new_run(store, name="running-no-pid", status="running")
     queued_alive = new_run(store, name="queued-alive", pid=101)
     finished = new_run(store, name="finished", status="succeeded", pid=300)
     asked: list[int] = []
@@ -328,8 +330,9 @@ def test_reconcile(store: Store) -> None:
         asked.append(pid)
         return pid in (100, 101)
 
-    assert store.reconcile(is_alive) == [dead, queued_no_pid]
+    assert store.reconcile(is_alive) == [dead, queued_dead, running_no_pid]
     assert 300 not in asked
+    assert store.get_run(queued_no_pid).status == "queued"
     assert store.get_run(alive).status == "running"
     assert store.get_run(queued_alive).status == "queued"
     assert store.get_run(finished).status == "succeeded"
@@ -337,7 +340,7 @@ def test_reconcile(store: Store) -> None:
     assert gone.status == "interrupted"
     assert gone.error == "process 200 is gone"
     assert gone.finished_at is not None
-    no_pid = store.get_run(queued_no_pid)
+    no_pid = store.get_run(running_no_pid)
     assert no_pid.status == "interrupted" and no_pid.error is not None
     assert "is gone" in no_pid.error
     assert store.reconcile(is_alive) == []

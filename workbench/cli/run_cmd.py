@@ -30,6 +30,12 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.add_argument(
         "--detach", action="store_true", help="start the run in the background and return"
     )
+    p.add_argument(
+        "--create-only",
+        action="store_true",
+        help="record the run as queued and print its id without starting it (to launch the "
+        "worker yourself, e.g. under torchrun or SLURM)",
+    )
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser(
@@ -124,6 +130,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     resolved = load_config(args.config, ctx.registry, args.overrides)
     run_id = launcher.create_run(ctx.store, ctx.registry, resolved)
     print(f"run {run_id}: {resolved.name}", flush=True)
+    if args.create_only:
+        ctx.store.update_run(run_id, pid=None)  # no owner: a worker started elsewhere claims it
+        print("start it with: python " + " ".join(launcher.worker_command(ctx.paths, run_id)[1:]))
+        return EXIT_OK
     return _start(ctx, run_id, resume=False, detach=args.detach)
 
 

@@ -253,8 +253,12 @@ def _lightning_logger(name: str, run_dir: Path) -> Any:
     raise ValueError(f"unknown logger {name!r}")
 
 
+RANK_VARIABLES = ("RANK", "SLURM_PROCID", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK")
+"""Set by Lightning's own launcher, torchrun and SLURM; every one is 0 (or unset) on global rank 0."""
+
+
 def _is_launch_rank() -> bool:
-    return all(os.environ.get(var, "0") == "0" for var in ("LOCAL_RANK", "NODE_RANK"))
+    return all(os.environ.get(var, "0") == "0" for var in RANK_VARIABLES)
 
 
 def main(argv: list[str] | None = None) -> int:

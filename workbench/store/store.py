@@ -440,8 +440,10 @@ class Store:
     def reconcile(self, is_alive: Callable[[int], bool]) -> list[int]:
         """Mark queued/running runs whose process is gone as ``interrupted``; return their ids.
 
-        A run with no pid counts as gone. ``is_alive`` is called outside any transaction, and a
-        run whose status or pid changed meanwhile is left alone.
+        A running run with no pid counts as gone; a queued run with no pid is waiting for a
+        worker someone else will start (``workbench run --create-only``) and is left alone.
+        ``is_alive`` is called outside any transaction, and a run whose status or pid changed
+        meanwhile is left alone.
         """
         with self._read() as s:
             candidates = list(
@@ -451,7 +453,11 @@ class Store:
                     .order_by(Run.id)
                 )
             )
-        gone = [(rid, pid, st) for rid, pid, st in candidates if pid is None or not is_alive(pid)]
+        gone = [
+            (rid, pid, st)
+            for rid, pid, st in candidates
+            if (pid is None and st != "queued") or (pid is not None and not is_alive(pid))
+        ]
         if not gone:
             return []
         now = utcnow()
