@@ -49,13 +49,28 @@ def bench_parity(data: Path, results: dict, steps: int) -> None:
 
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, WORKBENCH_HOME=home)
-        cmd = [sys.executable, "-m", "workbench.cli", "run", str(ROOT / "configs" / "shakespeare-char-cpu.yaml"),
-               "--set", f"dataset.path={data}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "workbench.cli",
+            "run",
+            str(ROOT / "configs" / "shakespeare-char-cpu.yaml"),
+            "--set",
+            f"dataset.path={data}",
+        ]
         if steps != 2000:
-            cmd += ["--set", f"stage.max_steps={steps}", "--set", f"stage.lr_decay_steps={steps}",
-                    "--set", f"stage.eval_interval={max(1, steps // 4)}"]
+            cmd += [
+                "--set",
+                f"stage.max_steps={steps}",
+                "--set",
+                f"stage.lr_decay_steps={steps}",
+                "--set",
+                f"stage.eval_interval={max(1, steps // 4)}",
+            ]
         start = time.perf_counter()
-        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         wall = time.perf_counter() - start
         store = open_store(resolve_home(home))
         run = store.list_runs()[0]
@@ -88,8 +103,9 @@ def _plain_step_times(model, ids, cfg, steps: int, seed: int) -> list[float]:
     """A nanoGPT-style loop: random windows, AdamW groups, clip, the same LR schedule."""
     from workbench_gpt.pretrain import RandomWindows, lr_at
 
-    optimizer = torch.optim.AdamW(model.optimizer_groups(cfg.weight_decay), lr=cfg.lr,
-                                  betas=(cfg.beta1, cfg.beta2))
+    optimizer = torch.optim.AdamW(
+        model.optimizer_groups(cfg.weight_decay), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2)
+    )
     batches = iter(RandomWindows(ids, model.block_size, cfg.batch_size, seed))
     model.train()
     times, last = [], time.perf_counter()
@@ -133,18 +149,38 @@ def _workbench_step_times(model, tok, text, cfg, steps: int, seed: int, home: Pa
 
     paths = resolve_home(home).ensure()
     store = open_store(paths)
-    run_id = store.create_run(name="overhead", stage="pretrain", architecture="gpt", dataset="-",
-                              tokenizer="char", config={}, seed=seed, plugin_versions={},
-                              package_versions={}, status="running")
+    run_id = store.create_run(
+        name="overhead",
+        stage="pretrain",
+        architecture="gpt",
+        dataset="-",
+        tokenizer="char",
+        config={},
+        seed=seed,
+        plugin_versions={},
+        package_versions={},
+        status="running",
+    )
     run_dir = paths.run_dir(run_id)
     cut = int(len(text) * 0.9)
-    ctx = StageContext(config=cfg, run=RunInfo(run_id, "overhead", seed, run_dir, paths.home),
-                       model=model, tokenizer=tok, dataset=TextCorpus(text[:cut], text[cut:]))
+    ctx = StageContext(
+        config=cfg,
+        run=RunInfo(run_id, "overhead", seed, run_dir, paths.home),
+        model=model,
+        tokenizer=tok,
+        dataset=TextCorpus(text[:cut], text[cut:]),
+    )
     parts = build_pretrain(ctx)
     clock = StepClock()
-    trainer, _ = make_trainer(TrainerOptions(accelerator="cpu"), parts,
-                              store=store, run_id=run_id, run_dir=run_dir, progress=False,
-                              extra_callbacks=[clock])
+    trainer, _ = make_trainer(
+        TrainerOptions(accelerator="cpu"),
+        parts,
+        store=store,
+        run_id=run_id,
+        run_dir=run_dir,
+        progress=False,
+        extra_callbacks=[clock],
+    )
     trainer.fit(parts.module, datamodule=parts.datamodule)
     return clock.times
 
@@ -161,8 +197,16 @@ def bench_overhead(data: Path, results: dict, steps: int, rounds: int) -> None:
     text = data.read_text(encoding="utf-8")
     tok, ids, _, new_model = _setup(text)
     # Validation and checkpoints off so both sides time training steps only.
-    cfg = PretrainConfig(max_steps=steps, batch_size=12, lr=1e-3, min_lr=1e-4, warmup_steps=100,
-                         eval_interval=10**6, checkpoint_every=10**6, sample_tokens=0)
+    cfg = PretrainConfig(
+        max_steps=steps,
+        batch_size=12,
+        lr=1e-3,
+        min_lr=1e-4,
+        warmup_steps=100,
+        eval_interval=10**6,
+        checkpoint_every=10**6,
+        sample_tokens=0,
+    )
     plain: list[float] = []
     wb: list[float] = []
     with tempfile.TemporaryDirectory() as home:
@@ -215,8 +259,10 @@ def main() -> int:
     if not args.data.is_file():
         parser.error(f"--data {args.data} not found")
     parts = args.only or ["parity", "overhead", "kv_cache"]
-    results: dict = {"machine": f"{os.cpu_count()} CPUs, torch {torch.__version__}, "
-                                f"{torch.get_num_threads()} threads"}
+    results: dict = {
+        "machine": f"{os.cpu_count()} CPUs, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    }
     print(f"machine: {results['machine']}")
     if "kv_cache" in parts:
         bench_kv_cache(results, 32 if args.quick else 256, 1 if args.quick else 3)

@@ -416,6 +416,10 @@ def test_chat_uses_the_runs_turn_template(trained):
     shutil.copytree(ctx.paths.run_dir(trained_id), ctx.paths.run_dir(run_id))
     assert playground_tab.chat_template(chat_ctx, str(run_id)) is not None
     assert playground_tab.chat_template(chat_ctx, str(trained_id)) is None
+    assert "needs a run trained with a turn template" in playground_tab.chat_note_text(
+        chat_ctx, str(trained_id)
+    )
+    assert "turn template" in playground_tab.chat_note_text(chat_ctx, str(run_id))
     params = SamplingParams(max_new_tokens=30, temperature=0.9, seed=1)
     history = [
         {"role": "user", "content": "sees 3"},

@@ -28,15 +28,19 @@ CORPUS_LINES = [
 
 
 @contextmanager
-def ui_home(root: Path) -> Iterator[UIContext]:
+def ui_home(root: Path, *, test_plugins: bool = True) -> Iterator[UIContext]:
     """A fresh home under ``root`` with ``data/corpus.txt``, and a UI context over it.
 
-    The environment (home, test plugins visible to worker processes) is set for the duration.
+    The environment (home, and the test plugins unless ``test_plugins`` is false, visible to
+    worker processes too) is set for the duration.
     """
     with pytest.MonkeyPatch.context() as mp:
         home = root / "home"
         mp.setenv("WORKBENCH_HOME", str(home))
-        mp.setenv("WORKBENCH_PLUGIN_MODULES", TEST_PLUGINS)
+        if test_plugins:
+            mp.setenv("WORKBENCH_PLUGIN_MODULES", TEST_PLUGINS)
+        else:
+            mp.delenv("WORKBENCH_PLUGIN_MODULES", raising=False)
         mp.setenv(
             "PYTHONPATH",
             os.pathsep.join(p for p in (str(TESTS_DIR), os.environ.get("PYTHONPATH", "")) if p),

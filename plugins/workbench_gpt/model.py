@@ -144,6 +144,23 @@ class CausalSelfAttention(nn.Module):
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.resid_dropout(self.c_proj(y))
 
+    def attention_probs(self, x: torch.Tensor) -> torch.Tensor:
+        """The attention probabilities ``(B, n_head, T, T)`` this layer gives input ``x``.
+
+        ``scaled_dot_product_attention`` never materialises them, so they are recomputed here from
+        the same query and key projections: ``softmax(q k^T / sqrt(head_dim))`` under the causal
+        mask (dropout is not applied). For inspection only; training never calls this.
+        """
+        B, T, C = x.shape
+        head_dim = C // self.n_head
+        q, k, _ = self.c_attn(x).split(C, dim=2)
+        q = q.view(B, T, self.n_head, head_dim).transpose(1, 2)
+        k = k.view(B, T, self.n_head, head_dim).transpose(1, 2)
+        scores = (q @ k.transpose(-2, -1)) / math.sqrt(head_dim)
+        causal = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
+        scores = scores.masked_fill(~causal, float("-inf"))
+        return F.softmax(scores.float(), dim=-1)
+
 
 class MLP(nn.Module):
     """Position-wise feed-forward network: expand 4x, GELU, project back."""
@@ -289,6 +306,33 @@ class GPT(nn.Module):
         ``cache``, whose keys and values are appended. The first call (empty cache) is the prompt
         "prefill"; cached plus new positions may not exceed ``block_size``."""
         return self._logits(self._trunk(idx, cache))
+
+    @torch.no_grad()
+    def attention_weights(self, idx: torch.Tensor) -> list[torch.Tensor]:
+        """Attention probabilities of every layer for ``idx`` ``(B, T)``, ``T <= block_size``.
+
+        Returns one tensor ``(B, n_head, T, T)`` per layer: row ``t`` of a head is how position
+        ``t`` spreads its attention over positions ``0 .. t`` (each row sums to 1, and everything
+        above the diagonal is 0). The model runs in eval mode (no dropout) for the call.
+        """
+        if idx.dim() != 2:
+            raise ValueError(f"idx must have shape (batch, time), got {tuple(idx.shape)}")
+        T = idx.size(1)
+        if T > self.block_size:
+            raise ValueError(f"sequence length {T} exceeds block_size {self.block_size}")
+        was_training = self.training
+        self.eval()
+        try:
+            pos = torch.arange(T, dtype=torch.long, device=idx.device)
+            x = self.transformer.wte(idx) + self.transformer.wpe(pos)
+            weights: list[torch.Tensor] = []
+            for block in self.transformer.h:
+                attn_input = block.ln_1(x) if block.pre_norm else x
+                weights.append(block.attn.attention_probs(attn_input))
+                x = block(x)
+            return weights
+        finally:
+            self.train(was_training)
 
     # ------------------------------------------------------------------------------------------
     # Generation

@@ -26,7 +26,7 @@ def build_app(ctx: UIContext) -> gr.Blocks:
     with gr.Blocks(title="Workbench") as app:
         gr.Markdown("# Workbench")
         with gr.Tabs(selected="runs") as tabs:
-            with gr.Tab("Runs", id="runs", elem_id="wb-tab-runs"):
+            with gr.Tab("Runs", id="runs", elem_id="wb-tab-runs") as runs_tab:
                 runs = build_runs_tab(ctx)
             with gr.Tab("New run", id="new", elem_id="wb-tab-new") as new_tab:
                 build_new_run_tab(
@@ -37,14 +37,21 @@ def build_app(ctx: UIContext) -> gr.Blocks:
                         run_picker=runs.picker,
                         clone=runs.clone,
                         clone_source=runs.picker,
+                        runs_timer=runs.timer,
                     ),
                 )
             with gr.Tab("Compare", id="compare", elem_id="wb-tab-compare") as compare_tab:
                 build_compare_tab(ctx, compare_tab)
             with gr.Tab("Playground", id="playground", elem_id="wb-tab-playground") as play_tab:
                 build_playground_tab(ctx, play_tab)
-            with gr.Tab("Plugins", id="plugins", elem_id="wb-tab-plugins"):
+            with gr.Tab("Plugins", id="plugins", elem_id="wb-tab-plugins") as plugins_tab:
                 build_plugins_tab(ctx)
+        # The Runs tab refreshes itself only while it is shown.
+        runs_tab.select(lambda: gr.Timer(active=True), outputs=runs.timer, api_visibility="private")
+        for other in (new_tab, compare_tab, play_tab, plugins_tab):
+            other.select(
+                lambda: gr.Timer(active=False), outputs=runs.timer, api_visibility="private"
+            )
     return app
 
 

@@ -167,6 +167,7 @@ def build_compare_tab(ctx: UIContext, tab: gr.Tab) -> None:
         outputs=outputs,
         api_name="compare",
     )
+
     def on_export(picked_v: list) -> str | None:
         path = export_csv(ctx, picked_v)
         return str(path) if path else None

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 NOT_SET = "—"
+EXPORT_FOLDER = "workbench-exports"
 NOT_HYPERPARAMETERS = ("name", "description")
 """Config keys that differ between runs without being hyper-parameters."""
 
@@ -102,12 +104,20 @@ def export_rows(
 
 
 def write_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]], name: str) -> Path:
-    """Write a CSV file into a fresh temporary folder (outside the workbench home, so the
-    dashboard may offer it for download) and return its path."""
-    folder = Path(tempfile.mkdtemp(prefix="workbench-export-"))
+    """Write a CSV file into the system's temporary folder (outside the workbench home, so the
+    dashboard may offer it for download) and return its path. The same comparison exported
+    again replaces its earlier file."""
+    folder = Path(tempfile.gettempdir()) / EXPORT_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(headers)
-        writer.writerows(rows)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(headers)
+            writer.writerows(rows)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path

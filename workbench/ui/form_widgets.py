@@ -29,6 +29,10 @@ def field_widget(item: FormField, value: Any, element: str) -> gr.components.Com
     common: dict[str, Any] = {"label": item.label, "info": item.info or None, "elem_id": element}
     if item.kind == "bool":
         return gr.Checkbox(value=shown, **common)
+    if item.kind in ("int", "float") and item.optional:
+        # gr.Number shows an empty value as 0; a textbox keeps "empty" (None) apart from 0.
+        common["info"] = f"{item.info} · leave empty for none"
+        return gr.Textbox(value=shown, lines=1, **common)
     if item.kind in ("int", "float"):
         step = 1 if item.kind == "int" else 0.0001
         return gr.Number(value=shown, step=step, **common)
@@ -78,5 +82,5 @@ def plugin_widgets(form: PluginForm) -> list[gr.components.Component]:
         preset = form.preset_field()
         out.append(field_widget(preset, None, elem_id(*prefix, "preset")))
     _build_fields(form.fields, prefix, out)
-    assert len(out) == len(form.slots()), "one widget per slot"  # noqa: S101
+    assert len(out) == len(form.slots()), "one widget per slot"
     return out

@@ -237,7 +237,10 @@ def to_widget(item: FormField, value: Any) -> Any:
     if item.kind == "bool":
         return bool(value)
     if item.kind in ("int", "float"):
-        return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+        number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+        if item.optional:  # shown in a textbox, where empty means None
+            return "" if number is None else str(number)
+        return number
     if item.kind == "choice":
         if value is None:
             return NONE_CHOICE if item.optional else None

@@ -56,10 +56,10 @@ class Checked:
         """Markdown for the status line: the CLI's own error text, or a summary."""
         if self.error is not None:
             return f"**Invalid config**\n\n```text\n{self.error}\n```"
-        assert self.resolved is not None  # noqa: S101
+        assert self.resolved is not None
         r = self.resolved
         return (
-            f"✅ Valid: **{r.name}** — stage `{r.plugin('stage')}`, architecture "
+            f"Valid: **{r.name}** — stage `{r.plugin('stage')}`, architecture "
             f"`{r.plugin('architecture')}`, dataset `{r.plugin('dataset')}`, tokenizer "
             f"`{r.plugin('tokenizer')}`."
         )
@@ -69,7 +69,9 @@ def config_yaml(raw: dict[str, Any]) -> str:
     return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
 
 
-def check_config(ctx: UIContext, raw: dict[str, Any], *, extra=()) -> Checked:
+def check_config(
+    ctx: UIContext, raw: dict[str, Any], *, extra: Sequence[tuple[str, str]] = ()
+) -> Checked:
     """Validate ``raw`` as the CLI does, after confining typed paths to the data folders.
 
     ``extra`` holds problems found before validation (unreadable form widgets); all problems are
@@ -99,7 +101,9 @@ def check_form(ctx: UIContext, layout: FormLayout, values: Sequence[Any]) -> Che
     return checked
 
 
-def field_errors(layout: FormLayout, values: Sequence[Any], error: ConfigError | None) -> dict:
+def field_errors(
+    layout: FormLayout, values: Sequence[Any], error: ConfigError | None
+) -> dict[int, str]:
     """Input index → error message, for the problems that name one input."""
     marks: dict[int, list[str]] = {}
     for location, message in error.issues if error else []:
@@ -123,7 +127,7 @@ def launch_form(
     checked = check_form(ctx, layout, values)
     if not checked.ok:
         return None, checked
-    assert checked.resolved is not None  # noqa: S101
+    assert checked.resolved is not None
     return start_run(ctx, checked.resolved), checked
 
 
@@ -136,11 +140,11 @@ def launch_yaml(ctx: UIContext, text: str) -> tuple[int | None, Checked]:
     checked = check_config(ctx, raw)
     if not checked.ok:
         return None, checked
-    assert checked.resolved is not None  # noqa: S101
+    assert checked.resolved is not None
     return start_run(ctx, checked.resolved), checked
 
 
-def starter_config(layout: FormLayout) -> dict[str, Any]:
+def starter_config() -> dict[str, Any]:
     """What the form shows first: a name, and every block at its first compatible plugin."""
     return {"name": STARTER_NAME}
 
@@ -179,13 +183,14 @@ class Links:
     run_picker: gr.Dropdown
     clone: gr.Button
     clone_source: gr.Dropdown
+    runs_timer: gr.Timer
 
 
 def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
     layout = FormLayout.from_registry(ctx.registry)
     slots = layout.slots()
-    start = layout.widget_values(starter_config(layout))
-    chosen = layout.chosen_plugins(starter_config(layout))
+    start = layout.widget_values(starter_config())
+    chosen = layout.chosen_plugins(starter_config())
 
     gr.Markdown(
         "Choose a **stage** first: only the architectures and datasets it can use are offered. "
@@ -254,7 +259,7 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
             )
 
     inputs: list[Any] = [name, description, seed, init_from, *pickers.values(), *option_inputs]
-    assert len(inputs) == len(slots), "one input per slot"  # noqa: S101
+    assert len(inputs) == len(slots), "one input per slot"
     group_columns = [column for _, _, column in groups]
 
     # -- helpers turning handler results into updates ------------------------------------------
@@ -309,22 +314,23 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
 
     def opened(run_id: int, checked: Checked) -> list[Any]:
         return [
-            f"🚀 Started run {run_id}. " + checked.message().removeprefix("✅ "),
+            f"Started run {run_id}. " + checked.message(),
             config_yaml(checked.raw),
             gr.update(choices=run_choices(ctx), value=str(run_id)),
             gr.Tabs(selected="runs"),
+            gr.Timer(active=True),
         ]
 
     def on_launch(*values: Any) -> list[Any]:
         run_id, checked = launch_form(ctx, layout, values)
         if run_id is None:
-            return [checked.message(), config_yaml(checked.raw), gr.skip(), gr.skip()]
+            return [checked.message(), config_yaml(checked.raw), *[gr.skip()] * 3]
         return opened(run_id, checked)
 
     def on_launch_yaml(text: str) -> list[Any]:
         run_id, checked = launch_yaml(ctx, text)
         if run_id is None:
-            return [checked.message(), gr.skip(), gr.skip(), gr.skip()]
+            return [checked.message(), *[gr.skip()] * 4]
         return opened(run_id, checked)
 
     def on_apply_yaml(text: str) -> list[Any]:
@@ -338,21 +344,21 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
         dropped = layout.unknown_keys(raw)
         message = check_config(ctx, raw).message()
         if dropped:
-            message += "\n\n⚠️ Not in the form, so left out: " + ", ".join(dropped)
+            message += "\n\nNot in the form, so left out: " + ", ".join(dropped)
         return message
 
     def on_config_upload(file: Any) -> list[Any]:
         try:
             raw = read_config_upload(getattr(file, "name", file))
         except (UploadError, ConfigError, OSError) as exc:
-            return [gr.skip()] * (len(inputs) + len(groups)) + [f"⚠️ {exc}", gr.skip()]
+            return [gr.skip()] * (len(inputs) + len(groups)) + [f"Refused: {exc}", gr.skip()]
         return fill(raw) + [apply_message(raw), config_yaml(raw)]
 
     def on_data_upload(file: Any, *values: Any) -> list[Any]:
         try:
             relative = data_upload_target(ctx, getattr(file, "name", file))
         except (UploadError, OSError) as exc:
-            return [f"⚠️ {exc}", *[gr.skip()] * len(path_targets)]
+            return [f"Refused: {exc}", *[gr.skip()] * len(path_targets)]
         dataset = values[layout.picker_index("dataset")]
         updates = []
         filled = False
@@ -370,12 +376,13 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
 
         run_id = parse_run_id(picked)
         if run_id is None:
-            return [gr.skip()] * (len(inputs) + len(groups)) + ["Choose a run first.", gr.skip()]
+            skipped = [gr.skip()] * (len(inputs) + len(groups))
+            return [*skipped, "Choose a run first.", gr.skip(), gr.skip(), gr.skip()]
         raw = clone_config(ctx, run_id)
         return (
             fill(raw)
             + [f"Cloned from run {run_id}; change what you like, then Launch.", config_yaml(raw)]
-            + [gr.Tabs(selected="new")]
+            + [gr.Tabs(selected="new"), gr.Timer(active=False)]
         )
 
     # Inputs named `path` of each dataset plugin, filled by a data upload.
@@ -389,10 +396,15 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
 
     others = [pickers[b] for b in BLOCKS[1:]]
     pickers["stage"].input(
-        on_stage, inputs=[pickers["stage"], *others], outputs=[*others, *group_columns]
+        on_stage,
+        inputs=[pickers["stage"], *others],
+        outputs=[*others, *group_columns],
+        api_visibility="private",
     )
     for block in BLOCKS:
-        pickers[block].input(on_pick, inputs=list(pickers.values()), outputs=group_columns)
+        pickers[block].input(
+            on_pick, inputs=list(pickers.values()), outputs=group_columns, api_visibility="private"
+        )
     for plugin_block in BLOCKS:
         for plugin, form in layout.plugins[plugin_block].items():
             if not form.has_preset:
@@ -405,16 +417,21 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
             def on_preset(preset: str, _form=form) -> list[Any]:
                 return _form.widget_values({"preset": preset} if preset != NONE_CHOICE else {})[1:]
 
-            targets[0].input(on_preset, inputs=targets[0], outputs=targets[1:])
+            targets[0].input(
+                on_preset, inputs=targets[0], outputs=targets[1:], api_visibility="private"
+            )
 
-    validate.click(on_validate, inputs=inputs, outputs=[status, yaml_box], api_name="validate")
-    validate.click(lambda *v: None, inputs=inputs, outputs=None, validator=mark_fields,
-                   api_visibility="private")  # fmt: skip
-    launch_outputs = [status, yaml_box, links.run_picker, links.tabs]
+    # The CLI's error text goes to the status line first; then the same check marks each bad
+    # field (a Gradio validator), and a launch only starts when no field is marked.
+    launch_outputs = [status, yaml_box, links.run_picker, links.tabs, links.runs_timer]
+    validate.click(
+        on_validate, inputs=inputs, outputs=[status, yaml_box], api_name="validate"
+    ).then(lambda *v: None, inputs=inputs, outputs=None, validator=mark_fields,
+           api_visibility="private")  # fmt: skip
     launch.click(
-        on_launch, inputs=inputs, outputs=launch_outputs, validator=mark_fields, api_name="launch"
-    )
-    launch.click(report_errors, inputs=inputs, outputs=status, api_visibility="private")
+        report_errors, inputs=inputs, outputs=status, api_visibility="private"
+    ).then(on_launch, inputs=inputs, outputs=launch_outputs, validator=mark_fields,
+           api_name="launch")  # fmt: skip
     launch_from_yaml.click(
         on_launch_yaml, inputs=yaml_box, outputs=launch_outputs, api_name="launch_yaml"
     )
@@ -439,7 +456,7 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
     links.clone.click(
         on_clone,
         inputs=links.clone_source,
-        outputs=[*inputs, *group_columns, status, yaml_box, links.tabs],
+        outputs=[*inputs, *group_columns, status, yaml_box, links.tabs, links.runs_timer],
         api_visibility="private",
     )
     links.tab.select(

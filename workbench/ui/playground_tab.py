@@ -119,6 +119,17 @@ def chat_reply(
     yield [*messages, reply]
 
 
+def chat_note_text(ctx: UIContext, picked: Any) -> str:
+    """What the Chat tab says about the picked run: whether it can chat, and how."""
+    try:
+        template = chat_template(ctx, picked)
+    except GenerationError as exc:
+        return f"_{exc}_"
+    if template is None:
+        return "_" + CHAT_NEEDS_TEMPLATE.format(run=parse_run_id(picked)) + "_"
+    return "_Turns are rendered with this run's turn template._"
+
+
 def attention_of(ctx: UIContext, picked: Any, text: str) -> AttentionSnapshot | None:
     """The attention of the picked run's model over ``text`` (None if it does not expose it)."""
     if not text:
@@ -173,7 +184,7 @@ def build_playground_tab(ctx: UIContext, tab: gr.Tab) -> None:
                 out_a = gr.Textbox(label="Completion", lines=8, elem_id="wb-play-out-a")
                 out_b = gr.Textbox(label="Completion (side by side)", lines=8, visible=False)
         with gr.Tab("Chat"):
-            chat_note = gr.Markdown()
+            chat_note = gr.Markdown(chat_note_text(ctx, run_a.value) if choices else "")
             chatbot = gr.Chatbot(label="Chat", height=360)
             with gr.Row():
                 message = gr.Textbox(label="Message", scale=4)
@@ -187,7 +198,7 @@ def build_playground_tab(ctx: UIContext, tab: gr.Tab) -> None:
         with gr.Row():
             layer = gr.Slider(0, 1, value=0, step=1, label="layer")
             head = gr.Slider(0, 1, value=0, step=1, label="head")
-        heatmap = gr.Plot(label="Attention")
+        heatmap = gr.Plot(label="Attention", elem_id="wb-play-heatmap")
     snapshot = gr.State(None)
 
     def params_of(*values: Any) -> SamplingParams:
@@ -225,23 +236,21 @@ def build_playground_tab(ctx: UIContext, tab: gr.Tab) -> None:
         except GenerationError as exc:
             raise gr.Error(str(exc)) from None
 
-    def on_pick(a: Any) -> str:
-        try:
-            template = chat_template(ctx, a)
-        except GenerationError as exc:
-            return f"_{exc}_"
-        if template is None:
-            return "_" + CHAT_NEEDS_TEMPLATE.format(run=parse_run_id(a)) + "_"
-        return "_Turns are rendered with this run's turn template._"
-
     go_button.click(
         on_generate,
         inputs=[run_a, run_b, prompt, *sampling],
         outputs=[out_a, out_b, snapshot, layer, head, heatmap],
         api_name="generate",
     )
-    run_b.change(lambda b: gr.update(visible=b not in (None, NO_RUN)), inputs=run_b, outputs=out_b)
-    run_a.change(on_pick, inputs=run_a, outputs=chat_note)
+    run_b.change(
+        lambda b: gr.update(visible=b not in (None, NO_RUN)),
+        inputs=run_b,
+        outputs=out_b,
+        api_visibility="private",
+    )
+    run_a.change(
+        lambda a: chat_note_text(ctx, a), inputs=run_a, outputs=chat_note, api_visibility="private"
+    )
     gr.on(
         [send.click, message.submit],
         on_chat,
@@ -249,7 +258,7 @@ def build_playground_tab(ctx: UIContext, tab: gr.Tab) -> None:
         outputs=[chatbot, message],
         api_name="chat",
     )
-    clear.click(lambda: [], outputs=chatbot)
+    clear.click(lambda: [], outputs=chatbot, api_visibility="private")
     gr.on(
         [layer.change, head.change],
         attention_figure,
@@ -266,7 +275,7 @@ def build_playground_tab(ctx: UIContext, tab: gr.Tab) -> None:
         return [
             gr.update(choices=now, value=keep_a),
             gr.update(choices=[(NO_RUN, NO_RUN), *now], value=keep_b),
-            on_pick(keep_a) if keep_a else "",
+            chat_note_text(ctx, keep_a) if keep_a else "",
         ]
 
     tab.select(

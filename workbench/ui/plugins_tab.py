@@ -43,7 +43,7 @@ def failure_text(ctx: UIContext) -> str:
     """Markdown naming each plugin that failed to load, with its error."""
     if not ctx.registry.failed:
         return "All plugins loaded."
-    parts = [f"### ❌ {f.name}\n```text\n{f.error}\n```" for f in ctx.registry.failed]
+    parts = [f"### {f.name}\n```text\n{f.error}\n```" for f in ctx.registry.failed]
     return "\n\n".join(parts)
 
 
@@ -57,6 +57,7 @@ def build_plugins_tab(ctx: UIContext) -> None:
         value=plugin_rows(ctx),
         interactive=False,
         wrap=True,
+        column_widths=["9%", "7%", "9%", "10%", "45%", "20%"],
         elem_id="wb-plugins-table",
     )
     gr.Markdown("#### Failed to load")

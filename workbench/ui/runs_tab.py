@@ -39,14 +39,8 @@ HIDDEN_METRICS = ("lr", "tokens", "epoch")
 """Metrics left out of the table's summary (still plotted on the run's page)."""
 SAMPLES_SHOWN = 10
 ACTIVE = ("queued", "running")
-STATUS_ICONS = {
-    "queued": "⏳",
-    "running": "🔄",
-    "succeeded": "✅",
-    "failed": "❌",
-    "cancelled": "⏹️",
-    "interrupted": "⚠️",
-}
+REFRESH_SECONDS = 2.0
+"""How often the Runs tab refreshes while it is shown."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,7 +75,7 @@ def runs_table(
             r.name,
             r.stage,
             r.architecture,
-            f"{STATUS_ICONS.get(r.status, '')} {r.status}".strip(),
+            r.status,
             progress_text(r),
             metrics_summary(last.get(r.id, {})),
             r.parent_id if r.parent_id is not None else "",
@@ -157,9 +151,8 @@ def _samples_markdown(ctx: UIContext, run_id: int) -> str:
 
 
 def _header(ctx: UIContext, run: RunRecord) -> str:
-    icon = STATUS_ICONS.get(run.status, "")
     lines = [
-        f"### Run {run.id} · {run.name} — {icon} {run.status}",
+        f"### Run {run.id} · {run.name} — {run.status}",
         f"**stage** {run.stage} · **architecture** {run.architecture} · **dataset** "
         f"{run.dataset} · **tokenizer** {run.tokenizer} · **seed** {run.seed}",
         f"**progress** step {progress_text(run)} · **device** {run.device or '–'} · "
@@ -229,7 +222,7 @@ def cancel_run(ctx: UIContext, run_id: int | None) -> str:
     try:
         outcome = launcher.cancel(ctx.store, run_id)
     except (launcher.RunStateError, RunNotFound) as exc:
-        return f"⚠️ {exc}"
+        return f"Refused: {exc}"
     if outcome == "cancelling":
         return f"Run {run_id}: asked to stop; it saves a checkpoint and ends cancelled."
     return f"Run {run_id}: {outcome}."
@@ -242,7 +235,7 @@ def resume_run(ctx: UIContext, run_id: int | None) -> str:
         run = ctx.store.get_run(run_id)
         launcher.prepare_resume(ctx.store, ctx.paths, run_id)
     except (launcher.RunStateError, RunNotFound) as exc:
-        return f"⚠️ {exc}"
+        return f"Refused: {exc}"
     launcher.spawn(ctx.paths, run_id, resume=True)
     return f"Run {run_id}: resuming from step {run.step} in the background."
 
@@ -254,13 +247,13 @@ def delete_question(ctx: UIContext, run_id: int | None) -> tuple[str, bool]:
     try:
         run = ctx.store.get_run(run_id)
     except RunNotFound as exc:
-        return f"⚠️ {exc}", False
+        return f"Refused: {exc}", False
     if run.status in ACTIVE:
-        return f"⚠️ Run {run_id} is {run.status}; cancel it before deleting it.", False
+        return f"Refused: Run {run_id} is {run.status}; cancel it before deleting it.", False
     children = ctx.store.children(run_id)
     if children:
         ids = ", ".join(str(c.id) for c in children)
-        return f"⚠️ Run {run_id} has child run(s) {ids}; delete those first.", False
+        return f"Refused: Run {run_id} has child run(s) {ids}; delete those first.", False
     return (
         f"Delete run {run.id} ({run.name}) with its metrics, samples and files under "
         f"`artifacts/runs/{run.id}`? This cannot be undone.",
@@ -276,7 +269,7 @@ def delete_run(ctx: UIContext, run_id: int | None) -> str:
     try:
         ctx.store.delete_run(run_id)
     except (RunHasChildren, RunNotFound) as exc:
-        return f"⚠️ {exc}"
+        return f"Refused: {exc}"
     run_dir = ctx.paths.run_dir(run_id)
     if run_dir.is_dir() and run_dir.resolve().is_relative_to(ctx.paths.artifacts.resolve()):
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -303,6 +296,9 @@ class RunsTab:
     picker: gr.Dropdown
     clone: gr.Button
     message: gr.Markdown
+    timer: gr.Timer
+    """Refreshes the tab; active only while the tab is shown (its ticks would otherwise clear
+    the field errors Gradio shows in other tabs' forms)."""
 
 
 def build_runs_tab(ctx: UIContext) -> RunsTab:
@@ -356,7 +352,7 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
         artifacts = gr.Dataframe(
             headers=["kind", "path", "bytes", "step", "sha256"], interactive=False
         )
-    timer = gr.Timer(2.0)
+    timer = gr.Timer(REFRESH_SECONDS)
     seen = gr.State(None)
 
     page_outputs = [
@@ -447,7 +443,8 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
 
     filters = [status, stage, text]
     known_choices = gr.State(run_choices(ctx))
-    refresh.click(refresh_all, inputs=[picker, *filters], outputs=[table, picker, stage])
+    private = {"api_visibility": "private"}
+    refresh.click(refresh_all, inputs=[picker, *filters], outputs=[table, picker, stage], **private)
     gr.on(
         [status.change, stage.change, text.submit],
         lambda s, g, t: runs_table(ctx, s, g, t),
@@ -460,23 +457,32 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
         inputs=[picker, seen, *filters, known_choices],
         outputs=[table, picker, known_choices, *page_outputs],
         show_progress="hidden",
-        api_visibility="private",
+        **private,
     )
     picker.change(
         lambda p, s: show(p, s), inputs=[picker, seen], outputs=page_outputs, api_name="run_page"
     )
-    picker.change(lambda: "", outputs=message, show_progress="hidden")
-    table.select(open_row, outputs=picker)
-    lineage.select(open_lineage, outputs=picker)
-    cancel.click(lambda p: cancel_run(ctx, parse_run_id(p)), inputs=picker, outputs=message).then(
-        lambda p, s: show(p, s), inputs=[picker, seen], outputs=page_outputs
-    )
-    resume.click(lambda p: resume_run(ctx, parse_run_id(p)), inputs=picker, outputs=message).then(
-        lambda p, s: show(p, s), inputs=[picker, seen], outputs=page_outputs
-    )
-    delete.click(ask_delete, inputs=picker, outputs=[confirm_row, confirm_text, message])
-    keep.click(lambda: gr.update(visible=False), outputs=confirm_row)
+    picker.change(lambda: "", outputs=message, show_progress="hidden", **private)
+    table.select(open_row, outputs=picker, **private)
+    lineage.select(open_lineage, outputs=picker, **private)
+    cancel.click(
+        lambda p: cancel_run(ctx, parse_run_id(p)),
+        inputs=picker,
+        outputs=message,
+        api_name="cancel",
+    ).then(lambda p, s: show(p, s), inputs=[picker, seen], outputs=page_outputs, **private)
+    resume.click(
+        lambda p: resume_run(ctx, parse_run_id(p)),
+        inputs=picker,
+        outputs=message,
+        api_name="resume",
+    ).then(lambda p, s: show(p, s), inputs=[picker, seen], outputs=page_outputs, **private)
+    delete.click(ask_delete, inputs=picker, outputs=[confirm_row, confirm_text, message], **private)
+    keep.click(lambda: gr.update(visible=False), outputs=confirm_row, **private)
     confirm.click(
-        do_delete, inputs=[picker, *filters], outputs=[confirm_row, message, table, picker]
+        do_delete,
+        inputs=[picker, *filters],
+        outputs=[confirm_row, message, table, picker],
+        api_name="delete",
     )
-    return RunsTab(picker=picker, clone=clone, message=message)
+    return RunsTab(picker=picker, clone=clone, message=message, timer=timer)
