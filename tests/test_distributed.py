@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from test_runner import start_background, wait_until
 
 from workbench.cli import main
 from workbench.paths import resolve_home
 from workbench.store import open_store
-
-from test_runner import start_background, wait_until
 
 
 def gpt_config(corpus, *, batch_size: int, devices: int, stage: str = "pretrain", **extra) -> dict:

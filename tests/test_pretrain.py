@@ -75,8 +75,15 @@ def test_gpt_run_then_checkpoint_model_file_and_perplexity_agree(home, corpus, t
     config = {
         "name": "nano",
         "seed": 3,
-        "stage": {"name": "pretrain", "max_steps": 20, "batch_size": 4, "eval_interval": 10,
-                  "eval_batches": 2, "sample_tokens": 10, "warmup_steps": 2},
+        "stage": {
+            "name": "pretrain",
+            "max_steps": 20,
+            "batch_size": 4,
+            "eval_interval": 10,
+            "eval_batches": 2,
+            "sample_tokens": 10,
+            "warmup_steps": 2,
+        },
         "architecture": {"name": "gpt", "preset": "gpt-nano"},
         "tokenizer": {"name": "char"},
         "dataset": {"name": "text-file", "path": str(corpus)},

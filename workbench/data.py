@@ -59,7 +59,9 @@ class Seq2SeqPairs:
 
     def texts(self) -> list[str]:
         """Every source and target string of every split, for fitting a tokenizer's vocabulary."""
-        return [text for split in (self.train, self.val, self.test) for pair in split for text in pair]
+        return [
+            text for split in (self.train, self.val, self.test) for pair in split for text in pair
+        ]
 
     def split(self, name: str) -> list[Pair]:
         """The pairs of split ``name`` ("train", "val" or "test")."""

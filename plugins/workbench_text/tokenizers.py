@@ -2,6 +2,8 @@
 
 ``char`` maps every distinct character of the training text to an id (sorted, so the vocabulary is
 deterministic: nanoGPT's ``shakespeare_char`` setup, where tinyshakespeare gives 65 tokens).
+Optional special tokens (``<pad>``, ``<bos>``, ``<eos>`` for seq2seq) take the first ids, before
+the characters.
 
 ``bpe`` is a byte-level BPE trained with the Hugging Face ``tokenizers`` library (the GPT-2
 recipe): text is turned into UTF-8 bytes, each byte is a base token, and merges learnt from the
@@ -79,14 +81,35 @@ class CharConfig(BaseModel):
             "raises an error naming the character and its position, 'skip' silently drops it."
         ),
     )
+    special_tokens: list[str] = Field(
+        default_factory=list,
+        max_length=1024,
+        description=(
+            "Extra tokens that take the first ids (0, 1, ...), before the characters, e.g. "
+            "['<pad>', '<bos>', '<eos>'] for seq2seq. They are never produced by encoding text "
+            "(a literal '<eos>' in the text encodes as five characters); decoding gives them back "
+            "as their strings."
+        ),
+    )
+
+    @field_validator("special_tokens")
+    @classmethod
+    def _distinct_non_empty(cls, value: list[str]) -> list[str]:
+        if any(not token for token in value):
+            raise ValueError("special tokens must be non-empty strings")
+        if len(set(value)) != len(value):
+            raise ValueError("special tokens must be distinct")
+        return value
 
 
 class CharTokenizer:
-    """One token per distinct character of the training text, ids in sorted character order."""
+    """One token per distinct character of the training text, ids in sorted character order after
+    the special tokens (if any)."""
 
     def __init__(self, config: CharConfig | None = None) -> None:
         self.config = config or CharConfig()
         self._chars: list[str] | None = None
+        self._specials: list[str] = []
         self._stoi: dict[str, int] = {}
         self._itos: dict[int, str] = {}
 
@@ -98,10 +121,16 @@ class CharTokenizer:
         return list(self._require_fitted())
 
     @property
+    def special_tokens(self) -> list[str]:
+        """The special tokens, in id order (ids ``0 .. len - 1``; a copy)."""
+        self._require_fitted()
+        return list(self._specials)
+
+    @property
     def vocab_size(self) -> int:
-        """Number of characters in the vocabulary; 0 until fitted (it does not raise, so that
+        """Number of special tokens plus characters; 0 until fitted (it does not raise, so that
         ``isinstance(tokenizer, Tokenizer)`` works on an unfitted one under Python 3.11)."""
-        return 0 if self._chars is None else len(self._chars)
+        return 0 if self._chars is None else len(self._specials) + len(self._chars)
 
     def _require_fitted(self) -> list[str]:
         if self._chars is None:
@@ -110,10 +139,25 @@ class CharTokenizer:
             )
         return self._chars
 
-    def _set_chars(self, chars: list[str]) -> None:
+    def _set_vocab(self, specials: list[str], chars: list[str]) -> None:
         self._chars = chars
-        self._stoi = {c: i for i, c in enumerate(chars)}
-        self._itos = dict(enumerate(chars))
+        self._specials = specials
+        offset = len(specials)
+        self._stoi = {c: offset + i for i, c in enumerate(chars)}
+        self._itos = dict(enumerate([*specials, *chars]))
+
+    def token_id(self, token: str) -> int:
+        """The id of a special token, or of a single character of the vocabulary."""
+        self._require_fitted()
+        if token in self._specials:
+            return self._specials.index(token)
+        if token in self._stoi:
+            return self._stoi[token]
+        shown = ", ".join(self._specials) or "none"
+        raise ValueError(
+            f"the char tokenizer has no token {token!r} (special tokens: {shown}); add it to "
+            "the tokenizer's special_tokens"
+        )
 
     # -- Tokenizer protocol ------------------------------------------------------------------
 
@@ -124,7 +168,7 @@ class CharTokenizer:
             seen.update(text)
         if not seen:
             raise ValueError("cannot fit the char tokenizer on empty text")
-        self._set_chars(sorted(seen))
+        self._set_vocab(list(self.config.special_tokens), sorted(seen))
 
     def encode(self, text: str) -> list[int]:
         self._require_fitted()
@@ -154,7 +198,9 @@ class CharTokenizer:
 
     def save(self, directory: Path) -> None:
         chars = self._require_fitted()
-        payload = {"type": "char", "chars": chars}
+        payload: dict[str, Any] = {"type": "char", "chars": chars}
+        if self._specials:
+            payload["special_tokens"] = self._specials
         _write_atomically(Path(directory) / TOKENIZER_FILE, json.dumps(payload, ensure_ascii=False))
 
     def load(self, directory: Path) -> None:
@@ -173,7 +219,14 @@ class CharTokenizer:
             or len(set(chars)) != len(chars)
         ):
             raise ValueError(f"{path}: 'chars' must be a non-empty list of distinct characters")
-        self._set_chars(chars)
+        specials = payload.get("special_tokens", [])
+        if (
+            not isinstance(specials, list)
+            or not all(isinstance(t, str) and t for t in specials)
+            or len(set(specials)) != len(specials)
+        ):
+            raise ValueError(f"{path}: 'special_tokens' must be a list of distinct strings")
+        self._set_vocab(specials, chars)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,6 +314,17 @@ class BPETokenizer:
         if self._tokenizer is None:
             raise RuntimeError("the BPE tokenizer is not trained yet: call fit() or load() first")
         return self._tokenizer
+
+    def token_id(self, token: str) -> int:
+        """The id of a token of the vocabulary, e.g. a special token such as ``<|endoftext|>``."""
+        token_id = self._require_fitted().token_to_id(token)
+        if token_id is None:
+            shown = ", ".join(self.special_token_ids) or "none"
+            raise ValueError(
+                f"the BPE tokenizer has no token {token!r} (special tokens: {shown}); add it to "
+                "the tokenizer's special_tokens"
+            )
+        return int(token_id)
 
     @staticmethod
     def _blank() -> Any:

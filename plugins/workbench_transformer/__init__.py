@@ -1,1 +1,45 @@
-"""Built-in plugins for the original Transformer (encoder-decoder); filled in by its issue."""
+"""Built-in plugins for the original Transformer (Vaswani et al. 2017, "Attention Is All You Need").
+
+* architecture ``transformer``: the encoder-decoder (:mod:`.model`), presets ``transformer-tiny``,
+  ``transformer-small``, ``base`` and ``big`` (:mod:`.architecture`);
+* stage ``seq2seq``: teacher-forced training with label smoothing and the warm-up schedule
+  (:mod:`.seq2seq`);
+* evaluations ``bleu`` and ``exact-match`` on greedy and beam-search outputs (:mod:`.evaluations`);
+* datasets ``copy``, ``reverse``, ``sort``, ``addition``, ``toy-translation`` (generated from a
+  seed) and ``jsonl-pairs`` (the user's own pairs) (:mod:`.datasets`).
+
+Registered through the ``workbench`` entry-point group like any third-party plugin; the modules are
+imported inside the hooks so that listing plugins stays cheap.
+"""
+
+from workbench import hookimpl
+
+
+@hookimpl
+def register_architectures(register):
+    from workbench_transformer.architecture import TRANSFORMER_SPEC
+
+    register(TRANSFORMER_SPEC)
+
+
+@hookimpl
+def register_stages(register):
+    from workbench_transformer.seq2seq import SEQ2SEQ_SPEC
+
+    register(SEQ2SEQ_SPEC)
+
+
+@hookimpl
+def register_evaluations(register):
+    from workbench_transformer.evaluations import BLEU_SPEC, EXACT_MATCH_SPEC
+
+    register(BLEU_SPEC)
+    register(EXACT_MATCH_SPEC)
+
+
+@hookimpl
+def register_datasets(register):
+    from workbench_transformer.datasets import DATASET_SPECS
+
+    for spec in DATASET_SPECS:
+        register(spec)

@@ -15,7 +15,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-__all__ = ["ATTENTION_KINDS", "attention_figure", "attention_figures", "figures_html", "token_label"]
+__all__ = [
+    "ATTENTION_KINDS",
+    "attention_figure",
+    "attention_figures",
+    "figures_html",
+    "token_label",
+]
 
 ATTENTION_KINDS: dict[str, tuple[str, str, str]] = {
     "encoder_self": ("Encoder self-attention", "source (query)", "source (key)"),
@@ -44,7 +50,7 @@ def attention_figure(
 ) -> go.Figure:
     """A grid of heatmaps, one row per layer and one column per head.
 
-    ``layers[l]`` holds the weights of layer ``l`` with shape ``(heads, queries, keys)``; rows of
+    ``layers[i]`` holds the weights of layer ``i`` with shape ``(heads, queries, keys)``; rows of
     each heatmap are queries (top to bottom), columns keys; the colour scale is 0 to 1.
     """
     weights = [np.asarray(layer, dtype=float) for layer in layers]
@@ -61,12 +67,14 @@ def attention_figure(
     figure = make_subplots(
         rows=n_layers,
         cols=n_heads,
-        subplot_titles=[f"layer {l + 1}, head {h + 1}" for l in range(n_layers) for h in range(n_heads)],
+        subplot_titles=[
+            f"layer {i + 1}, head {h + 1}" for i in range(n_layers) for h in range(n_heads)
+        ],
         horizontal_spacing=min(0.08, 0.5 / max(1, n_heads)),
         vertical_spacing=min(0.12, 0.6 / max(1, n_layers)),
     )
     hover = [[f"{q} → {k}" for k in key_labels] for q in query_labels]
-    for l, layer in enumerate(weights):
+    for row, layer in enumerate(weights):
         for h in range(n_heads):
             figure.add_trace(
                 go.Heatmap(
@@ -74,11 +82,11 @@ def attention_figure(
                     zmin=0.0,
                     zmax=1.0,
                     colorscale="Viridis",
-                    showscale=(l == 0 and h == 0),
+                    showscale=(row == 0 and h == 0),
                     customdata=hover,
                     hovertemplate="%{customdata}<br>weight %{z:.3f}<extra></extra>",
                 ),
-                row=l + 1,
+                row=row + 1,
                 col=h + 1,
             )
             figure.update_xaxes(
@@ -86,8 +94,8 @@ def attention_figure(
                 ticktext=list(key_labels),
                 tickangle=-60,
                 tickfont={"size": 9},
-                title_text=key_axis if l == n_layers - 1 else None,
-                row=l + 1,
+                title_text=key_axis if row == n_layers - 1 else None,
+                row=row + 1,
                 col=h + 1,
             )
             figure.update_yaxes(
@@ -96,7 +104,7 @@ def attention_figure(
                 autorange="reversed",
                 tickfont={"size": 9},
                 title_text=query_axis if h == 0 else None,
-                row=l + 1,
+                row=row + 1,
                 col=h + 1,
             )
     cell_w = max(160, cell_px * n_keys + 80)

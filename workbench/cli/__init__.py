@@ -12,7 +12,16 @@ import sys
 from collections.abc import Sequence
 
 from workbench import __version__
-from workbench.cli import db_cmd, plugins_cmd, run_cmd, runs_cmd, ui_cmd, users_cmd
+from workbench.cli import (
+    attention_cmd,
+    db_cmd,
+    evaluate_cmd,
+    plugins_cmd,
+    run_cmd,
+    runs_cmd,
+    ui_cmd,
+    users_cmd,
+)
 from workbench.cli.common import EXIT_BAD_INPUT, UserError
 from workbench.config import ConfigError
 from workbench.registry import UnknownPluginError
@@ -33,7 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (run_cmd, runs_cmd, plugins_cmd, db_cmd, ui_cmd, users_cmd):
+    for module in (
+        run_cmd,
+        runs_cmd,
+        evaluate_cmd,
+        attention_cmd,
+        plugins_cmd,
+        db_cmd,
+        ui_cmd,
+        users_cmd,
+    ):
         module.add_commands(sub, common)
     return parser
 

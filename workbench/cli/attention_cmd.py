@@ -123,13 +123,14 @@ def cmd_attention(args: argparse.Namespace) -> int:
     pairs = dataset.split(args.split)
     if not 0 <= args.example < len(pairs):
         raise UserError(
-            f"--example {args.example} is outside the {args.split} split "
-            f"(0..{len(pairs) - 1})"
+            f"--example {args.example} is outside the {args.split} split (0..{len(pairs) - 1})"
             if pairs
             else f"the {args.split} split is empty"
         )
     source, reference = pairs[args.example]
-    example = collect_attention(loaded.model, loaded.tokenizer, source, reference, target=args.target)
+    example = collect_attention(
+        loaded.model, loaded.tokenizer, source, reference, target=args.target
+    )
     figures = attention_figures(
         example.maps, example.source_tokens, example.decoder_input_tokens, example.output_tokens
     )
@@ -144,7 +145,9 @@ def cmd_attention(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
-        figures_html(figures, f"Attention: run {run.id}, {args.split} example {args.example}", details),
+        figures_html(
+            figures, f"Attention: run {run.id}, {args.split} example {args.example}", details
+        ),
         encoding="utf-8",
     )
     print(f"wrote {out} ({len(figures)} figures)")

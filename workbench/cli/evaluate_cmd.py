@@ -80,9 +80,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     run_dir = ctx.paths.run_dir(run.id)
     loaded = build.load_run(run.config, run_dir, ctx.registry)
     dataset = build.build_dataset(loaded.resolved, ctx.registry, ctx.paths)
-    info = RunInfo(
-        id=run.id, name=run.name, seed=run.seed, run_dir=run_dir, home=ctx.paths.home
-    )
+    info = RunInfo(id=run.id, name=run.name, seed=run.seed, run_dir=run_dir, home=ctx.paths.home)
     config = options.model_dump(mode="json")
     try:
         metrics: dict[str, Any] = dict(
