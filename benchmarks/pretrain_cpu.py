@@ -228,25 +228,32 @@ def bench_overhead(data: Path, results: dict, steps: int, rounds: int) -> None:
 
 
 def bench_kv_cache(results: dict, new_tokens: int, repeats: int) -> None:
+    """Both with one thread (decoding one token is a memory-bound matrix-vector product that a
+    second thread barely helps) and with all threads (which speed up the recomputation)."""
     from workbench_gpt.architecture import PRESETS
     from workbench_gpt.model import GPT, GPTConfig
 
     torch.manual_seed(0)
     model = GPT(GPTConfig(**{**PRESETS["nanogpt-gpu"], "dropout": 0.0}), vocab_size=65).eval()
     prompt = torch.zeros(1, 1, dtype=torch.long)
-    timings: dict[bool, list[float]] = {True: [], False: []}
-    outputs: dict[bool, list[int]] = {}
-    for _ in range(repeats):
-        for use_cache in (True, False):
-            start = time.perf_counter()
-            out = model.generate(prompt, new_tokens, temperature=0, use_cache=use_cache)[0]
-            timings[use_cache].append(time.perf_counter() - start)
-            outputs[use_cache] = out
-    cached, full = min(timings[True]), min(timings[False])
-    report(results, "kv_cache_seconds", cached)
-    report(results, "kv_nocache_seconds", full)
-    report(results, "kv_cache_speedup", full / cached)
-    report(results, "kv_cache_same_output", str(outputs[True] == outputs[False]).lower())
+    all_threads = torch.get_num_threads()
+    for threads in sorted({1, all_threads}):
+        torch.set_num_threads(threads)
+        timings: dict[bool, list[float]] = {True: [], False: []}
+        outputs: dict[bool, list[int]] = {}
+        for _ in range(repeats):
+            for use_cache in (True, False):
+                start = time.perf_counter()
+                out = model.generate(prompt, new_tokens, temperature=0, use_cache=use_cache)[0]
+                timings[use_cache].append(time.perf_counter() - start)
+                outputs[use_cache] = out
+        cached, full = min(timings[True]), min(timings[False])
+        tag = f"threads{threads}"
+        report(results, f"kv_cache_seconds_{tag}", cached)
+        report(results, f"kv_nocache_seconds_{tag}", full)
+        report(results, f"kv_cache_speedup_{tag}", full / cached)
+        report(results, f"kv_cache_same_output_{tag}", str(outputs[True] == outputs[False]).lower())
+    torch.set_num_threads(all_threads)
 
 
 def main() -> int:

@@ -49,7 +49,11 @@ def test_runs_json_lists_runs_with_last_metrics(home, capsys):
 
 
 def test_show_by_id_and_name(home, capsys):
-    _, parent, child = make_runs(home)
+    store, parent, child = make_runs(home)
+    store.add_evaluation(parent, name="perplexity", config={}, metrics={"perplexity": 5.25})
+    assert main(["show", "base"]) == 0
+    text = capsys.readouterr().out
+    assert "evaluations" in text and "perplexity" in text and "5.25" in text
     assert main(["show", "base", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["id"] == parent and data["children"] == [child]

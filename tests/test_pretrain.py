@@ -104,3 +104,25 @@ def test_gpt_run_then_checkpoint_model_file_and_perplexity_agree(home, corpus, t
     ppl, _ = perplexity(loaded.model, ids, batch_size=8)
     assert 1.0 < ppl < loaded.tokenizer.vocab_size  # better than uniform after training
     assert math.isfinite(ppl)
+
+
+def test_a_resumed_stream_continues_where_it_stopped():
+    from types import SimpleNamespace
+
+    from workbench_gpt.pretrain import TokenWindowData
+
+    ids = torch.arange(500)
+    full = iter(RandomWindows(ids, block_size=8, batch_size=3, seed=7))
+    batches = [next(full) for _ in range(6)]
+    resumed = next(iter(RandomWindows(ids, block_size=8, batch_size=3, seed=7, skip=4)))
+    assert torch.equal(resumed[0], batches[4][0])
+    data = TokenWindowData(ids, ids, block_size=8, batch_size=3, eval_batches=1, seed=7)
+    data.trainer = SimpleNamespace(
+        global_step=2,
+        accumulate_grad_batches=2,
+        global_rank=0,
+        world_size=1,
+        strategy=SimpleNamespace(root_device=torch.device("cpu")),
+    )
+    x, _ = next(iter(data.train_dataloader()))
+    assert torch.equal(x, batches[4][0])

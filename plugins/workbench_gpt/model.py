@@ -338,7 +338,7 @@ class GPT(nn.Module):
     # Generation
     # ------------------------------------------------------------------------------------------
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def generate(
         self,
         idx: torch.Tensor,

@@ -77,7 +77,8 @@ class RandomWindows(IterableDataset):
     Every process draws the same global batch of ``batch_size * world`` windows from ``seed`` and
     keeps its own slice, so a run on N devices with batch B sees exactly the windows of a run on
     one device with batch N*B. DataLoader workers each yield every ``num_workers``-th batch, which
-    the DataLoader interleaves back into the same sequence.
+    the DataLoader interleaves back into the same sequence. ``skip`` batches are drawn and dropped
+    first, so a resumed run continues the stream instead of repeating its beginning.
     """
 
     def __init__(
@@ -88,13 +89,14 @@ class RandomWindows(IterableDataset):
         seed: int,
         rank: int = 0,
         world: int = 1,
+        skip: int = 0,
     ):
         if ids.numel() <= block_size:
             raise ValueError(
                 f"the split has {ids.numel()} tokens, fewer than block_size + 1 = {block_size + 1}"
             )
         self.ids, self.block_size, self.batch_size, self.seed = ids, block_size, batch_size, seed
-        self.rank, self.world = rank, world
+        self.rank, self.world, self.skip = rank, world, skip
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         info = get_worker_info()
@@ -103,6 +105,8 @@ class RandomWindows(IterableDataset):
         span = self.ids.numel() - self.block_size
         offsets = torch.arange(self.block_size)
         mine = slice(self.rank * self.batch_size, (self.rank + 1) * self.batch_size)
+        for _ in range(self.skip):
+            torch.randint(span, (self.batch_size * self.world,), generator=gen)
         for number in itertools.count():
             starts = torch.randint(span, (self.batch_size * self.world,), generator=gen)[mine]
             if number % workers != worker:
@@ -161,11 +165,13 @@ class TokenWindowData(pl.LightningDataModule):
         }
 
     def train_dataloader(self) -> DataLoader:
-        rank, world = (
-            (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
-        )
+        rank, world, skip = 0, 1, 0
+        if self.trainer is not None:
+            rank, world = self.trainer.global_rank, self.trainer.world_size
+            # On resume the loops are restored before the dataloaders are built.
+            skip = self.trainer.global_step * self.trainer.accumulate_grad_batches
         windows = RandomWindows(
-            self.train_ids, self.block_size, self.batch_size, self.seed, rank, world
+            self.train_ids, self.block_size, self.batch_size, self.seed, rank, world, skip
         )
         return DataLoader(windows, **self._loader_options())
 

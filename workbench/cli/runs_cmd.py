@@ -111,6 +111,15 @@ def cmd_show(args: argparse.Namespace) -> int:
         print("  artifacts")
         for a in artifacts:
             print(f"    {a.kind:<10} {a.path}  ({a.size} bytes, sha256 {a.sha256[:12]})")
+    evaluations = store.evaluations(run.id)
+    if evaluations:
+        print("  evaluations")
+        for e in evaluations:
+            shown = "   ".join(
+                f"{k} {v:.4g}" if isinstance(v, int | float) else f"{k} {v}"
+                for k, v in sorted(e.metrics.items())
+            )
+            print(f"    {e.name:<12} {e.status:<9} {shown}")
     if samples:
         last = samples[-1]
         print(f"  last sample (step {last.step}):")
