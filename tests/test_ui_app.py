@@ -157,6 +157,7 @@ def test_api_offers_the_dashboards_operations(served):
     assert {
         "/runs_table",
         "/run_page",
+        "/attention_maps",
         "/cancel",
         "/resume",
         "/delete",

@@ -16,14 +16,21 @@ import pytest
 import torch
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
-from ui_support import fake_finished_run, tiny_config, ui_home, wait_finished
+from ui_support import (
+    fake_finished_run,
+    tiny_config,
+    tiny_seq2seq_config,
+    ui_home,
+    wait_finished,
+)
 
 from workbench import hookimpl
+from workbench.charts.attention import ATTENTION_KINDS
 from workbench.config import ConfigError, resolve_config
 from workbench.protocols import CAUSAL_LM
 from workbench.registry import load_registry
 from workbench.specs import ArchitectureSpec, StageSpec
-from workbench.ui import compare_tab, new_run_tab, playground_tab, runs_tab
+from workbench.ui import attention_section, compare_tab, new_run_tab, playground_tab, runs_tab
 from workbench.ui.context import UIContext
 from workbench.ui.forms import NONE_CHOICE, FormLayout, describe_model
 from workbench.ui.generation import (
@@ -42,6 +49,21 @@ def trained(tmp_path_factory):
     """A UI context whose home holds one finished tiny bigram run, launched from YAML."""
     with ui_home(tmp_path_factory.mktemp("ui-handlers")) as ctx:
         run_id, checked = new_run_tab.launch_yaml(ctx, yaml.safe_dump(tiny_config("trained")))
+        assert run_id is not None, checked.message()
+        assert wait_finished(ctx, run_id) == "succeeded", ctx.store.get_run(run_id).error
+        yield ctx, run_id
+
+
+@pytest.fixture(scope="module")
+def seq2seq_trained(tmp_path_factory):
+    """A UI context whose home holds one finished tiny Transformer run on the copy task."""
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        ui_home(tmp_path_factory.mktemp("ui-seq2seq")) as ctx,
+    ):
+        # One torch thread in the worker: on a busy 2-core machine two threads stall each other.
+        mp.setenv("OMP_NUM_THREADS", "1")
+        run_id, checked = new_run_tab.launch_yaml(ctx, yaml.safe_dump(tiny_seq2seq_config()))
         assert run_id is not None, checked.message()
         assert wait_finished(ctx, run_id) == "succeeded", ctx.store.get_run(run_id).error
         yield ctx, run_id
@@ -310,6 +332,66 @@ def test_real_run_page_has_curves_samples_and_artifacts(trained):
     assert {row[0] for row in page.artifacts} >= {"model", "tokenizer", "checkpoint"}
     assert page.can_resume is False  # a succeeded run is not resumable
     assert runs_tab.page_fingerprint(ctx, run_id)[1] == "succeeded"
+
+
+def test_seq2seq_run_page_draws_every_layer_and_head_of_each_attention_kind(seq2seq_trained):
+    ctx, run_id = seq2seq_trained
+    state = runs_tab.run_page(ctx, run_id).attention
+    assert state.visible and state.ready
+    arch = resolve_config(ctx.store.get_run(run_id).config, ctx.registry).options["architecture"]
+    layers = {
+        "encoder_self": arch.encoder_layers,
+        "decoder_self": arch.decoder_layers,
+        "cross": arch.decoder_layers,
+    }
+    view = attention_section.attention_view(ctx, run_id, "val", 3)
+    assert view.ok, view.message
+    assert list(view.figures) == list(ATTENTION_KINDS)
+    for kind, figure in view.figures.items():
+        assert len(figure.data) == layers[kind] * arch.n_head, kind
+        assert {trace.type for trace in figure.data} == {"heatmap"}
+    assert len(view.source) in range(3, 6) and view.reference == view.source  # the copy task
+    assert "val example 3" in view.message
+    message, source, reference, output, *plots = view.values()
+    assert (source, reference, output) == (view.source, view.reference, view.output)
+    assert plots == [view.figures[kind] for kind in ATTENTION_KINDS]
+    # the figures' decoder rows are the tokens the model produced, then <eos>
+    cross = view.figures["cross"]
+    assert len(cross.layout.yaxis.ticktext) == len(view.output) + 1
+
+
+def test_attention_section_refuses_bad_input_with_a_message(seq2seq_trained):
+    ctx, run_id = seq2seq_trained
+    bad = attention_section.attention_view(ctx, run_id, "val", 99)
+    assert not bad.ok and "example 99 is outside the val split (0..15)" in bad.message
+    assert bad.values() == [bad.message, "", "", "", None, None, None]
+    assert "whole number" in attention_section.attention_view(ctx, run_id, "val", 1.5).message
+    assert "Enter the index" in attention_section.attention_view(ctx, run_id, "val", None).message
+    assert "Unknown split" in attention_section.attention_view(ctx, run_id, "dev", 0).message
+    assert attention_section.attention_view(ctx, None, "val", 0).message == "Choose a run first."
+
+    config = tiny_seq2seq_config("still-training")
+    running = ctx.store.create_run(
+        name="still-training",
+        stage="seq2seq",
+        architecture="transformer",
+        dataset="copy",
+        tokenizer="char",
+        config=config,
+        seed=0,
+        plugin_versions={},
+        package_versions={},
+        status="running",
+    )
+    state = runs_tab.run_page(ctx, running).attention
+    assert state.visible and not state.ready and "once it has finished" in state.note
+    view = attention_section.attention_view(ctx, running, "val", 0)
+    assert not view.ok and "is running" in view.message and "once it has finished" in view.message
+
+    lm = fake_finished_run(ctx, "a-language-model")
+    assert runs_tab.run_page(ctx, lm).attention.visible is False
+    view = attention_section.attention_view(ctx, lm, "val", 0)
+    assert not view.ok and "apply to seq2seq runs" in view.message and "'bigram'" in view.message
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Helpers shared by the dashboard tests: a workbench home with a corpus in its data folder, a
-UI context over it, tiny run configs, and waiting for runs."""
+UI context over it, tiny run configs (a bigram LM, a seq2seq Transformer), and waiting for
+runs."""
 
 from __future__ import annotations
 
@@ -79,6 +80,43 @@ def tiny_config(name: str = "tiny", **stage: Any) -> dict[str, Any]:
         "tokenizer": {"name": "char"},
         "dataset": {"name": "text-file", "path": "data/corpus.txt"},
         "trainer": {"accelerator": "cpu", "devices": 1, "log_every_n_steps": 1},
+    }
+
+
+def tiny_seq2seq_config(name: str = "tiny-copy") -> dict[str, Any]:
+    """A tiny Transformer on the copy task (2+2 layers, 2 heads) that trains in seconds."""
+    return {
+        "name": name,
+        "seed": 0,
+        "stage": {
+            "name": "seq2seq",
+            "max_steps": 20,
+            "max_tokens": 256,
+            "warmup_steps": 5,
+            "eval_interval": 20,
+            "eval_examples": 8,
+            "bleu_tokenize": "char",
+            "sample_count": 1,
+        },
+        "architecture": {
+            "name": "transformer",
+            "preset": "transformer-tiny",
+            "d_model": 16,
+            "n_head": 2,
+            "d_ff": 32,
+            "max_len": 16,
+        },
+        "tokenizer": {"name": "char", "special_tokens": ["<pad>", "<bos>", "<eos>"]},
+        "dataset": {
+            "name": "copy",
+            "min_length": 3,
+            "max_length": 5,
+            "num_symbols": 5,
+            "train_size": 100,
+            "val_size": 16,
+            "test_size": 8,
+        },
+        "trainer": {"accelerator": "cpu", "devices": 1, "log_every_n_steps": 5},
     }
 
 

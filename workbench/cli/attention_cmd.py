@@ -5,19 +5,19 @@ self-attention and encoder-decoder attention, as plotly heatmaps in one self-con
 The decoder runs on the model's own greedy output (``--target model``, the default) or on the
 reference target (``--target reference``, teacher forcing).
 
-:func:`collect_attention` does the work without printing or writing, for other front ends.
+The data comes from :mod:`workbench.attention` (shared with the dashboard's run page); this module
+only loads the run, reports bad input and writes the file.
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 
+from workbench.attention import AttentionError, collect_attention, select_example
 from workbench.cli.common import EXIT_OK, UserError, open_context
 from workbench.cli.evaluate_cmd import require_protocol
-from workbench.protocols import SEQ2SEQ, Seq2SeqTokenIds
+from workbench.protocols import SEQ2SEQ
 
 
 def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -41,74 +41,6 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.set_defaults(handler=cmd_attention)
 
 
-@dataclass
-class AttentionExample:
-    """One example's tokens and attention weights, ready for :mod:`workbench.charts.attention`."""
-
-    source: str
-    reference: str
-    output: str
-    """The decoded model output (``--target model``), or the reference."""
-    source_tokens: list[str]
-    decoder_input_tokens: list[str]
-    output_tokens: list[str]
-    maps: dict[str, list[Any]]
-    """Kind -> one ``(heads, queries, keys)`` array per layer (batch row 0)."""
-
-
-def collect_attention(
-    model: Any,
-    tokenizer: Any,
-    source: str,
-    reference: str,
-    *,
-    target: Literal["model", "reference"] = "model",
-    max_new_tokens: int | None = None,
-) -> AttentionExample:
-    """Run a :class:`workbench.protocols.Seq2SeqModel` on one pair and collect its attention."""
-    import torch
-
-    ids = Seq2SeqTokenIds.from_tokenizer(tokenizer)
-    src_ids = [*tokenizer.encode(source), ids.eos]
-    if len(src_ids) > model.max_len:
-        raise UserError(
-            f"the source has {len(src_ids)} tokens, more than the model's max_len {model.max_len}"
-        )
-    device = next(model.parameters()).device
-    src = torch.tensor([src_ids], dtype=torch.long, device=device)
-    if target == "model":
-        budget = max_new_tokens or max(1, min(model.max_len - 1, 2 * len(src_ids) + 10))
-        out_ids = model.generate(
-            src,
-            None,
-            bos_id=ids.bos,
-            eos_id=ids.eos,
-            max_new_tokens=budget,
-            banned_ids=(ids.pad, ids.bos),
-        )[0]
-    else:
-        out_ids = tokenizer.encode(reference)
-    out_ids = out_ids[: model.max_len - 1]
-    tgt = torch.tensor([[ids.bos, *out_ids]], dtype=torch.long, device=device)
-    maps = model.attention_maps(src, tgt)
-
-    def labels(token_ids: list[int]) -> list[str]:
-        return [tokenizer.decode([i]) for i in token_ids]
-
-    return AttentionExample(
-        source=source,
-        reference=reference,
-        output=tokenizer.decode(out_ids),
-        source_tokens=labels(src_ids),
-        decoder_input_tokens=labels([ids.bos, *out_ids]),
-        output_tokens=labels([*out_ids, ids.eos]),
-        maps={
-            kind: [layer[0].float().cpu().numpy() for layer in layers]
-            for kind, layers in maps.items()
-        },
-    )
-
-
 def cmd_attention(args: argparse.Namespace) -> int:
     from workbench.charts.attention import attention_figures, figures_html
     from workbench.runner import build
@@ -120,17 +52,13 @@ def cmd_attention(args: argparse.Namespace) -> int:
         raise UserError(f"--out must name an .html file, got {args.out!r}")
     loaded = build.load_run(run.config, ctx.paths.run_dir(run.id), ctx.registry)
     dataset = build.build_dataset(loaded.resolved, ctx.registry, ctx.paths)
-    pairs = dataset.split(args.split)
-    if not 0 <= args.example < len(pairs):
-        raise UserError(
-            f"--example {args.example} is outside the {args.split} split (0..{len(pairs) - 1})"
-            if pairs
-            else f"the {args.split} split is empty"
+    try:
+        source, reference = select_example(dataset, args.split, args.example, name="--example")
+        example = collect_attention(
+            loaded.model, loaded.tokenizer, source, reference, target=args.target
         )
-    source, reference = pairs[args.example]
-    example = collect_attention(
-        loaded.model, loaded.tokenizer, source, reference, target=args.target
-    )
+    except AttentionError as exc:
+        raise UserError(str(exc)) from None
     figures = attention_figures(
         example.maps, example.source_tokens, example.decoder_input_tokens, example.output_tokens
     )

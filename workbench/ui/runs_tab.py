@@ -1,10 +1,11 @@
 """Runs tab: the table of runs, and one run's page with live curves and its actions.
 
 The page shows the resolved config as YAML, plotly loss and metric curves (refreshed by a
-``gr.Timer`` while the run is active), logged samples, artifacts, lineage, and the traceback of a
-failed run. Cancel and resume go through :mod:`workbench.runner.launcher` (the UI never trains in
-its own process); delete asks for confirmation and is refused while other runs name this one as
-their parent.
+``gr.Timer`` while the run is active), logged samples, artifacts, lineage, the traceback of a
+failed run, and for seq2seq runs the attention maps of a chosen example
+(:mod:`workbench.ui.attention_section`). Cancel and resume go through
+:mod:`workbench.runner.launcher` (the UI never trains in its own process); delete asks for
+confirmation and is refused while other runs name this one as their parent.
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ import yaml
 from workbench.charts.curves import loss_figure, metrics_figure
 from workbench.runner import launcher
 from workbench.store import RUN_STATUSES, RunHasChildren, RunNotFound, RunRecord
+from workbench.ui.attention_section import (
+    AttentionSectionState,
+    AttentionView,
+    attention_section_state,
+    attention_view,
+    build_attention_section,
+)
 from workbench.ui.context import UIContext
 from workbench.ui.series import by_name
 
@@ -134,6 +142,7 @@ class RunPage:
     can_cancel: bool
     can_resume: bool
     can_delete: bool
+    attention: AttentionSectionState
 
 
 def _samples_markdown(ctx: UIContext, run_id: int) -> str:
@@ -202,6 +211,7 @@ def run_page(ctx: UIContext, run_id: int) -> RunPage:
         can_cancel=run.status in ACTIVE,
         can_resume=run.status in launcher.RESUMABLE and checkpoint.is_file(),
         can_delete=run.status not in ACTIVE,
+        attention=attention_section_state(ctx, run),
     )
 
 
@@ -340,6 +350,7 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
         loss_plot = gr.Plot(label="Loss", elem_id="wb-loss-plot")
         metrics_plot = gr.Plot(label="Metrics")
     traceback = gr.Code(label="Traceback", visible=False, elem_id="wb-traceback")
+    attention = build_attention_section()
     with gr.Accordion("Samples", open=True):
         samples = gr.Markdown()
     with gr.Accordion("Resolved config", open=False):
@@ -368,6 +379,9 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
         resume,
         clone,
         delete,
+        attention.box,
+        attention.note,
+        attention.button,
         seen,
     ]
 
@@ -380,7 +394,7 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
             blank = "_Choose a run in the table above._" if run_id is None else "_Run not found._"
             off = gr.update(interactive=False)
             return [blank, "", None, None, "", [], [], gr.update(value="", visible=False),
-                    off, off, off, off, key]  # fmt: skip
+                    off, off, off, off, gr.update(visible=False), "", off, key]  # fmt: skip
         page = run_page(ctx, run_id)
         return [
             page.header,
@@ -395,6 +409,9 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
             gr.update(interactive=page.can_resume),
             gr.update(interactive=True),
             gr.update(interactive=page.can_delete),
+            gr.update(visible=page.attention.visible),
+            page.attention.note,
+            gr.update(interactive=page.attention.ready),
             key,
         ]
 
@@ -463,6 +480,12 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
         lambda p, s: show(p, s), inputs=[picker, seen], outputs=page_outputs, api_name="run_page"
     )
     picker.change(lambda: "", outputs=message, show_progress="hidden", **private)
+    picker.change(
+        lambda: AttentionView("").values(),
+        outputs=attention.results,
+        show_progress="hidden",
+        **private,
+    )
     table.select(open_row, outputs=picker, **private)
     lineage.select(open_lineage, outputs=picker, **private)
     cancel.click(
@@ -484,5 +507,11 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
         inputs=[picker, *filters],
         outputs=[confirm_row, message, table, picker],
         api_name="delete",
+    )
+    attention.button.click(
+        lambda p, split, index: attention_view(ctx, parse_run_id(p), split, index).values(),
+        inputs=[picker, attention.split, attention.index],
+        outputs=attention.results,
+        api_name="attention_maps",
     )
     return RunsTab(picker=picker, clone=clone, message=message, timer=timer)
