@@ -105,6 +105,33 @@ def test_gpt_run_then_checkpoint_model_file_and_perplexity_agree(home, corpus, t
     assert 1.0 < ppl < loaded.tokenizer.vocab_size  # better than uniform after training
     assert math.isfinite(ppl)
 
+    # the perplexity evaluation through the CLI, on another text dataset; samples are stored
+    other = tmp_path / "other.txt"
+    other.write_text(text[::-1][:3000])
+    samples_before = len(open_store(paths).samples(1))
+    capsys.readouterr()
+    code = main(
+        [
+            "evaluate",
+            "1",
+            "perplexity",
+            "--set",
+            "samples=2",
+            "--json",
+            "--dataset",
+            f"{{name: text-file, path: {other}}}",
+        ]
+    )
+    assert code == 0
+    import json
+
+    result = json.loads(capsys.readouterr().out)
+    assert result["config"]["dataset"]["path"] == str(other)
+    assert result["metrics"]["perplexity"] > 1.0
+    assert len(open_store(paths).samples(1)) == samples_before + 2
+    assert open_store(paths).evaluations(1)[0].metrics == result["metrics"]
+    assert main(["evaluate", "1", "perplexity", "--dataset", "[1, 2]"]) == 2
+
 
 def test_a_resumed_stream_continues_where_it_stopped():
     from types import SimpleNamespace

@@ -21,7 +21,7 @@ from workbench.cli.common import (
     open_context,
     print_json,
 )
-from workbench.config import apply_overrides, validate_options
+from workbench.config import apply_overrides, resolve_config, validate_options
 from workbench.registry import UnknownPluginError
 from workbench.store import RunRecord
 
@@ -43,6 +43,12 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
         default=[],
         metavar="KEY=VALUE",
         help="an option of the evaluation, e.g. --set split=val (repeatable)",
+    )
+    p.add_argument(
+        "--dataset",
+        metavar="YAML",
+        help="evaluate on another dataset instead of the run's own, given as a dataset block, "
+        "e.g. --dataset '{name: text-file, path: other.txt}'",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_evaluate)
@@ -79,9 +85,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     run_dir = ctx.paths.run_dir(run.id)
     loaded = build.load_run(run.config, run_dir, ctx.registry)
-    dataset = build.build_dataset(loaded.resolved, ctx.registry, ctx.paths)
+    resolved = loaded.resolved
+    if args.dataset:
+        block = apply_overrides({}, [f"dataset={args.dataset}"])["dataset"]
+        if not isinstance(block, dict) or "name" not in block:
+            raise UserError("--dataset must be a mapping with a name, e.g. '{name: synthetic}'")
+        resolved = resolve_config({**run.config, "dataset": block}, ctx.registry)
+    dataset = build.build_dataset(resolved, ctx.registry, ctx.paths)
     info = RunInfo(id=run.id, name=run.name, seed=run.seed, run_dir=run_dir, home=ctx.paths.home)
+
+    def log_sample(step: int, prompt: str, text: str) -> None:
+        # Evaluation samples are stored with the run, at the step the run ended.
+        ctx.store.add_sample(run.id, step=run.step, prompt=prompt, text=text)
+
     config = options.model_dump(mode="json")
+    if args.dataset:
+        config["dataset"] = resolved.to_dict()["dataset"]
     try:
         metrics: dict[str, Any] = dict(
             spec.factory(
@@ -91,6 +110,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                     model=loaded.model,
                     tokenizer=loaded.tokenizer,
                     dataset=dataset,
+                    log_sample=log_sample,
                 )
             )
         )
