@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import tiny_config as bigram_config
 
 from workbench.paths import resolve_home
 from workbench.registry import load_registry
@@ -61,26 +62,9 @@ def ui_home(root: Path, *, test_plugins: bool = True) -> Iterator[UIContext]:
 
 def tiny_config(name: str = "tiny", **stage: Any) -> dict[str, Any]:
     """A bigram run on ``data/corpus.txt`` (relative to the home) that trains in seconds."""
-    stage_block = {
-        "name": "pretrain",
-        "max_steps": 30,
-        "batch_size": 4,
-        "lr": 1e-2,
-        "warmup_steps": 2,
-        "eval_interval": 10,
-        "eval_batches": 2,
-        "sample_tokens": 20,
-    }
-    stage_block.update(stage)
-    return {
-        "name": name,
-        "seed": 0,
-        "stage": stage_block,
-        "architecture": {"name": "bigram", "block_size": 16},
-        "tokenizer": {"name": "char"},
-        "dataset": {"name": "text-file", "path": "data/corpus.txt"},
-        "trainer": {"accelerator": "cpu", "devices": 1, "log_every_n_steps": 1},
-    }
+    config = bigram_config(Path("data/corpus.txt"), **stage)
+    config["name"] = name
+    return config
 
 
 def tiny_seq2seq_config(name: str = "tiny-copy") -> dict[str, Any]:

@@ -69,6 +69,15 @@ def _read_tokenizer_file(directory: Path) -> tuple[Path, str]:
 # ---------------------------------------------------------------------------------------------
 
 
+def _check_special_tokens(cls: type, value: list[str]) -> list[str]:
+    """Special tokens must be non-empty and distinct."""
+    if any(not token for token in value):
+        raise ValueError("special tokens must be non-empty strings")
+    if len(set(value)) != len(value):
+        raise ValueError("special tokens must be distinct")
+    return value
+
+
 class CharConfig(BaseModel):
     """Options of the ``char`` tokenizer."""
 
@@ -92,14 +101,7 @@ class CharConfig(BaseModel):
         ),
     )
 
-    @field_validator("special_tokens")
-    @classmethod
-    def _distinct_non_empty(cls, value: list[str]) -> list[str]:
-        if any(not token for token in value):
-            raise ValueError("special tokens must be non-empty strings")
-        if len(set(value)) != len(value):
-            raise ValueError("special tokens must be distinct")
-        return value
+    _distinct_non_empty = field_validator("special_tokens")(_check_special_tokens)
 
 
 class CharTokenizer:
@@ -263,14 +265,7 @@ class BPEConfig(BaseModel):
         ),
     )
 
-    @field_validator("special_tokens")
-    @classmethod
-    def _distinct_non_empty(cls, value: list[str]) -> list[str]:
-        if any(not token for token in value):
-            raise ValueError("special tokens must be non-empty strings")
-        if len(set(value)) != len(value):
-            raise ValueError("special tokens must be distinct")
-        return value
+    _distinct_non_empty = field_validator("special_tokens")(_check_special_tokens)
 
     @model_validator(mode="after")
     def _room_for_bytes(self) -> BPEConfig:
