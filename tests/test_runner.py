@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from workbench.cli import main
@@ -41,7 +42,7 @@ def start_background(home: Path, config_path: Path) -> tuple[int, subprocess.Pop
     store = open_store(paths)
     registry = load_registry()
     run_id = launcher.create_run(store, registry, load_config(config_path, registry))
-    return run_id, launcher.spawn(paths, run_id)
+    return run_id, launcher.spawn(paths, run_id, store=store)
 
 
 def test_tiny_run_succeeds_and_stores_metrics_samples_and_checkpoint(home, write_config, capsys):
@@ -259,3 +260,28 @@ def test_create_only_then_an_external_worker_runs_it(home, write_config, capsys)
     command = out.strip().splitlines()[-1].removeprefix("start it with: python ").split()
     subprocess.run([sys.executable, *command], check=True, capture_output=True)
     assert store.get_run(1).status == "succeeded"
+
+
+def test_a_worker_that_dies_at_once_is_found_and_one_that_cannot_start_fails(
+    home, write_config, monkeypatch, capsys
+):
+    from workbench.config import load_config
+    from workbench.registry import load_registry
+
+    paths = resolve_home(home).ensure()
+    store = open_store(paths)
+    registry = load_registry()
+    first = launcher.create_run(store, registry, load_config(write_config(), registry))
+    second = launcher.create_run(store, registry, load_config(write_config(), registry))
+
+    monkeypatch.setattr(launcher, "worker_command",
+                        lambda *a, **k: [sys.executable, "-c", "raise SystemExit(3)"])
+    launcher.spawn(paths, first, store=store).wait()
+    assert main(["runs"]) == 0
+    assert store.get_run(first).status == "interrupted"
+
+    monkeypatch.setattr(launcher, "worker_command", lambda *a, **k: ["/nonexistent/python"])
+    with pytest.raises(OSError):
+        launcher.spawn(paths, second, store=store)
+    run = store.get_run(second)
+    assert run.status == "failed" and "could not start the worker" in run.error

@@ -110,13 +110,13 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
 
 def _start(ctx, run_id: int, *, resume: bool, detach: bool) -> int:
     if detach:
-        proc = launcher.spawn(ctx.paths, run_id, resume=resume)
+        proc = launcher.spawn(ctx.paths, run_id, resume=resume, store=ctx.store)
         print(
             f"run {run_id} started in the background (pid {proc.pid}); "
             f"log: {ctx.paths.run_dir(run_id) / 'run.log'}"
         )
         return EXIT_OK
-    proc = launcher.spawn(ctx.paths, run_id, resume=resume, foreground=True)
+    proc = launcher.spawn(ctx.paths, run_id, resume=resume, foreground=True, store=ctx.store)
     status = launcher.wait_foreground(ctx.store, run_id, proc)
     run = ctx.store.get_run(run_id)
     print(f"run {run_id} {status} at step {run.step}")

@@ -109,27 +109,42 @@ def worker_command(
 
 
 def spawn(
-    paths: Paths, run_id: int, *, resume: bool = False, foreground: bool = False
+    paths: Paths,
+    run_id: int,
+    *,
+    resume: bool = False,
+    foreground: bool = False,
+    store: Store | None = None,
 ) -> subprocess.Popen:
     """Start the worker process. In the foreground it shares the terminal (progress bar);
     otherwise its output goes to ``run.log`` in the run folder and it gets its own session, so
-    closing the UI or the shell does not kill it."""
+    closing the UI or the shell does not kill it.
+
+    With ``store``, the child's pid is recorded at once, so a worker that dies before it writes
+    anything is found ``interrupted``, and a process that cannot be started marks the run
+    ``failed`` with the reason."""
     cmd = worker_command(paths, run_id, resume=resume, progress=foreground)
-    if foreground:
-        return subprocess.Popen(cmd)
-    run_dir = paths.run_dir(run_id)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    log = open(run_dir / "run.log", "ab")  # noqa: SIM115 - handed to the child
     try:
-        return subprocess.Popen(
-            cmd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    finally:
-        log.close()
+        if foreground:
+            proc = subprocess.Popen(cmd)
+        else:
+            run_dir = paths.run_dir(run_id)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            with open(run_dir / "run.log", "ab") as log:
+                proc = subprocess.Popen(
+                    cmd,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+    except OSError as exc:
+        if store is not None:
+            store.set_status(run_id, "failed", error=f"could not start the worker: {exc}")
+        raise
+    if store is not None and store.get_run(run_id).status == "queued":
+        store.update_run(run_id, pid=proc.pid)
+    return proc
 
 
 def wait_foreground(store: Store, run_id: int, proc: subprocess.Popen) -> str:

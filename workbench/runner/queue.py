@@ -126,7 +126,7 @@ def run_queue(
                 run_id = pending.pop(0)
                 if store.get_run(run_id).status != "queued":
                     continue
-                active[run_id] = launcher.spawn(paths, run_id)
+                active[run_id] = launcher.spawn(paths, run_id, store=store)
                 if on_change:
                     on_change(run_id, "started")
             time.sleep(poll_s)

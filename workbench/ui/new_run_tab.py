@@ -116,7 +116,7 @@ def field_errors(
 def start_run(ctx: UIContext, resolved: ResolvedConfig) -> int:
     """Record the run and start its worker in the background (never trains in this process)."""
     run_id = launcher.create_run(ctx.store, ctx.registry, resolved)
-    launcher.spawn(ctx.paths, run_id)
+    launcher.spawn(ctx.paths, run_id, store=ctx.store)
     return run_id
 
 

@@ -246,7 +246,7 @@ def resume_run(ctx: UIContext, run_id: int | None) -> str:
         launcher.prepare_resume(ctx.store, ctx.paths, run_id)
     except (launcher.RunStateError, RunNotFound) as exc:
         return f"Refused: {exc}"
-    launcher.spawn(ctx.paths, run_id, resume=True)
+    launcher.spawn(ctx.paths, run_id, resume=True, store=ctx.store)
     return f"Run {run_id}: resuming from step {run.step} in the background."
 
 
