@@ -274,8 +274,9 @@ def test_a_worker_that_dies_at_once_is_found_and_one_that_cannot_start_fails(
     first = launcher.create_run(store, registry, load_config(write_config(), registry))
     second = launcher.create_run(store, registry, load_config(write_config(), registry))
 
-    monkeypatch.setattr(launcher, "worker_command",
-                        lambda *a, **k: [sys.executable, "-c", "raise SystemExit(3)"])
+    monkeypatch.setattr(
+        launcher, "worker_command", lambda *a, **k: [sys.executable, "-c", "raise SystemExit(3)"]
+    )
     launcher.spawn(paths, first, store=store).wait()
     assert main(["runs"]) == 0
     assert store.get_run(first).status == "interrupted"
@@ -285,3 +286,23 @@ def test_a_worker_that_dies_at_once_is_found_and_one_that_cannot_start_fails(
         launcher.spawn(paths, second, store=store)
     run = store.get_run(second)
     assert run.status == "failed" and "could not start the worker" in run.error
+
+
+def test_ctrl_c_on_a_foreground_run_checkpoints_and_cancels(home, write_config):
+    config = write_config(
+        "fg", name="slow-pretrain", step_sleep=0.05, max_steps=400, checkpoint_every=1000
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli", "run", str(config)],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    store = store_for(home)
+    wait_until(lambda: store.list_runs() and store.list_runs()[0].step >= 5)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
+    assert proc.wait(timeout=60) == 130
+    run = store.list_runs()[0]
+    assert run.status == "cancelled"
+    ckpt = resolve_home(home).run_dir(run.id) / "checkpoints" / "last.ckpt"
+    assert torch.load(ckpt, map_location="cpu", weights_only=False)["global_step"] == run.step

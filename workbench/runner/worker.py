@@ -270,6 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     guard = _SigtermGuard()
+    if args.progress:
+        # A foreground child of `workbench run`: Ctrl-C reaches the whole process group, and the
+        # parent turns it into SIGTERM (checkpoint, then cancelled). Ignore the SIGINT itself, or
+        # Lightning would exit with an error and no checkpoint.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     paths = resolve_home(args.home)
     store = open_store(paths)
     if not _is_launch_rank():
