@@ -33,13 +33,23 @@ def test_bf16_compiled_run_logs_throughput_and_mfu(home, corpus, tmp_path):
 
     config = {
         "name": "gpu",
-        "stage": {"name": "pretrain", "max_steps": 40, "batch_size": 32, "eval_interval": 20,
-                  "eval_batches": 2, "sample_tokens": 16},
+        "stage": {
+            "name": "pretrain",
+            "max_steps": 40,
+            "batch_size": 32,
+            "eval_interval": 20,
+            "eval_batches": 2,
+            "sample_tokens": 16,
+        },
         "architecture": {"name": "gpt", "preset": "gpt-nano", "pad_vocab_to": 64},
         "tokenizer": {"name": "char"},
         "dataset": {"name": "text-file", "path": str(corpus)},
-        "trainer": {"accelerator": "gpu", "precision": "bf16-mixed", "compile": True,
-                    "log_every_n_steps": 5},
+        "trainer": {
+            "accelerator": "gpu",
+            "precision": "bf16-mixed",
+            "compile": True,
+            "log_every_n_steps": 5,
+        },
     }
     path = tmp_path / "gpu.yaml"
     path.write_text(yaml.safe_dump(config))

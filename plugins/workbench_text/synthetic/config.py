@@ -1,0 +1,117 @@
+"""Options of the synthetic corpus: :class:`SyntheticConfig` (sizes, split fractions, prompt mix,
+world size) and the constants its validation and the text format depend on (the prompt task
+names and instructions, the prompt and document separators).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DOC_SEP = "\n\n"
+"""Between documents; no document contains it."""
+
+STRING_PROMPT_TASKS = (
+    "reverse",
+    "sort",
+    "uppercase",
+    "shift",
+    "first-letter",
+    "last-letter",
+    "double-letters",
+    "count-items",
+)
+WORLD_PROMPT_TASKS = ("antonym", "capital-of", "country-of", "home-of")
+PROMPT_TASK_NAMES = STRING_PROMPT_TASKS + WORLD_PROMPT_TASKS
+
+PROMPT_INSTRUCTIONS: dict[str, str] = {
+    "reverse": "Reverse the letters:",
+    "sort": "Sort the letters:",
+    "uppercase": "Write in capitals:",
+    "shift": "Shift each letter by one:",
+    "first-letter": "Give the first letter:",
+    "last-letter": "Give the last letter:",
+    "double-letters": "Double each letter:",
+    "count-items": "Count the items:",
+    "antonym": "Give the opposite:",
+    "capital-of": "Name the capital of the country:",
+    "country-of": "Name the country of the town:",
+    "home-of": "Name the town where the person lives:",
+}
+
+PROMPT_SEPARATOR = " -> "
+"""Between a demonstration's input and output."""
+
+
+class SyntheticConfig(BaseModel):
+    """Options of the built-in synthetic corpus (sizes, split fractions, prompt mix, world size)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    size_chars: int = Field(
+        2_000_000,
+        ge=1_000,
+        le=500_000_000,
+        description="approximate size of the training text in characters (val/test come on top)",
+    )
+    val_fraction: float = Field(0.05, ge=0.0, le=0.3, description="share of text for validation")
+    test_fraction: float = Field(0.05, ge=0.0, le=0.3, description="share of text for test")
+    prompt_fraction: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="share of documents that are few-shot prompt documents "
+        "(raise towards 1.0 for in-context-learning experiments)",
+    )
+    max_shots: int = Field(
+        8, ge=0, le=32, description="largest number of demonstrations before a prompt's query"
+    )
+    instruction_fraction: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="share of prompt documents that start with the task's instruction line",
+    )
+    prompt_tasks: list[str] = Field(
+        default_factory=lambda: list(PROMPT_TASK_NAMES),
+        description="prompt tasks mixed into the text: " + ", ".join(PROMPT_TASK_NAMES),
+    )
+    prompt_eval_size: int = Field(
+        100, ge=1, le=10_000, description="held-out evaluation items per prompt task (at most)"
+    )
+    n_entities: int = Field(
+        200,
+        ge=20,
+        le=10_000,
+        description="people + towns + countries in the invented world",
+    )
+    task_train_size: int = Field(
+        2000, ge=10, le=200_000, description="training examples per labelled task"
+    )
+    task_eval_size: int = Field(
+        500, ge=10, le=50_000, description="validation and test examples (each) per labelled task"
+    )
+    n_choices: int = Field(4, ge=2, le=4, description="candidate answers per multiple-choice item")
+    n_preference_prompts: int = Field(
+        300, ge=1, le=100_000, description="prompts for RLHF comparisons"
+    )
+    dialogue_error_rate: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="share of dialogue answers in the text that state a false fact",
+    )
+    seed: int | None = Field(
+        None, description="generator seed (empty: use the run's seed)", ge=0, le=2**63 - 1
+    )
+
+    @field_validator("prompt_tasks")
+    @classmethod
+    def _known_tasks(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in PROMPT_TASK_NAMES]
+        if unknown:
+            raise ValueError(
+                f"unknown prompt task(s) {unknown}; choose from {list(PROMPT_TASK_NAMES)}"
+            )
+        if not value:
+            raise ValueError("name at least one prompt task")
+        return list(dict.fromkeys(value))
