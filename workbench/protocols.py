@@ -23,7 +23,8 @@ SEQ2SEQ = "seq2seq"
 (greedy or beam search) and ``attention_maps`` (see :class:`Seq2SeqModel`)."""
 
 SEQUENCE_ENCODER = "sequence-encoder"
-"""Any model returning per-token hidden states, for classification, reward or value heads."""
+"""Any model returning per-token hidden states, for classification, reward or value heads (see
+:class:`SequenceEncoder`)."""
 
 KNOWN_PROTOCOLS = (CAUSAL_LM, SEQ2SEQ, SEQUENCE_ENCODER)
 
@@ -66,6 +67,24 @@ class CausalLM(Protocol):
 
     def optimizer_groups(self, weight_decay: float) -> list[dict]:
         """Parameter groups for AdamW: matrices decayed, biases and norms not."""
+        ...
+
+
+@runtime_checkable
+class SequenceEncoder(Protocol):
+    """A model that reads token ids left to right and returns one hidden vector per position.
+
+    Heads added by later stages (a classifier, a reward or a value head) are ``nn.Linear(
+    hidden_size, ...)`` over these states; with a causal model the state at the last real token
+    has seen the whole input.
+    """
+
+    hidden_size: int
+    block_size: int
+    """Longest input the model has positions for."""
+
+    def hidden_states(self, idx: torch.Tensor) -> torch.Tensor:
+        """Hidden states ``(B, T, hidden_size)`` of token ids ``idx`` ``(B, T)``."""
         ...
 
 

@@ -146,6 +146,8 @@ class DatasetContext:
 
     cache_dir: Path
     seed: int
+    home: Path | None = None
+    """The workbench home (its database holds e.g. preference labels); ``None`` outside one."""
 
 
 @dataclass
@@ -170,6 +172,11 @@ class StageContext:
     dataset: Any
     log_sample: Callable[[int, str, str], None] = lambda step, prompt, text: None
     """Store a generated sample: ``log_sample(step, prompt, text)``."""
+    parent_heads: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    """State dicts of the heads the parent run (``init_from``) saved, by head name."""
+    load_run: Callable[[int | str], Any] | None = None
+    """Load another finished run (id or name) as a :class:`workbench.runner.build.LoadedRun`
+    (model, tokenizer, heads), e.g. the reward model a PPO stage scores with."""
 
 
 @dataclass
@@ -184,6 +191,10 @@ class StageParts:
     ``accumulate_grad_batches``, ``limit_val_batches``)."""
     checkpoint_every: int | None = None
     """Save a checkpoint every this many optimizer steps (default: at each validation)."""
+    heads: dict[str, torch.nn.Module] = field(default_factory=dict)
+    """Modules the stage adds on top of the architecture (a classifier, reward or value head),
+    by name. The runner saves their weights with the run (``heads.pt``) beside the model's, and
+    hands them to evaluations and child runs."""
 
 
 @dataclass
@@ -196,3 +207,9 @@ class EvaluationContext:
     tokenizer: Tokenizer
     dataset: Any
     log_sample: Callable[[int, str, str], None] = lambda step, prompt, text: None
+    heads: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    """State dicts of the heads the run's stage saved, by head name."""
+    run_config: dict[str, Any] = field(default_factory=dict)
+    """The run's full resolved config (its ``stage`` block says e.g. which task a head is for)."""
+    load_run: Callable[[int | str], Any] | None = None
+    """Load another finished run (id or name), as in :class:`StageContext`."""

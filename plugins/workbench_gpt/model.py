@@ -292,6 +292,12 @@ class GPT(nn.Module):
             )
         return logits, loss
 
+    @property
+    def hidden_size(self) -> int:
+        """Width of :meth:`hidden_states` (the :class:`~workbench.protocols.SequenceEncoder`
+        protocol)."""
+        return self.config.n_embd
+
     def hidden_states(self, idx: torch.Tensor) -> torch.Tensor:
         """Final hidden states ``(B, T, n_embd)``: after the final LayerNorm (pre-LN) or the last
         block's output LayerNorm (post-LN); ``lm_head`` applied to them gives the logits."""

@@ -1,5 +1,6 @@
 """Built-in text plugins: the ``char`` and ``bpe`` tokenizers and the ``text-file``, ``url`` and
-``synthetic`` datasets.
+``synthetic`` datasets, and the views of the synthetic corpus ``synthetic-task`` (a labelled task)
+and ``synthetic-prompts`` (RLHF prompts).
 
 Registered through the ``workbench`` entry-point group like any third-party plugin; the heavy
 modules are imported inside the hooks so that listing plugins stays cheap.
@@ -20,7 +21,10 @@ def register_tokenizers(register):
 def register_datasets(register):
     from workbench_text.datasets import TEXT_FILE_SPEC, URL_SPEC
     from workbench_text.synthetic import SYNTHETIC_SPEC
+    from workbench_text.synthetic.views import SYNTHETIC_PROMPTS_SPEC, SYNTHETIC_TASK_SPEC
 
     register(TEXT_FILE_SPEC)
     register(URL_SPEC)
     register(SYNTHETIC_SPEC)
+    register(SYNTHETIC_TASK_SPEC)
+    register(SYNTHETIC_PROMPTS_SPEC)

@@ -1,16 +1,19 @@
-"""Stages for runner tests: ``slow-pretrain`` sleeps each step (so SIGTERM lands mid-run) and
-``crashing-pretrain`` raises at a chosen step. Both wrap the real ``pretrain`` stage."""
+"""Stages for runner tests: ``slow-pretrain`` sleeps each step (so SIGTERM lands mid-run),
+``crashing-pretrain`` raises at a chosen step and ``headed-pretrain`` adds a head (its weights one
+more than the parent's head, or 1) and can load another run. All wrap the real ``pretrain``
+stage. The ``heads-echo`` evaluation reports what heads and run config it was given."""
 
 from __future__ import annotations
 
 import time
 
-from pydantic import Field
+import torch
+from pydantic import BaseModel, ConfigDict, Field
 
 from workbench import hookimpl
 from workbench.data import TEXT
 from workbench.protocols import CAUSAL_LM
-from workbench.specs import StageContext, StageParts, StageSpec
+from workbench.specs import EvaluationContext, EvaluationSpec, StageContext, StageParts, StageSpec
 from workbench_gpt.pretrain import PretrainConfig, build_pretrain
 
 
@@ -34,6 +37,38 @@ def build_slow(ctx: StageContext) -> StageParts:
 
     module.training_step = training_step
     return parts
+
+
+class HeadedConfig(PretrainConfig):
+    peek_run: str | None = Field(None, description="a run to load through ctx.load_run")
+
+
+def build_headed(ctx: StageContext) -> StageParts:
+    parts = build_pretrain(ctx)
+    head = torch.nn.Linear(ctx.model.hidden_size, 2)
+    with torch.no_grad():
+        start = ctx.parent_heads["probe"]["weight"] if "probe" in ctx.parent_heads else 0.0
+        head.weight.copy_(torch.zeros_like(head.weight) + start + 1.0)
+        head.bias.zero_()
+    parts.module.probe = head  # part of the module, so it is checkpointed too
+    parts.heads = {"probe": head}
+    if ctx.config.peek_run is not None:
+        loaded = ctx.load_run(ctx.config.peek_run)
+        ctx.log_sample(0, "peek", ",".join(sorted(loaded.heads)))
+    return parts
+
+
+class EchoConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def echo_heads(ctx: EvaluationContext) -> dict[str, float]:
+    if "probe" not in ctx.heads:
+        raise ValueError("the run has no probe head")
+    return {
+        "head_mean": float(ctx.heads["probe"]["weight"].mean()),
+        "stage_max_steps": float(ctx.run_config["stage"]["max_steps"]),
+    }
 
 
 class InjectedCrash(RuntimeError):
@@ -69,11 +104,33 @@ def register_stages(register):
     )
     register(
         StageSpec(
+            name="headed-pretrain",
+            summary="pretrain plus a head saved with the run (tests)",
+            config=HeadedConfig,
+            factory=build_headed,
+            requires=CAUSAL_LM,
+            dataset_kinds=(TEXT,),
+        )
+    )
+    register(
+        StageSpec(
             name="crashing-pretrain",
             summary="pretrain that raises (tests)",
             config=CrashConfig,
             factory=build_crash,
             requires=CAUSAL_LM,
             dataset_kinds=(TEXT,),
+        )
+    )
+
+
+@hookimpl
+def register_evaluations(register):
+    register(
+        EvaluationSpec(
+            name="heads-echo",
+            summary="reports the heads and run config it receives (tests)",
+            config=EchoConfig,
+            factory=echo_heads,
         )
     )

@@ -111,6 +111,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                     tokenizer=loaded.tokenizer,
                     dataset=dataset,
                     log_sample=log_sample,
+                    heads=loaded.heads,
+                    run_config=loaded.resolved.to_dict(),
+                    load_run=build.run_loader(ctx.store, ctx.paths, ctx.registry),
                 )
             )
         )

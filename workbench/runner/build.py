@@ -8,7 +8,8 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from workbench.registry import Registry
 from workbench.specs import DatasetContext, ModelContext
 
 MODEL_FILE = "model.pt"
+HEADS_FILE = "heads.pt"
 TOKENIZER_DIR = "tokenizer"
 
 
@@ -46,7 +48,7 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
 
 def build_dataset(resolved: ResolvedConfig, registry: Registry, paths: Paths) -> Any:
     spec = registry.dataset(resolved.plugin("dataset"))
-    ctx = DatasetContext(cache_dir=paths.cache, seed=resolved.run.seed)
+    ctx = DatasetContext(cache_dir=paths.cache, seed=resolved.run.seed, home=paths.home)
     return spec.factory(resolved.options["dataset"], ctx)
 
 
@@ -92,6 +94,21 @@ class LoadedRun:
     resolved: ResolvedConfig
     model: torch.nn.Module
     tokenizer: Any
+    heads: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    """State dicts of the heads the run's stage added (empty when it added none)."""
+
+
+def save_heads(heads: dict[str, torch.nn.Module], path: Path) -> None:
+    """Write the state dicts of a stage's heads, by name, atomically."""
+    atomic_torch_save({name: head.state_dict() for name, head in heads.items()}, path)
+
+
+def load_heads(run_dir: Path) -> dict[str, dict[str, torch.Tensor]]:
+    """The head state dicts a run saved (``{}`` when it saved none)."""
+    path = run_dir / HEADS_FILE
+    if not path.is_file():
+        return {}
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def load_run(run_config: dict[str, Any], run_dir: Path, registry: Registry) -> LoadedRun:
@@ -109,4 +126,15 @@ def load_run(run_config: dict[str, Any], run_dir: Path, registry: Registry) -> L
     model = build_model(resolved, registry, tokenizer.vocab_size)
     load_weights(model, weights)
     model.eval()
-    return LoadedRun(resolved=resolved, model=model, tokenizer=tokenizer)
+    return LoadedRun(resolved=resolved, model=model, tokenizer=tokenizer, heads=load_heads(run_dir))
+
+
+def run_loader(store: Any, paths: Paths, registry: Registry) -> Callable[[int | str], LoadedRun]:
+    """A function loading a finished run (id or name) of this home, for stages and evaluations
+    that use a second model (a reward model, a reference policy)."""
+
+    def load(ref: int | str) -> LoadedRun:
+        run = store.find_run(ref)
+        return load_run(run.config, paths.run_dir(run.id), registry)
+
+    return load

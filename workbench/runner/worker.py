@@ -141,6 +141,8 @@ def execute(
             tokenizer=tokenizer,
             dataset=dataset,
             log_sample=log_sample,
+            parent_heads=build.load_heads(parent_dir) if parent_dir is not None else {},
+            load_run=build.run_loader(store, paths, registry),
         )
     )
     if rank_zero:
@@ -177,7 +179,14 @@ def execute(
     if rank_zero and trainer.is_global_zero:
         model_path = run_dir / build.MODEL_FILE
         build.atomic_torch_save(model.state_dict(), model_path)
-        for kind, file in (("model", model_path), ("checkpoint", checkpoint)):
+        heads_path = run_dir / build.HEADS_FILE
+        if parts.heads:
+            build.save_heads(parts.heads, heads_path)
+        for kind, file in (
+            ("model", model_path),
+            ("heads", heads_path),
+            ("checkpoint", checkpoint),
+        ):
             if file.is_file():
                 store.add_artifact(
                     run_id,

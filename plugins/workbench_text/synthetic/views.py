@@ -1,0 +1,109 @@
+"""Datasets that are views of the synthetic corpus: one labelled task (``synthetic-task``) and
+the RLHF prompts (``synthetic-prompts``).
+
+Each takes the ``synthetic`` dataset's options as well, so that a fine-tuning or RLHF run can name
+exactly the corpus its parent was pre-trained on: the same seed and options give the same
+invented world, and so the same facts the pre-trained model has read about.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Literal
+
+from pydantic import Field
+
+from workbench.data import LabelledTask, PromptSet
+from workbench.specs import DatasetContext, DatasetSpec
+from workbench_text.synthetic.config import SyntheticConfig
+from workbench_text.synthetic.corpus import generate_corpus
+
+TaskName = Literal["sentiment", "entailment", "similarity", "multiple-choice"]
+
+
+class SyntheticTaskConfig(SyntheticConfig):
+    """The synthetic corpus's options, plus which labelled task to take and how much of it."""
+
+    task: TaskName = Field("sentiment", description="which labelled task of the corpus")
+    train_limit: int | None = Field(
+        None,
+        ge=2,
+        description="keep only this many training records (a fixed random subset, for "
+        "few-label experiments); empty: all of them",
+    )
+
+
+class SyntheticPromptsConfig(SyntheticConfig):
+    """The synthetic corpus's options, plus the share of RLHF prompts held out for validation."""
+
+    prompts_val_fraction: float = Field(
+        0.1, ge=0.0, le=0.5, description="share of the preference prompts kept for validation"
+    )
+
+
+def _seed(config: SyntheticConfig, ctx: DatasetContext) -> int:
+    return config.seed if config.seed is not None else ctx.seed
+
+
+def load_synthetic_task(config: SyntheticTaskConfig, ctx: DatasetContext) -> LabelledTask:
+    seed = _seed(config, ctx)
+    base = SyntheticConfig(**config.model_dump(exclude={"task", "train_limit"}))
+    extras = generate_corpus(base, seed).extras
+    splits = extras["tasks"][config.task]
+    train = list(splits["train"])
+    if config.train_limit is not None and config.train_limit < len(train):
+        rng = random.Random(f"workbench-synthetic-task/{seed}/{config.task}/{config.train_limit}")
+        train = rng.sample(train, config.train_limit)
+    task_type = extras["task_types"][config.task]
+    if task_type == "multiple_choice":
+        labels = [f"choice {i}" for i in range(config.n_choices)]
+    else:
+        labels = list(extras["labels"][config.task])
+    return LabelledTask(
+        name=config.task,
+        task_type=task_type,
+        labels=labels,
+        train=train,
+        val=list(splits["val"]),
+        test=list(splits["test"]),
+        extras={"world": extras["world"], "generator": extras["generator"]},
+    )
+
+
+def load_synthetic_prompts(config: SyntheticPromptsConfig, ctx: DatasetContext) -> PromptSet:
+    seed = _seed(config, ctx)
+    base = SyntheticConfig(**config.model_dump(exclude={"prompts_val_fraction"}))
+    extras = generate_corpus(base, seed).extras
+    items = extras["preference_prompts"]
+    n_val = int(round(len(items) * config.prompts_val_fraction))
+    if n_val >= len(items):
+        raise ValueError("prompts_val_fraction leaves no training prompts")
+    train, val = items[: len(items) - n_val], items[len(items) - n_val :]
+    return PromptSet(
+        train=[item["prompt"] for item in train],
+        val=[item["prompt"] for item in val],
+        properties=[item["properties"] for item in (*train, *val)],
+        extras={
+            "world": extras["world"],
+            "preference_properties": extras["preference_properties"],
+            "generator": extras["generator"],
+        },
+    )
+
+
+SYNTHETIC_TASK_SPEC = DatasetSpec(
+    name="synthetic-task",
+    summary="one labelled task of the synthetic corpus (sentiment, entailment, similarity, "
+    "multiple-choice) for GPT-1-style fine-tuning",
+    config=SyntheticTaskConfig,
+    factory=load_synthetic_task,
+    dataset_kind="labelled-task",
+)
+
+SYNTHETIC_PROMPTS_SPEC = DatasetSpec(
+    name="synthetic-prompts",
+    summary="the synthetic corpus's RLHF prompts (dialogue openings) with what each asks for",
+    config=SyntheticPromptsConfig,
+    factory=load_synthetic_prompts,
+    dataset_kind="prompts",
+)
