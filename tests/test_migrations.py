@@ -29,7 +29,19 @@ from workbench.store.db import (
 )
 from workbench.store.models import Base
 
-TABLES = {"sweeps", "runs", "metrics", "artifacts", "samples", "evaluations"}
+TABLES = {
+    "sweeps",
+    "runs",
+    "metrics",
+    "artifacts",
+    "samples",
+    "evaluations",
+    "annotators",
+    "prompts",
+    "completions",
+    "comparison_pairs",
+    "preference_labels",
+}
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 

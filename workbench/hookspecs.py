@@ -105,5 +105,6 @@ def register_annotators(register: Callable[[Any], None]) -> None:
     """Register simulated annotators that label comparison pairs by a stated rule.
 
     Call ``register(AnnotatorSpec(...))``. The ``factory`` receives the validated Config and returns
-    an object with ``label(prompt, completion_a, completion_b) -> "a" | "b" | "tie"``.
+    an object with ``label(prompt, a, b, properties, world) -> "a" | "b" | "tie" | "both_bad"``
+    (see :class:`workbench.specs.AnnotatorSpec` and ``docs/labelling.md``).
     """

@@ -109,7 +109,15 @@ class TokenizerSpec(_Spec):
 
 @dataclass(frozen=True)
 class AnnotatorSpec(_Spec):
-    """A simulated annotator: ``factory(config) -> object with label(prompt, a, b)``."""
+    """A simulated annotator: ``factory(config) -> object with label(prompt, a, b, properties,
+    world) -> "a" | "b" | "tie" | "both_bad"``.
+
+    ``a`` and ``b`` are the two completions of ``prompt``; ``properties`` is the prompt's stored
+    record (what its generator knows, e.g. the synthetic corpus's expected answer; ``{}`` when
+    none) and ``world`` the synthetic world the prompt was drawn from (``extras["world"]``), or
+    ``None`` when the prompt came from elsewhere. An annotator states its rule in its docstring
+    and is deterministic for a given config; its labels are stored under an annotator of kind
+    ``simulated``."""
 
     kind: ClassVar[str] = "annotators"
 

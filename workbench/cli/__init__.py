@@ -16,6 +16,7 @@ from workbench.cli import (
     attention_cmd,
     db_cmd,
     evaluate_cmd,
+    label_cmd,
     plugins_cmd,
     run_cmd,
     runs_cmd,
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         db_cmd,
         ui_cmd,
         users_cmd,
+        label_cmd,
     ):
         module.add_commands(sub, common)
     return parser

@@ -1,11 +1,32 @@
-"""Persistent state of the workbench: runs, metrics, artifacts, samples, evaluations, sweeps.
+"""Persistent state of the workbench: runs, metrics, artifacts, samples, evaluations, sweeps,
+and the preference labelling of RLHF (annotators, prompts, completions, pairs, labels).
 
 Open it with :func:`open_store`, which migrates the SQLite database under the workbench home to
 the newest schema. Only :class:`Store` runs queries; it hands back frozen records.
 """
 
 from workbench.store.db import MigrationError, RunHasChildren, RunNotFound, StoreError
-from workbench.store.models import RUN_STATUSES, TERMINAL_STATUSES
+from workbench.store.models import (
+    ANNOTATOR_KINDS,
+    PREFERENCE_CHOICES,
+    RUN_STATUSES,
+    TERMINAL_STATUSES,
+)
+from workbench.store.preferences import (
+    KIND_FILTERS,
+    Agreement,
+    AnnotatorNotFound,
+    AnnotatorRecord,
+    AnnotatorStats,
+    CompletionRecord,
+    LabelProgress,
+    LabelRecord,
+    PairNotFound,
+    PairRecord,
+    PreferenceExample,
+    PromptRecord,
+    cohen_kappa,
+)
 from workbench.store.store import (
     ArtifactRecord,
     EvaluationRecord,
@@ -18,12 +39,26 @@ from workbench.store.store import (
 )
 
 __all__ = [
+    "ANNOTATOR_KINDS",
+    "KIND_FILTERS",
+    "PREFERENCE_CHOICES",
     "RUN_STATUSES",
     "TERMINAL_STATUSES",
+    "Agreement",
+    "AnnotatorNotFound",
+    "AnnotatorRecord",
+    "AnnotatorStats",
     "ArtifactRecord",
+    "CompletionRecord",
     "EvaluationRecord",
+    "LabelProgress",
+    "LabelRecord",
     "MetricRecord",
     "MigrationError",
+    "PairNotFound",
+    "PairRecord",
+    "PreferenceExample",
+    "PromptRecord",
     "RunHasChildren",
     "RunNotFound",
     "RunRecord",
@@ -31,5 +66,6 @@ __all__ = [
     "Store",
     "StoreError",
     "SweepRecord",
+    "cohen_kappa",
     "open_store",
 ]

@@ -1,5 +1,9 @@
 """The SQLAlchemy ORM tables of the workbench database.
 
+Two groups: the experiment tables (sweeps, runs, metrics, artifacts, samples, evaluations) and the
+preference-labelling tables of RLHF's human-feedback half (annotators, prompts, completions,
+comparison pairs, preference labels).
+
 Only :mod:`workbench.store.store` queries these classes; everything outside the store sees
 the plain frozen records that :class:`workbench.store.store.Store` returns. The schema here must
 match the Alembic migrations under the repository's ``alembic/`` folder:
@@ -27,6 +31,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -55,6 +60,16 @@ TERMINAL_STATUSES: Final[frozenset[str]] = frozenset(
 ACTIVE_STATUSES: Final[frozenset[str]] = frozenset({"queued", "running"})
 
 _STATUS_CHECK: Final[str] = "status IN ({})".format(", ".join(f"'{s}'" for s in RUN_STATUSES))
+
+ANNOTATOR_KINDS: Final[tuple[str, ...]] = ("human", "simulated")
+"""Every value ``annotators.kind`` may hold: a person (logged in), or a rule-based plugin."""
+
+PREFERENCE_CHOICES: Final[tuple[str, ...]] = ("a", "b", "tie", "both_bad")
+"""Every value ``preference_labels.choice`` may hold."""
+
+
+def _in_check(column: str, values: tuple[str, ...]) -> str:
+    return "{} IN ({})".format(column, ", ".join(f"'{v}'" for v in values))
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -222,4 +237,88 @@ class Evaluation(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# -- preference labelling ---------------------------------------------------------------------
+
+
+class Annotator(Base):
+    """Someone or something that labels comparison pairs: a logged-in person, or a simulated
+    annotator plugin (``plugin`` and its validated ``config`` say which rule it follows)."""
+
+    __tablename__ = "annotators"
+    __table_args__ = (CheckConstraint(_in_check("kind", ANNOTATOR_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    plugin: Mapped[str | None] = mapped_column(String(255))
+    config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Prompt(Base):
+    """A prompt to complete; ``source`` says where it came from (e.g. the dataset block), and
+    ``properties`` what its generator knows about it (the synthetic corpus's expected answer)."""
+
+    __tablename__ = "prompts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Completion(Base):
+    """A completion of a prompt, and the run and settings that generated it (``run_id`` becomes
+    NULL when that run is deleted: the labels on it stay useful)."""
+
+    __tablename__ = "completions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prompt_id: Mapped[int] = mapped_column(ForeignKey("prompts.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="SET NULL"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    generation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ComparisonPair(Base):
+    """Two different completions of one prompt, shown side by side as A and B."""
+
+    __tablename__ = "comparison_pairs"
+    __table_args__ = (
+        CheckConstraint("completion_a_id <> completion_b_id", name="distinct_completions"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prompt_id: Mapped[int] = mapped_column(ForeignKey("prompts.id", ondelete="CASCADE"), index=True)
+    completion_a_id: Mapped[int] = mapped_column(
+        ForeignKey("completions.id", ondelete="CASCADE"), index=True
+    )
+    completion_b_id: Mapped[int] = mapped_column(
+        ForeignKey("completions.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PreferenceLabel(Base):
+    """One annotator's current judgement of one pair (a relabel replaces it)."""
+
+    __tablename__ = "preference_labels"
+    __table_args__ = (
+        UniqueConstraint("pair_id", "annotator_id"),
+        CheckConstraint(_in_check("choice", PREFERENCE_CHOICES), name="choice"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("comparison_pairs.id", ondelete="CASCADE"))
+    annotator_id: Mapped[int] = mapped_column(
+        ForeignKey("annotators.id", ondelete="CASCADE"), index=True
+    )
+    choice: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,5 +1,8 @@
 """The workbench's only gateway to its database.
 
+The preference-labelling queries live in :mod:`workbench.store.preferences` and are mixed into
+:class:`Store`.
+
 :func:`open_store` migrates the database and returns a :class:`Store`. Every :class:`Store`
 method runs in its own short transaction and returns plain frozen dataclasses, never ORM
 objects, so callers can keep them across threads and after the session is gone. Writes begin
@@ -43,6 +46,7 @@ from workbench.store.models import (
     Sweep,
     utcnow,
 )
+from workbench.store.preferences import PreferenceQueries
 
 __all__ = [
     "ArtifactRecord",
@@ -181,7 +185,7 @@ def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
         yield list(ids[start : start + _IN_CHUNK])
 
 
-class Store:
+class Store(PreferenceQueries):
     """Queries and updates of the workbench database; the only module that runs SQL."""
 
     def __init__(self, engine: Engine) -> None:

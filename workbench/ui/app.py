@@ -10,6 +10,7 @@ import gradio as gr
 from workbench.auth import verifier
 from workbench.ui.compare_tab import build_compare_tab
 from workbench.ui.context import UIContext
+from workbench.ui.label_tab import build_label_tab
 from workbench.ui.new_run_tab import Links, build_new_run_tab
 from workbench.ui.playground_tab import build_playground_tab
 from workbench.ui.plugins_tab import build_plugins_tab
@@ -44,11 +45,13 @@ def build_app(ctx: UIContext) -> gr.Blocks:
                 build_compare_tab(ctx, compare_tab)
             with gr.Tab("Playground", id="playground", elem_id="wb-tab-playground") as play_tab:
                 build_playground_tab(ctx, play_tab)
+            with gr.Tab("Label", id="label", elem_id="wb-tab-label") as label_tab:
+                build_label_tab(ctx, label_tab)
             with gr.Tab("Plugins", id="plugins", elem_id="wb-tab-plugins") as plugins_tab:
                 build_plugins_tab(ctx)
         # The Runs tab refreshes itself only while it is shown.
         runs_tab.select(lambda: gr.Timer(active=True), outputs=runs.timer, api_visibility="private")
-        for other in (new_tab, compare_tab, play_tab, plugins_tab):
+        for other in (new_tab, compare_tab, play_tab, label_tab, plugins_tab):
             other.select(
                 lambda: gr.Timer(active=False), outputs=runs.timer, api_visibility="private"
             )

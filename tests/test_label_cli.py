@@ -1,0 +1,168 @@
+"""The labelling commands end to end: ``pairs generate`` from a tiny trained run, ``label`` with
+simulated annotators, ``labels export`` and ``labels stats``, and their refusals (exit 2)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from workbench.cli import main
+from workbench.paths import Paths
+from workbench.store import open_store
+
+SYNTHETIC = {
+    "name": "synthetic",
+    "size_chars": 4000,
+    "n_entities": 20,
+    "task_train_size": 10,
+    "task_eval_size": 10,
+    "prompt_eval_size": 5,
+    "n_preference_prompts": 8,
+}
+
+
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory) -> Path:
+    """A home holding one finished tiny bigram run on a small synthetic corpus."""
+    root = tmp_path_factory.mktemp("label-cli")
+    config = {
+        "name": "tiny-lm",
+        "seed": 0,
+        "stage": {
+            "name": "pretrain",
+            "max_steps": 10,
+            "batch_size": 4,
+            "lr": 1e-2,
+            "warmup_steps": 2,
+            "eval_interval": 10,
+            "eval_batches": 1,
+            "sample_tokens": 5,
+        },
+        "architecture": {"name": "bigram", "block_size": 16},
+        "tokenizer": {"name": "char"},
+        "dataset": SYNTHETIC,
+        "trainer": {"accelerator": "cpu", "devices": 1, "log_every_n_steps": 1},
+    }
+    path = root / "run.yaml"
+    path.write_text(yaml.safe_dump(config))
+    home = root / "home"
+    assert main(["--home", str(home), "run", str(path)]) == 0
+    return home
+
+
+@pytest.fixture
+def home(trained_home: Path, tmp_path: Path, monkeypatch) -> Path:
+    """A private copy of the trained home (each test labels its own pairs)."""
+    copy = tmp_path / "home"
+    shutil.copytree(trained_home, copy)
+    monkeypatch.setenv("WORKBENCH_HOME", str(copy))
+    return copy
+
+
+def run_json(capsys, *argv: str) -> dict:
+    capsys.readouterr()
+    assert main([*argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_generate_label_export_and_stats(home: Path, tmp_path: Path, capsys) -> None:
+    made = run_json(capsys, "pairs", "generate", "tiny-lm", "--count", "4", "--max-tokens", "12")
+    assert made["prompts"] == 4 and made["pairs"] + made["skipped"] == 4 and made["pairs"] >= 3
+    # The default prompts are synthetic-prompts with the run's corpus options: the same world.
+    assert made["source"]["dataset"]["name"] == "synthetic-prompts"
+    assert made["source"]["dataset"]["n_entities"] == 20 and made["source"]["seed"] == 0
+
+    with open_store(Paths(home)) as store:
+        pair = store.get_pair(made["pair_ids"][0])
+        assert pair.prompt.startswith("Q: ") and pair.prompt.endswith("\nA:")
+        assert pair.completion_a != pair.completion_b
+        assert "\n" not in pair.completion_a + pair.completion_b
+        assert pair.properties["entity"] and pair.properties["kind"] in ("question", "describe")
+        (generated, _) = store.completions(pair.prompt_id)[:2]
+        assert generated.run_id == 1 and generated.generation["temperature"] == 1.0
+
+    labelled = {}
+    for name in ("factual-polite", "concise", "random"):
+        labelled[name] = run_json(capsys, "label", "--annotator", name)
+        assert labelled[name]["labelled"] == made["pairs"]
+    assert run_json(capsys, "label", "--annotator", "concise")["labelled"] == 0  # nothing new
+
+    out = tmp_path / "export" / "simulated.jsonl"
+    capsys.readouterr()
+    assert main(["labels", "export", "--kind", "simulated", "-o", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    winners = sum(v["choices"]["a"] + v["choices"]["b"] for v in labelled.values())
+    assert len(rows) == winners
+    assert all(set(row) == {"prompt", "chosen", "rejected"} for row in rows)
+    assert all(row["chosen"] != row["rejected"] for row in rows)
+    assert "left out" in capsys.readouterr().err or winners == 3 * made["pairs"]
+    assert not list(out.parent.glob(".*.tmp"))  # the atomic write left no temporary file
+
+    assert main(["labels", "export"]) == 0  # human labels only, and there are none
+    captured = capsys.readouterr()
+    assert captured.out == "" and "nothing matched" in captured.err
+    assert main(["labels", "export", "--annotator", "random"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == (
+        labelled["random"]["choices"]["a"] + labelled["random"]["choices"]["b"]
+    )
+
+    stats = run_json(capsys, "labels", "stats")
+    assert stats["pairs"] == made["pairs"]
+    assert {a["name"]: a["labelled"] for a in stats["annotators"]} == {
+        "concise": made["pairs"],
+        "factual-polite": made["pairs"],
+        "random": made["pairs"],
+    }
+    assert len(stats["agreement"]) == 3
+    assert all(a["both_labelled"] == made["pairs"] for a in stats["agreement"])
+    assert main(["labels", "stats"]) == 0
+    table = capsys.readouterr().out
+    assert "factual-polite" in table and "kappa" in table
+
+
+def test_human_labels_export_apart_from_simulated(home: Path, capsys) -> None:
+    made = run_json(capsys, "pairs", "generate", "1", "--count", "3", "--max-tokens", "8")
+    with open_store(Paths(home)) as store:
+        store.ensure_annotator("alice")
+        store.label_many("alice", [(pid, "a") for pid in made["pair_ids"]])
+    assert main(["label", "--annotator", "random", "--set", "seed=7", "--name", "coin"]) == 0
+    capsys.readouterr()
+    assert main(["labels", "export"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    with open_store(Paths(home)) as store:
+        expected = [store.get_pair(pid).completion_a for pid in made["pair_ids"]]
+        coin = store.get_annotator("coin")
+    assert sorted(r["chosen"] for r in rows) == sorted(expected)
+    assert coin.kind == "simulated" and coin.plugin == "random" and coin.config["seed"] == 7
+
+
+def test_bad_input_exits_2(home: Path, capsys) -> None:
+    assert main(["label", "--annotator", "concise"]) == 2  # no pairs yet
+    assert "pairs generate" in capsys.readouterr().err
+    assert main(["pairs", "generate", "no-such-run"]) == 2
+    assert main(["pairs", "generate", "tiny-lm", "--temperature", "0"]) == 2
+    assert "temperature" in capsys.readouterr().err
+    assert main(["pairs", "generate", "tiny-lm", "--count", "0"]) == 2
+    assert main(["pairs", "generate", "tiny-lm", "--dataset", "{name: synthetic}"]) == 2
+    assert "kind 'prompts'" in capsys.readouterr().err
+    assert main(["pairs", "generate", "tiny-lm", "--dataset", "[1, 2]"]) == 2
+
+    assert main(["pairs", "generate", "tiny-lm", "--count", "2", "--max-tokens", "4"]) == 0
+    capsys.readouterr()
+    assert main(["label", "--annotator", "no-such-annotator"]) == 2
+    assert main(["label", "--annotator", "random", "--set", "flips=3"]) == 2
+    assert "unknown field" in capsys.readouterr().err
+    assert main(["label", "--annotator", "random", "--set", "seed=1"]) == 0
+    assert main(["label", "--annotator", "random", "--set", "seed=2"]) == 2  # same name, new rule
+    assert "--name" in capsys.readouterr().err
+    assert main(["labels", "export", "--annotator", "nobody"]) == 2
+    with pytest.raises(SystemExit) as info:
+        main(["labels", "export", "--kind", "robots"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        main(["labels", "export", "--kind", "human", "--annotator", "random"])
+    assert info.value.code == 2
