@@ -114,6 +114,21 @@ def test_spec_whose_config_is_not_pydantic_is_rejected():
     assert "good-net" in registry.names("architectures")
 
 
+def test_config_field_named_like_the_block_key_is_rejected():
+    class Named(BaseModel):
+        name: str = "x"
+
+    class NamedPlugin:
+        @hookimpl
+        def register_datasets(self, register):
+            register(DatasetSpec(name="named", summary="s", config=Named, factory=lambda c, x: c))
+
+    registry = _load(("named", NamedPlugin()), ("good", GoodPlugin()))
+    assert [f.name for f in registry.failed] == ["named"]
+    assert "Config declares name" in registry.failed[0].error
+    assert "good-net" in registry.names("architectures")
+
+
 def test_hook_that_raises_is_reported():
     registry = _load(("raising", RaisingPlugin()), ("good", GoodPlugin()))
     assert [f.name for f in registry.failed] == ["raising"]

@@ -217,6 +217,12 @@ def _call_register_hook(impl: Any, kind: str) -> list[_Spec]:
                 f"{_SINGULAR[kind]} {spec.name!r}: Config must be a pydantic BaseModel subclass, "
                 f"got {spec.config!r}"
             )
+        taken = sorted(RESERVED_OPTION_NAMES & set(spec.config.model_fields))
+        if taken:
+            raise _PluginRejected(
+                f"{_SINGULAR[kind]} {spec.name!r}: Config declares {', '.join(taken)}, which a "
+                "config block uses to name the plugin; rename the field"
+            )
         if not callable(spec.factory):
             raise _PluginRejected(f"{_SINGULAR[kind]} {spec.name!r}: factory is not callable")
         collected.append(spec)
@@ -224,6 +230,11 @@ def _call_register_hook(impl: Any, kind: str) -> list[_Spec]:
     kwargs = {"register": register} if "register" in impl.argnames else {}
     impl.function(**kwargs)
     return collected
+
+
+RESERVED_OPTION_NAMES = frozenset({"name"})
+"""Keys of a config block that belong to the core (``name`` selects the plugin), so no plugin
+option may be called so: the block's key would silently win."""
 
 
 def _split_env(value: str | None) -> list[str]:

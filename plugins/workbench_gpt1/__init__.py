@@ -1,0 +1,29 @@
+"""Built-in GPT-1 fine-tuning plugin: the ``finetune`` stage (task input transformations, a
+linear head and the auxiliary LM loss), the ``task-accuracy`` evaluation and the ``jsonl-task``
+dataset.
+
+Registered through the ``workbench`` entry-point group like any third-party plugin.
+"""
+
+from workbench import hookimpl
+
+
+@hookimpl
+def register_stages(register):
+    from workbench_gpt1.finetune import FINETUNE_SPEC
+
+    register(FINETUNE_SPEC)
+
+
+@hookimpl
+def register_evaluations(register):
+    from workbench_gpt1.evaluation import TASK_ACCURACY_SPEC
+
+    register(TASK_ACCURACY_SPEC)
+
+
+@hookimpl
+def register_datasets(register):
+    from workbench_gpt1.jsonl_task import JSONL_TASK_SPEC
+
+    register(JSONL_TASK_SPEC)
