@@ -14,6 +14,7 @@ from workbench.ui.label_tab import build_label_tab
 from workbench.ui.new_run_tab import Links, build_new_run_tab
 from workbench.ui.playground_tab import build_playground_tab
 from workbench.ui.plugins_tab import build_plugins_tab
+from workbench.ui.prompting_tab import build_prompting_tab
 from workbench.ui.runs_tab import build_runs_tab
 from workbench.ui.safety import MAX_UPLOAD_BYTES
 
@@ -43,6 +44,8 @@ def build_app(ctx: UIContext) -> gr.Blocks:
                 )
             with gr.Tab("Compare", id="compare", elem_id="wb-tab-compare") as compare_tab:
                 build_compare_tab(ctx, compare_tab)
+            with gr.Tab("Prompting", id="prompting", elem_id="wb-tab-prompting") as prompt_tab:
+                build_prompting_tab(ctx, prompt_tab)
             with gr.Tab("Playground", id="playground", elem_id="wb-tab-playground") as play_tab:
                 build_playground_tab(ctx, play_tab)
             with gr.Tab("Label", id="label", elem_id="wb-tab-label") as label_tab:
@@ -51,7 +54,7 @@ def build_app(ctx: UIContext) -> gr.Blocks:
                 build_plugins_tab(ctx)
         # The Runs tab refreshes itself only while it is shown.
         runs_tab.select(lambda: gr.Timer(active=True), outputs=runs.timer, api_visibility="private")
-        for other in (new_tab, compare_tab, play_tab, label_tab, plugins_tab):
+        for other in (new_tab, compare_tab, prompt_tab, play_tab, label_tab, plugins_tab):
             other.select(
                 lambda: gr.Timer(active=False), outputs=runs.timer, api_visibility="private"
             )

@@ -1,0 +1,259 @@
+"""The ``few-shot`` evaluation: zero-, one- and few-shot prompting of a causal LM (GPT-2/GPT-3).
+
+For every prompt task, every held-out item (``extras["prompt_tasks"]``), every number of
+demonstrations ``k`` in ``shots`` and every demo-sampling seed, a prompt is built in the corpus's
+own format from ``k`` demonstrations drawn from ``extras["prompt_demos"]``; the model answers by
+greedy generation up to the format's stop (a newline), and the answer scores 1 when it equals the
+item's output (surrounding whitespace ignored). Only forward passes run; no parameter changes.
+
+Metrics (``<k>`` an evaluated shot count, ``<task>`` a prompt task name):
+
+* ``acc/k=<k>``: exact-match accuracy averaged over tasks (each task weighs the same), then
+  over seeds; ``acc_std/k=<k>``: its standard deviation over seeds (0 with one seed, and at
+  k=0, where no demonstrations are drawn);
+* ``acc/<task>/k=<k>`` and ``acc_std/<task>/k=<k>``: the same for one task;
+* with ``scoring: rank`` or ``both``, the same four families with prefix ``rank_acc``: the
+  correct output ranked first by log-likelihood among ``choices`` candidates;
+* ``truncated/k=<k>``: share of prompts longer than the context (their first tokens were cut);
+* ``items/<task>`` and ``items``: held-out items scored; ``params``: the model's parameter count.
+
+The first item's literal prompt and answer are stored for every ``k`` with the run's samples.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from workbench.protocols import CAUSAL_LM
+from workbench.specs import EvaluationContext, EvaluationSpec
+from workbench_prompting.prompts import Item, PromptFormat, draw_demonstrations, prompt_extras
+from workbench_prompting.scoring import continuation_logprobs, greedy_answers
+
+DEFAULT_SHOTS = (0, 1, 2, 4, 8)
+
+
+class FewShotConfig(BaseModel):
+    """Options of the few-shot evaluation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tasks: list[str] | None = Field(
+        None, description="prompt tasks to evaluate (empty: every prompt task of the corpus)"
+    )
+    shots: list[int] = Field(
+        list(DEFAULT_SHOTS), description="numbers of in-context demonstrations k to evaluate"
+    )
+    seeds: int = Field(3, ge=1, le=50, description="demo-sampling seeds (the spread over them)")
+    limit: int | None = Field(
+        None, ge=1, description="held-out items per task (empty: all of them)"
+    )
+    offset: int = Field(
+        0, ge=0, description="skip this many held-out items of each task first (to look at one)"
+    )
+    instruction: bool = Field(True, description="start each prompt with the task's instruction")
+    document_separator: bool = Field(
+        True,
+        description="feed the corpus's document separator before each prompt, as every "
+        "document in the training text follows one",
+    )
+    scoring: Literal["generate", "rank", "both"] = Field(
+        "generate",
+        description="generate: greedy answer, exact match; rank: pick the most likely of "
+        "`choices` candidate outputs (multiple-choice style); both",
+    )
+    choices: int = Field(4, ge=2, le=20, description="candidates per item when ranking")
+    max_new_tokens: int | None = Field(
+        None, ge=1, description="answer tokens generated at most (default: longest answer + 2)"
+    )
+    batch_size: int = Field(64, ge=1, le=4096, description="prompts per forward pass")
+
+    @field_validator("shots")
+    @classmethod
+    def _shots(cls, value: list[int]) -> list[int]:
+        if not value:
+            raise ValueError("name at least one k")
+        if any(k < 0 or k > 64 for k in value):
+            raise ValueError("every k must be between 0 and 64")
+        return sorted(set(value))
+
+
+@dataclass(frozen=True)
+class Query:
+    """One prompt to score: ``task``'s held-out item ``index`` with ``k`` demos of ``seed``."""
+
+    task: str
+    index: int
+    k: int
+    seed: int
+    prompt: str
+    output: str
+
+
+def build_queries(
+    heldout: dict[str, list[Item]],
+    demos: dict[str, list[Item]],
+    fmt: PromptFormat,
+    *,
+    tasks: Iterable[str],
+    shots: Iterable[int],
+    seeds: int,
+    limit: int | None,
+    instruction: bool,
+    prefix: str = "",
+    offset: int = 0,
+) -> list[Query]:
+    """Every prompt of the evaluation, in task, item, k, seed order.
+
+    At k=0 no demonstration is drawn, so only seed 0 is built: other seeds would repeat it.
+    """
+    shots = sorted(set(shots))
+    queries: list[Query] = []
+    for task in tasks:
+        held_inputs = {item["input"] for item in heldout[task]}
+        text = fmt.instruction_for(task) if instruction else None
+        for index, item in _selected(heldout[task], offset, limit):
+            for k in shots:
+                for seed in range(seeds if k > 0 else 1):
+                    chosen = draw_demonstrations(
+                        demos.get(task, []),
+                        k,
+                        seed=seed,
+                        task=task,
+                        index=index,
+                        exclude=held_inputs | {item["input"]},
+                    )
+                    prompt = prefix + fmt.prompt(chosen, item["input"], text)
+                    queries.append(Query(task, index, k, seed, prompt, item["output"]))
+    return queries
+
+
+def _selected(items: list[Item], offset: int, limit: int | None) -> list[tuple[int, Item]]:
+    """``(index, item)`` of the held-out items an evaluation scores (index into the full list,
+    so an item's demonstrations do not depend on ``offset`` and ``limit``)."""
+    end = None if limit is None else offset + limit
+    return list(enumerate(items))[offset:end]
+
+
+def _distractors(task: str, index: int, correct: str, outputs: list[str], count: int) -> list[str]:
+    others = sorted({o for o in outputs if o != correct})
+    rng = random.Random(f"workbench-few-shot/choices/{task}/{index}")
+    return rng.sample(others, min(count, len(others)))
+
+
+def summarise(
+    correct: dict[tuple[str, int, int], list[bool]],
+    tasks: list[str],
+    shots: list[int],
+    seeds: int,
+    prefix: str,
+) -> dict[str, float]:
+    """Flat metrics from per-(task, k, seed) correctness lists (see the module docstring)."""
+    metrics: dict[str, float] = {}
+    for k in shots:
+        used = range(seeds if k > 0 else 1)
+        per_seed = []
+        for seed in used:
+            accs = [statistics.fmean(correct[(t, k, seed)]) for t in tasks if correct[(t, k, seed)]]
+            per_seed.append(statistics.fmean(accs) if accs else 0.0)
+        metrics[f"{prefix}/k={k}"] = statistics.fmean(per_seed)
+        metrics[f"{prefix}_std/k={k}"] = statistics.stdev(per_seed) if len(per_seed) > 1 else 0.0
+        for task in tasks:
+            values = [
+                statistics.fmean(correct[(task, k, s)]) for s in used if correct[(task, k, s)]
+            ]
+            metrics[f"{prefix}/{task}/k={k}"] = statistics.fmean(values) if values else 0.0
+            metrics[f"{prefix}_std/{task}/k={k}"] = (
+                statistics.stdev(values) if len(values) > 1 else 0.0
+            )
+    return metrics
+
+
+def evaluate_few_shot(
+    ctx: EvaluationContext, progress: Callable[[int, int], None] | None = None
+) -> dict[str, float]:
+    cfg: FewShotConfig = ctx.config  # type: ignore[assignment]
+    heldout, demos, fmt = prompt_extras(ctx.dataset)
+    tasks = list(cfg.tasks) if cfg.tasks else list(heldout)
+    unknown = [t for t in tasks if t not in heldout]
+    if unknown:
+        raise ValueError(f"unknown prompt task(s) {unknown}; this corpus has {list(heldout)}")
+    tasks = [t for t in tasks if _selected(heldout[t], cfg.offset, cfg.limit)]
+    if not tasks:
+        raise ValueError("no held-out items to evaluate (check offset and limit)")
+    prefix = fmt.document_separator if cfg.document_separator else ""
+    queries = build_queries(
+        heldout, demos, fmt, tasks=tasks, shots=cfg.shots, seeds=cfg.seeds,
+        limit=cfg.limit, instruction=cfg.instruction, prefix=prefix, offset=cfg.offset,
+    )  # fmt: skip
+    tokenizer, model = ctx.tokenizer, ctx.model
+    metrics: dict[str, float] = {}
+
+    if cfg.scoring in ("generate", "both"):
+        longest = max(len(tokenizer.encode(fmt.expected(q.output))) for q in queries)
+        answers = greedy_answers(
+            model,
+            tokenizer,
+            [q.prompt for q in queries],
+            max_new_tokens=cfg.max_new_tokens or longest + 2,
+            stop=fmt.stop,
+            batch_size=cfg.batch_size,
+            progress=progress,
+        )
+        correct: dict[tuple[str, int, int], list[bool]] = {
+            (t, k, s): [] for t in tasks for k in cfg.shots for s in range(cfg.seeds)
+        }
+        truncated: dict[int, list[bool]] = {k: [] for k in cfg.shots}
+        for q in queries:
+            answer = answers[q.prompt]
+            correct[(q.task, q.k, q.seed)].append(answer.text.strip() == q.output.strip())
+            truncated[q.k].append(answer.truncated)
+        metrics.update(summarise(correct, tasks, cfg.shots, cfg.seeds, "acc"))
+        for k in cfg.shots:
+            metrics[f"truncated/k={k}"] = statistics.fmean(truncated[k])
+        # The first item of the first task, per k, for a person to read.
+        for k in cfg.shots:
+            first = next(q for q in queries if q.k == k)
+            ctx.log_sample(k, first.prompt, answers[first.prompt].text)
+
+    if cfg.scoring in ("rank", "both"):
+        outputs = {t: [i["output"] for i in (*heldout[t], *demos.get(t, []))] for t in tasks}
+        pairs: list[tuple[str, str]] = []
+        spans: list[tuple[Query, int]] = []
+        for q in queries:
+            candidates = [q.output, *_distractors(q.task, q.index, q.output, outputs[q.task],
+                                                  cfg.choices - 1)]  # fmt: skip
+            spans.append((q, len(candidates)))
+            pairs += [(q.prompt, fmt.expected(c) + fmt.stop) for c in candidates]
+        scores = continuation_logprobs(model, tokenizer, pairs, batch_size=cfg.batch_size)
+        ranked: dict[tuple[str, int, int], list[bool]] = {
+            (t, k, s): [] for t in tasks for k in cfg.shots for s in range(cfg.seeds)
+        }
+        at = 0
+        for q, n in spans:
+            row = scores[at : at + n]
+            at += n
+            # The correct output is candidate 0; a tie does not count as ranked first.
+            ranked[(q.task, q.k, q.seed)].append(all(row[0] > s for s in row[1:]))
+        metrics.update(summarise(ranked, tasks, cfg.shots, cfg.seeds, "rank_acc"))
+
+    for task in tasks:
+        metrics[f"items/{task}"] = float(len(_selected(heldout[task], cfg.offset, cfg.limit)))
+    metrics["items"] = float(sum(metrics[f"items/{t}"] for t in tasks))
+    metrics["params"] = float(sum(p.numel() for p in model.parameters()))
+    return metrics
+
+
+FEW_SHOT_SPEC = EvaluationSpec(
+    name="few-shot",
+    summary="Zero-, one- and few-shot prompting (GPT-3): exact-match accuracy against the number "
+    "of in-context demonstrations, forward passes only",
+    config=FewShotConfig,
+    factory=evaluate_few_shot,
+    requires=CAUSAL_LM,
+)

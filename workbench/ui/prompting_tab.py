@@ -1,0 +1,604 @@
+"""Prompting tab (GPT-2/GPT-3): one task, one example, the literal zero-, one- and few-shot prompts
+and each answer beside a fine-tuned model's answer; then accuracy against the number of in-context
+examples for several runs, with the spread over demo-sampling seeds and the fine-tuned lines.
+
+The tab knows no plugin: it runs the evaluation registered as ``few-shot`` through the registry
+(as ``workbench evaluate`` does), on models loaded in the dashboard's process for forward passes
+only, and reads stored results through the store. It relies on that evaluation's documented
+contract (``docs/prompting.md``): options ``tasks``, ``shots``, ``seeds``, ``limit``, ``offset``
+and ``instruction``; metrics ``acc/k=<k>``, ``acc_std/k=<k>``, ``acc/<task>/k=<k>`` and
+``params``; and one ``log_sample(k, prompt, answer)`` per k for the first item scored.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+import plotly.graph_objects as go
+
+from workbench.charts.prompting import accuracy_curve, accuracy_vs_k_figure, evaluated_tasks
+from workbench.config import ConfigError, validate_options
+from workbench.registry import UnknownPluginError
+from workbench.store import EvaluationRecord, RunNotFound, RunRecord
+from workbench.ui.context import UIContext
+from workbench.ui.generation import GenerationError
+from workbench.ui.playground_tab import playable_runs
+from workbench.ui.runs_tab import parse_run_id, run_label
+
+EVALUATION = "few-shot"
+NO_RUN = "(none)"
+ALL_TASKS = "(all tasks)"
+DEFAULT_SHOTS = "0, 1, 2, 4, 8"
+SCORES = {"acc": "exact match (generated)", "rank_acc": "ranked candidates"}
+
+
+class PromptingError(ValueError):
+    """Something the user can fix: no run chosen, no prompt tasks, the evaluation missing."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs and their prompt tasks
+# ---------------------------------------------------------------------------------------------
+
+
+def run_choices(ctx: UIContext) -> list[tuple[str, str]]:
+    """Succeeded runs with a saved causal LM, newest first."""
+    return [(run_label(r), str(r.id)) for r in playable_runs(ctx)]
+
+
+def finetuned_choices(ctx: UIContext) -> list[str]:
+    """Ids of the runs offered as fine-tuned by default: those started from a parent run."""
+    return [str(r.id) for r in playable_runs(ctx) if r.parent_id is not None]
+
+
+def _run(ctx: UIContext, picked: Any) -> RunRecord:
+    run_id = parse_run_id(picked)
+    if run_id is None:
+        raise PromptingError("choose a finished run first")
+    try:
+        return ctx.store.get_run(run_id)
+    except RunNotFound as exc:
+        raise PromptingError(str(exc)) from None
+
+
+def _spec(ctx: UIContext) -> Any:
+    try:
+        return ctx.registry.evaluation(EVALUATION)
+    except UnknownPluginError:
+        raise PromptingError(
+            f"no {EVALUATION!r} evaluation is registered (is the prompting plugin installed and "
+            "enabled? see the Plugins tab)"
+        ) from None
+
+
+def _loaded(ctx: UIContext, run: RunRecord) -> Any:
+    try:
+        return ctx.models.load(run, ctx.paths, ctx.registry)
+    except GenerationError as exc:
+        raise PromptingError(str(exc)) from None
+
+
+def _dataset(ctx: UIContext, loaded: Any) -> Any:
+    from workbench.runner import build
+
+    return build.build_dataset(loaded.resolved, ctx.registry, ctx.paths)
+
+
+def _heldout(dataset: Any) -> dict[str, list[dict[str, str]]]:
+    extras = getattr(dataset, "extras", None) or {}
+    tasks = extras.get("prompt_tasks")
+    if not tasks:
+        raise PromptingError(
+            "this run's dataset has no prompt tasks: prompting needs a run trained on the "
+            "'synthetic' corpus (or a view of it such as 'prompt-task-text')"
+        )
+    return tasks
+
+
+def prompt_tasks(ctx: UIContext, picked: Any) -> list[str]:
+    """The prompt tasks of the picked run's corpus."""
+    run = _run(ctx, picked)
+    return list(_heldout(_dataset(ctx, _loaded(ctx, run))))
+
+
+def task_examples(ctx: UIContext, picked: Any, task: str | None) -> list[tuple[str, str]]:
+    """``(label, index)`` of the held-out examples of ``task``: ``"3: trabo -> obart"``."""
+    heldout = _heldout(_dataset(ctx, _loaded(ctx, _run(ctx, picked))))
+    if task not in heldout:
+        return []
+    return [
+        (f"{i}: {item['input']} -> {item['output']}", str(i))
+        for i, item in enumerate(heldout[task])
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the evaluation
+# ---------------------------------------------------------------------------------------------
+
+
+def evaluate(
+    ctx: UIContext,
+    run: RunRecord,
+    options: dict[str, Any],
+    log_sample: Callable[[int, str, str], None] | None = None,
+) -> tuple[Any, dict[str, float]]:
+    """Run the registered ``few-shot`` evaluation on ``run`` (forward passes only) as
+    ``workbench evaluate`` does; returns the validated options and the metrics."""
+    from workbench.runner import build
+    from workbench.specs import EvaluationContext, RunInfo
+
+    spec = _spec(ctx)
+    try:
+        config = validate_options(spec, options, "evaluation")
+    except ConfigError as exc:
+        raise PromptingError(str(exc)) from None
+    arch = ctx.registry.architecture(run.architecture)
+    if spec.requires and spec.requires not in arch.protocols:
+        raise PromptingError(f"run {run.id}'s architecture {arch.name!r} is not a {spec.requires}")
+    loaded = _loaded(ctx, run)
+    dataset = _dataset(ctx, loaded)
+    _heldout(dataset)
+    run_dir = ctx.paths.run_dir(run.id)
+    metrics = spec.factory(
+        EvaluationContext(
+            config=config,
+            run=RunInfo(
+                id=run.id, name=run.name, seed=run.seed, run_dir=run_dir, home=ctx.paths.home
+            ),  # fmt: skip
+            model=loaded.model,
+            tokenizer=loaded.tokenizer,
+            dataset=dataset,
+            log_sample=log_sample or (lambda step, prompt, text: None),
+            heads=loaded.heads,
+            run_config=loaded.resolved.to_dict(),
+            load_run=build.run_loader(ctx.store, ctx.paths, ctx.registry),
+        )
+    )
+    return config, {key: float(value) for key, value in metrics.items()}
+
+
+@dataclass
+class Shot:
+    """One prompt of the example view and the model's answer to it."""
+
+    label: str
+    prompt: str
+    answer: str
+    correct: bool
+
+
+@dataclass
+class ExampleView:
+    task: str
+    index: int
+    input: str
+    expected: str
+    shots: list[Shot] = field(default_factory=list)
+    finetuned: Shot | None = None
+
+    def markdown(self) -> str:
+        lines = [f"**{self.task}**, example {self.index}: `{self.input}` → `{self.expected}`", ""]
+        for shot in [*self.shots, *([self.finetuned] if self.finetuned else [])]:
+            mark = "✓" if shot.correct else "✗"
+            lines.append(f"- {shot.label}: `{shot.answer.strip() or '(empty)'}` {mark}")
+        return "\n".join(lines)
+
+
+def _shot_label(k: int) -> str:
+    return {0: "zero-shot", 1: "one-shot"}.get(k, f"few-shot (k={k})")
+
+
+def _one_example(
+    ctx: UIContext, run: RunRecord, task: str, index: int, shots: Sequence[int], instruction: bool
+) -> dict[int, tuple[str, str]]:
+    samples: dict[int, tuple[str, str]] = {}
+
+    def keep(k: int, prompt: str, text: str) -> None:
+        samples[int(k)] = (prompt, text)
+
+    options = {
+        "tasks": [task],
+        "shots": list(shots),
+        "seeds": 1,
+        "limit": 1,
+        "offset": index,
+        "instruction": instruction,
+    }
+    evaluate(ctx, run, options, keep)
+    return samples
+
+
+def example_view(
+    ctx: UIContext,
+    picked: Any,
+    task: str | None,
+    index: Any,
+    few_k: Any = 4,
+    finetuned: Any = None,
+    instruction: bool = True,
+) -> ExampleView:
+    """The literal zero-, one- and ``few_k``-shot prompts of one held-out example, the picked
+    run's answer to each, and the fine-tuned run's zero-shot answer."""
+    run = _run(ctx, picked)
+    heldout = _heldout(_dataset(ctx, _loaded(ctx, run)))
+    if task not in heldout:
+        raise PromptingError(f"choose a prompt task ({', '.join(heldout)})")
+    try:
+        i = int(index)
+        item = heldout[task][i]
+    except (TypeError, ValueError, IndexError):
+        raise PromptingError(
+            f"choose an example of {task} (0 to {len(heldout[task]) - 1})"
+        ) from None
+    k = max(2, int(few_k or 4))
+    shots = [0, 1, k]
+    view = ExampleView(task=task, index=i, input=item["input"], expected=item["output"])
+    samples = _one_example(ctx, run, task, i, shots, bool(instruction))
+    for shot in shots:
+        prompt, answer = samples.get(shot, ("", ""))
+        view.shots.append(
+            Shot(_shot_label(shot), prompt, answer, answer.strip() == item["output"].strip())
+        )
+    if parse_run_id(finetuned) is not None:
+        tuned = _run(ctx, finetuned)
+        prompt, answer = _one_example(ctx, tuned, task, i, [0], bool(instruction)).get(0, ("", ""))
+        view.finetuned = Shot(
+            f"fine-tuned {run_label(tuned)} (zero-shot)",
+            prompt,
+            answer,
+            answer.strip() == item["output"].strip(),
+        )
+    return view
+
+
+def parse_shots(text: Any) -> list[int]:
+    """``"0, 1, 2, 4, 8"`` → ``[0, 1, 2, 4, 8]``."""
+    try:
+        shots = sorted({int(part) for part in str(text or "").replace(",", " ").split()})
+    except ValueError:
+        raise PromptingError(f"shots must be whole numbers such as {DEFAULT_SHOTS}") from None
+    if not shots:
+        raise PromptingError(f"name at least one k, e.g. {DEFAULT_SHOTS}")
+    return shots
+
+
+def evaluation_options(
+    task: str | None, shots: Any, seeds: Any, limit: Any, instruction: bool, scoring: str = "acc"
+) -> dict[str, Any]:
+    """The ``few-shot`` options the aggregate section runs with."""
+    options: dict[str, Any] = {
+        "shots": parse_shots(shots),
+        "seeds": int(seeds or 1),
+        "instruction": bool(instruction),
+        "scoring": "rank" if scoring == "rank_acc" else "generate",
+    }
+    if limit not in (None, "", 0):
+        options["limit"] = int(limit)
+    if task and task != ALL_TASKS:
+        options["tasks"] = [task]
+    return options
+
+
+def evaluate_runs(
+    ctx: UIContext,
+    picked: Sequence[Any] | None,
+    options: dict[str, Any],
+    progress: Callable[[float, str], None] | None = None,
+) -> Iterator[str]:
+    """Run and store the ``few-shot`` evaluation for each picked run; yields a status line after
+    each step. A run that fails is stored as a failed evaluation and the others go on."""
+    runs = [_run(ctx, value) for value in (picked or []) if parse_run_id(value) is not None]
+    if not runs:
+        raise PromptingError("choose one or more runs to evaluate")
+    _spec(ctx)
+    done: list[str] = []
+    for number, run in enumerate(runs, start=1):
+        head = f"run {run.id} ({run.name}), {number} of {len(runs)}"
+        if progress is not None:
+            progress((number - 1) / len(runs), f"evaluating {head}")
+        yield "\n".join([*done, f"- evaluating {head} …"])
+
+        def log_sample(step: int, prompt: str, text: str, run: RunRecord = run) -> None:
+            ctx.store.add_sample(run.id, step=run.step, prompt=prompt, text=text)
+
+        try:
+            config, metrics = evaluate(ctx, run, options, log_sample)
+        except Exception as exc:
+            ctx.store.add_evaluation(
+                run.id, name=EVALUATION, config=dict(options), metrics={}, status="failed",
+                error=traceback.format_exc(),
+            )  # fmt: skip
+            done.append(f"- {head}: failed: {exc}")
+            continue
+        ctx.store.add_evaluation(
+            run.id, name=EVALUATION, config=config.model_dump(mode="json"), metrics=metrics
+        )
+        shots = ", ".join(
+            f"k={k}: {metrics[f'acc/k={k}']:.2f}"
+            for k in options["shots"]
+            if f"acc/k={k}" in metrics
+        )
+        done.append(f"- {head}: done ({shots or 'stored'})")
+        yield "\n".join(done)
+    if progress is not None:
+        progress(1.0, "done")
+    yield "\n".join(done)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stored results
+# ---------------------------------------------------------------------------------------------
+
+
+def latest_evaluation(
+    ctx: UIContext, run_id: int, task: str | None = None, prefix: str = "acc"
+) -> EvaluationRecord | None:
+    """The run's newest succeeded ``few-shot`` evaluation; given a ``task``, the newest that
+    scored it (an older full evaluation still serves after a newer one of another task)."""
+    found = [
+        e for e in ctx.store.evaluations(run_id) if e.name == EVALUATION and e.status == "succeeded"
+    ]
+    if task is not None:
+        found = [e for e in found if accuracy_curve(e.metrics, task, prefix)]
+    return found[-1] if found else None
+
+
+def _params_text(count: Any) -> str:
+    if not isinstance(count, int | float) or count <= 0:
+        return ""
+    return f"{count / 1e6:.2f}M params" if count >= 1e5 else f"{count / 1e3:.1f}k params"
+
+
+def curve_label(run: RunRecord, metrics: dict[str, Any]) -> str:
+    """``"3 · name (0.80M params)"``: the run and, when the evaluation stored it, its size."""
+    size = _params_text(metrics.get("params"))
+    return f"{run_label(run)} ({size})" if size else run_label(run)
+
+
+@dataclass
+class Aggregate:
+    """What the aggregate section shows."""
+
+    figure: go.Figure
+    headers: list[str]
+    rows: list[list[str]]
+    notes: str
+
+
+def aggregate(
+    ctx: UIContext,
+    picked: Sequence[Any] | None,
+    finetuned: Sequence[Any] | None = None,
+    task: str | None = None,
+    scoring: str = "acc",
+) -> Aggregate:
+    """Accuracy against k of the picked runs' latest ``few-shot`` evaluations, one curve each,
+    with the fine-tuned runs' zero-shot accuracy as horizontal lines."""
+    task = None if task in (None, "", ALL_TASKS) else task
+    prefix = scoring if scoring in SCORES else "acc"
+    curves: dict[str, list[tuple[int, float, float]]] = {}
+    lines: dict[str, float] = {}
+    notes: list[str] = []
+    table: list[tuple[str, Any, dict[int, tuple[float, float]]]] = []
+    for role, values in (("model", picked), ("fine-tuned", finetuned)):
+        for value in values or []:
+            run_id = parse_run_id(value)
+            if run_id is None:
+                continue
+            try:
+                run = ctx.store.get_run(run_id)
+            except RunNotFound:
+                continue
+            record = latest_evaluation(ctx, run.id, task, prefix)
+            if record is None:
+                what = f" of {task}" if task else ""
+                notes.append(f"run {run.id} has no {EVALUATION} evaluation{what} yet")
+                continue
+            label = curve_label(run, record.metrics)
+            points = accuracy_curve(record.metrics, task, prefix)
+            if not points:
+                what = f"task {task}" if task else "this scoring"
+                notes.append(f"run {run.id}'s evaluation has no results for {what}")
+                continue
+            name = label + ("" if role == "model" else " [fine-tuned]")
+            scored = len(evaluated_tasks(record.metrics, prefix)) or "–"
+            table.append((name, scored, {k: (m, s) for k, m, s in points}))
+            if role == "model":
+                curves[label] = points
+            else:
+                zero = [m for k, m, _ in points if k == 0]
+                if zero:
+                    lines[label] = zero[0]
+                else:
+                    notes.append(f"fine-tuned run {run.id} was not evaluated at k=0")
+    ks = sorted({k for _, _, row in table for k in row})
+    headers = ["run", "tasks", *[f"k={k}" for k in ks]]
+    rows = [
+        [label, str(n), *[f"{row[k][0]:.3f} ± {row[k][1]:.3f}" if k in row else "–" for k in ks]]
+        for label, n, row in table
+    ]
+    title = f"{SCORES[prefix]} against k" + (f" — {task}" if task else " — mean over tasks")
+    figure = accuracy_vs_k_figure(curves, lines, title=title, metric=SCORES[prefix])
+    return Aggregate(figure=figure, headers=headers, rows=rows, notes="; ".join(notes))
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout and wiring
+# ---------------------------------------------------------------------------------------------
+
+
+def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
+    choices = run_choices(ctx)
+    tuned_ids = finetuned_choices(ctx)
+    gr.Markdown(
+        "Zero-, one- and few-shot prompting (GPT-3): the model sees *k* solved examples of a "
+        "task, then a new input, and only forward passes run. Compare with a model fine-tuned "
+        "on the task."
+    )
+    with gr.Accordion("One example", open=True):
+        with gr.Row():
+            run = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Run",
+                              allow_custom_value=True, scale=2,
+                              elem_id="wb-prompt-run")  # fmt: skip
+            task = gr.Dropdown([], value=None, label="Task", allow_custom_value=True, scale=1)
+            example = gr.Dropdown([], value=None, label="Example", allow_custom_value=True,
+                                  scale=2)  # fmt: skip
+            few_k = gr.Number(value=4, label="few-shot k", precision=0, minimum=2, scale=0)
+            instruction = gr.Checkbox(value=True, label="instruction line", scale=0)
+            tuned = gr.Dropdown(
+                [(NO_RUN, NO_RUN), *choices],
+                value=tuned_ids[0] if tuned_ids else NO_RUN,
+                label="Fine-tuned run",
+                allow_custom_value=True,
+                scale=2,
+            )
+        show = gr.Button("Show prompts and answers", variant="primary", elem_id="wb-prompt-show")
+        summary = gr.Markdown(elem_id="wb-prompt-summary")
+        boxes = []
+        with gr.Row():
+            for label in ("zero-shot", "one-shot", "few-shot", "fine-tuned (zero-shot)"):
+                with gr.Column():
+                    prompt_box = gr.Textbox(label=f"{label} prompt", lines=10, interactive=False)
+                    answer_box = gr.Textbox(label=f"{label} answer", lines=1, interactive=False)
+                    boxes += [prompt_box, answer_box]
+    with gr.Accordion("Accuracy against k", open=True):
+        with gr.Row():
+            runs = gr.Dropdown(choices, value=[], multiselect=True, label="Runs (model sizes)",
+                               allow_custom_value=True, scale=3,
+                               elem_id="wb-prompt-runs")  # fmt: skip
+            tuned_runs = gr.Dropdown(choices, value=tuned_ids, multiselect=True,
+                                     label="Fine-tuned runs (lines)", allow_custom_value=True,
+                                     scale=2)  # fmt: skip
+            chart_task = gr.Dropdown([ALL_TASKS], value=ALL_TASKS, label="Task",
+                                     allow_custom_value=True, scale=1)  # fmt: skip
+            scoring = gr.Radio([(v, k) for k, v in SCORES.items()], value="acc", label="Scoring",
+                               scale=1)  # fmt: skip
+        with gr.Row():
+            shots = gr.Textbox(value=DEFAULT_SHOTS, label="k values", scale=1)
+            seeds = gr.Number(value=3, label="demo seeds", precision=0, minimum=1, scale=0)
+            limit = gr.Number(value=20, label="items per task (empty: all)", precision=0, scale=0)
+            eval_instruction = gr.Checkbox(value=True, label="instruction line", scale=0)
+            refresh = gr.Button("Refresh chart", scale=0)
+            run_eval = gr.Button("Run few-shot evaluation on the chosen runs", variant="primary",
+                                 scale=1, elem_id="wb-prompt-evaluate")  # fmt: skip
+        status = gr.Markdown(elem_id="wb-prompt-status")
+        plot = gr.Plot(label="Accuracy against k", elem_id="wb-prompt-plot")
+        table = gr.Dataframe(headers=["run"], label="Accuracy (mean ± std over demo seeds)",
+                             interactive=False, wrap=True)  # fmt: skip
+
+    def fail(exc: Exception) -> gr.Error:
+        return gr.Error(str(exc))
+
+    def on_run(picked: Any) -> list[Any]:
+        if parse_run_id(picked) is None:
+            return [gr.update(choices=[], value=None), gr.update(choices=[], value=None)]
+        try:
+            tasks = prompt_tasks(ctx, picked)
+            examples = task_examples(ctx, picked, tasks[0] if tasks else None)
+        except PromptingError as exc:
+            gr.Warning(str(exc))
+            return [gr.update(choices=[], value=None), gr.update(choices=[], value=None)]
+        return [
+            gr.update(choices=tasks, value=tasks[0] if tasks else None),
+            gr.update(choices=examples, value=examples[0][1] if examples else None),
+        ]
+
+    def on_task(picked: Any, task_v: str | None) -> Any:
+        try:
+            examples = task_examples(ctx, picked, task_v)
+        except PromptingError:
+            examples = []
+        return gr.update(choices=examples, value=examples[0][1] if examples else None)
+
+    def on_show(picked: Any, task_v: Any, index: Any, k: Any, tuned_v: Any, instr: bool) -> list:
+        try:
+            view = example_view(ctx, picked, task_v, index, k, tuned_v, instr)
+        except (PromptingError, ValueError) as exc:
+            raise fail(exc) from None
+        values: list[Any] = [view.markdown()]
+        for shot in [*view.shots, view.finetuned]:
+            values += [shot.prompt, shot.answer] if shot else ["", ""]
+        return values
+
+    def chart(picked: list, tuned_v: list, task_v: str, scoring_v: str) -> list[Any]:
+        result = aggregate(ctx, picked, tuned_v, task_v, scoring_v)
+        return [
+            result.figure,
+            gr.update(value=result.rows, headers=result.headers),
+            f"_{result.notes}_" if result.notes else gr.skip(),
+        ]
+
+    def on_evaluate(
+        picked: list, tuned_v: list, task_v: str, scoring_v: str, shots_v: str, seeds_v: Any,
+        limit_v: Any, instr: bool, progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> Iterator[list[Any]]:  # fmt: skip
+        try:
+            options = evaluation_options(task_v, shots_v, seeds_v, limit_v, instr, scoring_v)
+            targets = list(dict.fromkeys([*(picked or []), *(tuned_v or [])]))
+            for line in evaluate_runs(ctx, targets, options, lambda f, d: progress(f, desc=d)):
+                yield [line, gr.skip(), gr.skip()]
+        except PromptingError as exc:
+            raise fail(exc) from None
+        result = aggregate(ctx, picked, tuned_v, task_v, scoring_v)
+        yield [gr.skip(), result.figure, gr.update(value=result.rows, headers=result.headers)]
+
+    def on_chart_choices(picked: Any, current: str) -> Any:
+        try:
+            tasks = prompt_tasks(ctx, picked) if parse_run_id(picked) is not None else []
+        except PromptingError:
+            tasks = []
+        options = [ALL_TASKS, *tasks]
+        return gr.update(choices=options, value=current if current in options else ALL_TASKS)
+
+    run.change(on_run, inputs=run, outputs=[task, example], api_visibility="private")
+    run.change(on_chart_choices, inputs=[run, chart_task], outputs=chart_task,
+               api_visibility="private")  # fmt: skip
+    task.input(on_task, inputs=[run, task], outputs=example, api_visibility="private")
+    show.click(
+        on_show,
+        inputs=[run, task, example, few_k, tuned, instruction],
+        outputs=[summary, *boxes],
+        api_name="prompting_example",
+    )
+    gr.on(
+        [runs.change, tuned_runs.change, chart_task.change, scoring.change, refresh.click],
+        chart,
+        inputs=[runs, tuned_runs, chart_task, scoring],
+        outputs=[plot, table, status],
+        api_name="prompting_chart",
+    )
+    run_eval.click(
+        on_evaluate,
+        inputs=[runs, tuned_runs, chart_task, scoring, shots, seeds, limit, eval_instruction],
+        outputs=[status, plot, table],
+        api_name="prompting_evaluate",
+    )
+
+    if tab is not None:
+
+        def refresh_choices(picked: Any, picked_runs: list, picked_tuned: list) -> list[Any]:
+            now = run_choices(ctx)
+            ids = [value for _, value in now]
+            keep = picked if picked in ids else (ids[0] if ids else None)
+            return [
+                gr.update(choices=now, value=keep),
+                gr.update(choices=[(NO_RUN, NO_RUN), *now]),
+                gr.update(choices=now, value=[v for v in picked_runs or [] if v in ids]),
+                gr.update(choices=now, value=[v for v in picked_tuned or [] if v in ids]),
+            ]
+
+        def fill_tasks(picked: Any, task_v: Any) -> list[Any]:
+            # The first visit lists the tasks of the preselected run (loading it once).
+            return [gr.skip(), gr.skip()] if task_v else on_run(picked)
+
+        tab.select(
+            refresh_choices,
+            inputs=[run, runs, tuned_runs],
+            outputs=[run, tuned, runs, tuned_runs],
+            api_visibility="private",
+        ).then(fill_tasks, inputs=[run, task], outputs=[task, example], api_visibility="private")
