@@ -1,0 +1,85 @@
+"""The transfer encoders driven by the ``finetune`` stage: a pre-trained ``lstm-lm`` fine-tuned
+whole with the auxiliary LM loss (ULMFiT-like) and read as frozen features (ELMo-like); a
+word-vector model refusing the LM loss. (``tests/test_transfer_word2vec.py`` fine-tunes a
+``word-vector-lstm`` over frozen word2vec vectors.)"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import yaml
+
+from workbench.cli import main
+from workbench.paths import resolve_home
+from workbench.store import open_store
+
+SYNTHETIC = {"size_chars": 20_000, "task_train_size": 40, "task_eval_size": 10, "seed": 3}
+ARCHITECTURE = {"name": "lstm-lm", "preset": "lstm-nano", "n_layer": 2}
+TRAINER = {"accelerator": "cpu", "devices": 1, "log_every_n_steps": 1}
+
+
+@pytest.fixture(autouse=True)
+def one_thread_workers(monkeypatch):
+    """Worker processes run torch on one thread: tiny models on a busy 2-core machine are
+    several times faster that way."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+
+def run(tmp_path, config: dict) -> int:
+    path = tmp_path / f"{config['name']}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return main(["run", str(path)])
+
+
+def child(name: str, stage: dict, **architecture) -> dict:
+    return {
+        "name": name,
+        "seed": 0,
+        "stage": {"name": "finetune", "max_steps": 4, "batch_size": 8, "eval_interval": 4, **stage},
+        "architecture": {**ARCHITECTURE, **architecture},
+        "tokenizer": {"name": "word"},
+        "dataset": {"name": "synthetic-task", "task": "entailment", **SYNTHETIC},
+        "trainer": TRAINER,
+        "init_from": "lm",
+    }
+
+
+def test_lstm_lm_is_fine_tuned_and_read_as_frozen_features(home, tmp_path, capsys):
+    pretrain = {
+        "name": "lm",
+        "seed": 0,
+        "stage": {"name": "pretrain", "max_steps": 10, "batch_size": 4, "eval_interval": 10,
+                  "eval_batches": 1, "sample_tokens": 5},
+        "architecture": ARCHITECTURE,
+        "tokenizer": {"name": "word"},
+        "dataset": {"name": "synthetic", **SYNTHETIC},
+        "trainer": TRAINER,
+    }  # fmt: skip
+    assert run(tmp_path, pretrain) == 0
+    assert run(tmp_path, child("ulmfit", {"lm_coef": 0.5})) == 0
+    assert run(tmp_path, child("elmo", {"freeze_encoder": True}, features="concat")) == 0
+    home_paths = resolve_home(home)
+    store = open_store(home_paths)
+    assert [store.get_run(i).status for i in (1, 2, 3)] == ["succeeded"] * 3
+    assert store.metrics(2, "train/lm_loss")  # the auxiliary LM loss ran through forward()
+    parent = torch.load(home_paths.run_dir(1) / "model.pt", weights_only=True)
+    tuned = torch.load(home_paths.run_dir(2) / "model.pt", weights_only=True)
+    frozen = torch.load(home_paths.run_dir(3) / "model.pt", weights_only=True)
+    key = "lstm.1.weight_hh_l0"
+    assert not torch.equal(tuned[key], parent[key])
+    assert all(torch.equal(frozen[k], parent[k]) for k in parent)
+    # The ELMo-like head reads both layers' states side by side.
+    heads = torch.load(home_paths.run_dir(3) / "heads.pt", weights_only=True)
+    assert heads["classifier"]["linear.weight"].shape == (3, 2 * 32)
+    capsys.readouterr()
+    assert main(["evaluate", "elmo", "task-accuracy"]) == 0
+    assert "accuracy" in capsys.readouterr().out
+
+
+def test_a_word_vector_model_refuses_the_auxiliary_lm_loss(home, tmp_path):
+    config = child("wv", {"lm_coef": 0.5})
+    config["architecture"] = {"name": "word-vector-lstm", "preset": "wv-nano"}
+    config.pop("init_from")
+    assert run(tmp_path, config) != 0
+    run_record = open_store(resolve_home(home)).get_run(1)
+    assert run_record.status == "failed" and "lm_coef" in (run_record.error or "")
