@@ -14,8 +14,6 @@ exactly through ``decode(encode(text))``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -23,59 +21,22 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from workbench.specs import TokenizerSpec
-
-TOKENIZER_FILE = "tokenizer.json"
-"""The file name both tokenizers write into the directory given to ``save``."""
+from workbench_text.tokenizer_io import (
+    TOKENIZER_FILE,
+    as_id_list,
+    as_texts,
+    check_special_tokens,
+    read_tokenizer_file,
+    write_atomically,
+)
 
 BYTE_ALPHABET_SIZE = 256
 """Base tokens of a byte-level BPE: one per byte value."""
 
 
-def _as_texts(texts: Iterable[str] | str) -> Iterable[str]:
-    """Treat a lone string as one text (iterating it would yield single characters)."""
-    return [texts] if isinstance(texts, str) else texts
-
-
-def _as_id_list(ids: Sequence[int]) -> list[int]:
-    """Accept lists, tuples, numpy arrays and torch tensors of ids alike."""
-    tolist = getattr(ids, "tolist", None)
-    if callable(tolist):
-        ids = tolist()
-    return [int(i) for i in ids]
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _read_tokenizer_file(directory: Path) -> tuple[Path, str]:
-    path = Path(directory) / TOKENIZER_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"no saved tokenizer at {path}")
-    return path, path.read_text(encoding="utf-8")
-
-
 # ---------------------------------------------------------------------------------------------
 # Character-level tokenizer
 # ---------------------------------------------------------------------------------------------
-
-
-def _check_special_tokens(cls: type, value: list[str]) -> list[str]:
-    """Special tokens must be non-empty and distinct."""
-    if any(not token for token in value):
-        raise ValueError("special tokens must be non-empty strings")
-    if len(set(value)) != len(value):
-        raise ValueError("special tokens must be distinct")
-    return value
 
 
 class CharConfig(BaseModel):
@@ -101,7 +62,7 @@ class CharConfig(BaseModel):
         ),
     )
 
-    _distinct_non_empty = field_validator("special_tokens")(_check_special_tokens)
+    _distinct_non_empty = field_validator("special_tokens")(check_special_tokens)
 
 
 class CharTokenizer:
@@ -166,7 +127,7 @@ class CharTokenizer:
     def fit(self, texts: Iterable[str]) -> None:
         """Build the vocabulary from every character seen in ``texts`` (replacing any previous one)."""
         seen: set[str] = set()
-        for text in _as_texts(texts):
+        for text in as_texts(texts):
             seen.update(text)
         if not seen:
             raise ValueError("cannot fit the char tokenizer on empty text")
@@ -189,7 +150,7 @@ class CharTokenizer:
     def decode(self, ids: Sequence[int]) -> str:
         self._require_fitted()
         itos = self._itos
-        id_list = _as_id_list(ids)
+        id_list = as_id_list(ids)
         try:
             return "".join([itos[i] for i in id_list])
         except KeyError:
@@ -203,10 +164,10 @@ class CharTokenizer:
         payload: dict[str, Any] = {"type": "char", "chars": chars}
         if self._specials:
             payload["special_tokens"] = self._specials
-        _write_atomically(Path(directory) / TOKENIZER_FILE, json.dumps(payload, ensure_ascii=False))
+        write_atomically(Path(directory) / TOKENIZER_FILE, json.dumps(payload, ensure_ascii=False))
 
     def load(self, directory: Path) -> None:
-        path, text = _read_tokenizer_file(directory)
+        path, text = read_tokenizer_file(directory)
         try:
             payload: Any = json.loads(text)
         except json.JSONDecodeError as error:
@@ -265,7 +226,7 @@ class BPEConfig(BaseModel):
         ),
     )
 
-    _distinct_non_empty = field_validator("special_tokens")(_check_special_tokens)
+    _distinct_non_empty = field_validator("special_tokens")(check_special_tokens)
 
     @model_validator(mode="after")
     def _room_for_bytes(self) -> BPEConfig:
@@ -344,7 +305,7 @@ class BPETokenizer:
             show_progress=False,
         )
         tokenizer = self._blank()
-        tokenizer.train_from_iterator(iter(_as_texts(texts)), trainer=trainer)
+        tokenizer.train_from_iterator(iter(as_texts(texts)), trainer=trainer)
         self._tokenizer = tokenizer
 
     def encode(self, text: str) -> list[int]:
@@ -352,7 +313,7 @@ class BPETokenizer:
 
     def decode(self, ids: Sequence[int]) -> str:
         tokenizer = self._require_fitted()
-        id_list = _as_id_list(ids)
+        id_list = as_id_list(ids)
         if id_list:
             size = tokenizer.get_vocab_size(with_added_tokens=True)
             low, high = min(id_list), max(id_list)
@@ -365,12 +326,12 @@ class BPETokenizer:
 
     def save(self, directory: Path) -> None:
         tokenizer = self._require_fitted()
-        _write_atomically(Path(directory) / TOKENIZER_FILE, tokenizer.to_str())
+        write_atomically(Path(directory) / TOKENIZER_FILE, tokenizer.to_str())
 
     def load(self, directory: Path) -> None:
         from tokenizers import Tokenizer
 
-        path, text = _read_tokenizer_file(directory)
+        path, text = read_tokenizer_file(directory)
         try:
             tokenizer = Tokenizer.from_str(text)
         except Exception as error:  # the library raises a bare Exception on malformed files

@@ -20,13 +20,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from workbench.specs import TokenizerSpec
-from workbench_text.tokenizers import (
+from workbench_text.tokenizer_io import (
     TOKENIZER_FILE,
-    _as_id_list,
-    _as_texts,
-    _check_special_tokens,
-    _read_tokenizer_file,
-    _write_atomically,
+    as_id_list,
+    as_texts,
+    check_special_tokens,
+    read_tokenizer_file,
+    write_atomically,
 )
 
 __all__ = ["PAD", "UNK", "WORD_SPEC", "WordConfig", "WordTokenizer", "split_words"]
@@ -94,7 +94,7 @@ class WordConfig(BaseModel):
         ),
     )
 
-    _distinct_non_empty = field_validator("special_tokens")(_check_special_tokens)
+    _distinct_non_empty = field_validator("special_tokens")(check_special_tokens)
 
 
 class WordTokenizer:
@@ -183,7 +183,7 @@ class WordTokenizer:
         specials = list(dict.fromkeys([PAD, UNK, *self.config.special_tokens]))
         self._set_vocab(specials, [])  # so that _split knows the special tokens
         counts: Counter[str] = Counter()
-        for text in _as_texts(texts):
+        for text in as_texts(texts):
             counts.update(self._split(text))
         for token in specials:
             counts.pop(token, None)
@@ -202,7 +202,7 @@ class WordTokenizer:
     def decode(self, ids: Sequence[int]) -> str:
         itos = self._require_fitted()
         tokens = []
-        for i in _as_id_list(ids):
+        for i in as_id_list(ids):
             if not 0 <= i < len(itos):
                 raise ValueError(
                     f"token id {i} is outside the word vocabulary (0..{len(itos) - 1})"
@@ -220,10 +220,10 @@ class WordTokenizer:
             "lowercase": self.config.lowercase,
             "newlines": self.config.newlines,
         }
-        _write_atomically(Path(directory) / TOKENIZER_FILE, json.dumps(payload, ensure_ascii=False))
+        write_atomically(Path(directory) / TOKENIZER_FILE, json.dumps(payload, ensure_ascii=False))
 
     def load(self, directory: Path) -> None:
-        path, text = _read_tokenizer_file(directory)
+        path, text = read_tokenizer_file(directory)
         try:
             payload: Any = json.loads(text)
         except json.JSONDecodeError as error:

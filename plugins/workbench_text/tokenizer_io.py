@@ -1,0 +1,54 @@
+"""Helpers shared by tokenizer plugins: input normalisation, atomic saves, special-token checks."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+TOKENIZER_FILE = "tokenizer.json"
+"""The file name the built-in tokenizers write into the directory given to ``save``."""
+
+
+def as_texts(texts: Iterable[str] | str) -> Iterable[str]:
+    """Treat a lone string as one text (iterating it would yield single characters)."""
+    return [texts] if isinstance(texts, str) else texts
+
+
+def as_id_list(ids: Sequence[int]) -> list[int]:
+    """Accept lists, tuples, numpy arrays and torch tensors of ids alike."""
+    tolist = getattr(ids, "tolist", None)
+    if callable(tolist):
+        ids = tolist()
+    return [int(i) for i in ids]
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_tokenizer_file(directory: Path) -> tuple[Path, str]:
+    """The path and text of the ``tokenizer.json`` saved in ``directory``."""
+    path = Path(directory) / TOKENIZER_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no saved tokenizer at {path}")
+    return path, path.read_text(encoding="utf-8")
+
+
+def check_special_tokens(cls: type, value: list[str]) -> list[str]:
+    """Special tokens must be non-empty and distinct."""
+    if any(not token for token in value):
+        raise ValueError("special tokens must be non-empty strings")
+    if len(set(value)) != len(value):
+        raise ValueError("special tokens must be distinct")
+    return value
