@@ -1,0 +1,40 @@
+"""Built-in plugin: RLHF: reward model (Bradley-Terry), PPO with a KL penalty, and DPO.
+
+Datasets ``synthetic-preferences`` (rule-written pairs for the synthetic corpus) and
+``preference-jsonl`` (TRL-format files); stages ``reward-model``, ``ppo`` and ``dpo``;
+evaluations ``reward-score`` and ``preference-accuracy``. See docs/rlhf.md.
+
+Registered through the ``workbench`` entry-point group like any third-party plugin; the modules
+are imported inside the hooks so that listing plugins stays cheap.
+"""
+
+from workbench import hookimpl
+
+
+@hookimpl
+def register_datasets(register):
+    from workbench_rlhf.jsonl_pairs import PREFERENCE_JSONL_SPEC
+    from workbench_rlhf.synthetic_pairs import SYNTHETIC_PREFERENCES_SPEC
+
+    register(SYNTHETIC_PREFERENCES_SPEC)
+    register(PREFERENCE_JSONL_SPEC)
+
+
+@hookimpl
+def register_stages(register):
+    from workbench_rlhf.dpo import DPO_SPEC
+    from workbench_rlhf.ppo import PPO_SPEC
+    from workbench_rlhf.reward_model import REWARD_MODEL_SPEC
+
+    register(REWARD_MODEL_SPEC)
+    register(PPO_SPEC)
+    register(DPO_SPEC)
+
+
+@hookimpl
+def register_evaluations(register):
+    from workbench_rlhf.preference_accuracy import PREFERENCE_ACCURACY_SPEC
+    from workbench_rlhf.reward_score import REWARD_SCORE_SPEC
+
+    register(REWARD_SCORE_SPEC)
+    register(PREFERENCE_ACCURACY_SPEC)

@@ -1,0 +1,366 @@
+"""The ``ppo`` stage: fine-tune a causal LM against a reward model with PPO and a KL penalty
+(InstructGPT; Ziegler et al. 2019; Hugging Face TRL's conventions).
+
+One training batch is one *rollout*: ``rollout_batch_size`` prompts, a sampled response each
+(stopping at a newline), then
+
+1. the reward model's score ``r`` of prompt + response (a response that ran out of tokens is
+   scored with the stop text after it: as the broken-off answer it is);
+2. per-token rewards ``-kl_coef * (log pi(a_t) - log ref(a_t))`` against the frozen reference (the
+   starting policy), plus ``r`` at the last response token;
+3. a value head on the policy's (detached) hidden states, and GAE advantages (whitened) and
+   returns;
+4. ``ppo_epochs`` passes of clipped-surrogate + ``vf_coef`` * clipped value loss over mini-batches
+   (Lightning manual optimisation: each mini-batch is one optimizer step).
+
+The optional adaptive controller moves ``kl_coef`` towards ``target_kl``. The value head is saved
+with the run (``heads.pt``, key ``"value"``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from workbench.data import PROMPTS
+from workbench.protocols import CAUSAL_LM
+from workbench.specs import StageContext, StageParts, StageSpec
+from workbench_rlhf.batches import ListData, collate_indices
+from workbench_rlhf.dpo import frozen_copy, quiet_frozen_reference_warning
+from workbench_rlhf.heads import (
+    VALUE_HEAD,
+    RewardModel,
+    ScalarHead,
+    check_same_vocabulary,
+    load_reward_model,
+)
+from workbench_rlhf.losses import (
+    AdaptiveKLController,
+    gae,
+    kl_penalized_rewards,
+    masked_whiten,
+    ppo_losses,
+)
+from workbench_rlhf.rollout import fit_prompt, sample_responses, scoring_rows
+from workbench_rlhf.sequences import (
+    END_TEXT,
+    Encoded,
+    SequenceBatch,
+    logits_and_hidden,
+    pad_batch,
+    token_logprobs,
+)
+
+
+class PPOConfig(BaseModel):
+    """Options of the PPO stage."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reward_run: int | str = Field(description="the reward-model run (id or name) that scores")
+    rollouts: int = Field(60, ge=1, description="rollout batches to collect and train on")
+    rollout_batch_size: int = Field(32, ge=1, description="prompts (responses) per rollout")
+    mini_batch_size: int = Field(16, ge=1, description="responses per optimizer step")
+    ppo_epochs: int = Field(4, ge=1, description="passes over each rollout batch")
+    lr: float = Field(3e-5, gt=0, description="learning rate (constant)")
+    weight_decay: float = Field(0.0, ge=0)
+    grad_clip: float = Field(1.0, ge=0, description="clip gradient norm (0 = off)")
+    max_new_tokens: int = Field(64, ge=1, description="longest response in tokens")
+    temperature: float = Field(1.0, gt=0, description="sampling temperature of the rollouts")
+    stop_text: str = Field(END_TEXT, description="a response ends at this text (kept in it)")
+    kl_coef: float = Field(0.05, ge=0, description="initial per-token KL penalty coefficient")
+    target_kl: float | None = Field(
+        None, gt=0, description="adaptive KL: target KL per response (empty: kl_coef fixed)"
+    )
+    kl_horizon: int = Field(10_000, ge=1, description="adaptive KL controller's horizon")
+    gamma: float = Field(1.0, ge=0, le=1, description="discount")
+    lam: float = Field(0.95, ge=0, le=1, description="GAE lambda")
+    clip_range: float = Field(0.2, gt=0, description="PPO ratio clip")
+    clip_range_value: float = Field(0.2, gt=0, description="value clip")
+    vf_coef: float = Field(0.1, ge=0, description="weight of the value loss")
+    eval_interval: int = Field(10, ge=1, description="validate every this many rollouts")
+    val_prompts: int = Field(64, ge=1, description="held-out prompts scored at each validation")
+    samples: int = Field(3, ge=0, le=20, description="completions stored at each validation")
+
+
+class PPOTraining(pl.LightningModule):
+    """PPO with a KL penalty, by manual optimisation (several optimizer steps per rollout)."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        value_head: ScalarHead,
+        reward: RewardModel,
+        prompts: dict[str, list[list[int]]],
+        texts: dict[str, list[str]],
+        cfg: PPOConfig,
+        tokenizer: Any,
+        log_sample,
+        seed: int,
+    ):
+        super().__init__()
+        self.automatic_optimization = False
+        self.model, self.value_head, self.cfg = model, value_head, cfg
+        # Registered, so that a checkpoint carries the original reference into a resumed run.
+        self.reference = frozen_copy(model)
+        self._reward = [reward]  # a plain list: not a submodule, never in checkpoints
+        self._prompts, self._texts = prompts, texts
+        self._tokenizer, self._log_sample, self._seed = tokenizer, log_sample, seed
+        self._stop = tokenizer.encode(cfg.stop_text) if cfg.stop_text else []
+        self.kl_ctl = AdaptiveKLController(cfg.kl_coef, cfg.target_kl, cfg.kl_horizon)
+        self._rollouts_done = 0
+
+    # -- Lightning plumbing ---------------------------------------------------------------
+    def train(self, mode: bool = True) -> PPOTraining:
+        super().train(mode)
+        self.reference.eval()
+        return self
+
+    def on_fit_start(self) -> None:
+        self._reward[0].to(self.device)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["ppo"] = {"kl_coef": self.kl_ctl.value, "rollouts": self._rollouts_done}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint.get("ppo", {})
+        self.kl_ctl.value = state.get("kl_coef", self.kl_ctl.value)
+        self._rollouts_done = state.get("rollouts", 0)
+
+    def configure_optimizers(self):  # type: ignore[override]
+        groups = self.model.optimizer_groups(self.cfg.weight_decay)
+        groups.append({"params": list(self.value_head.parameters()), "weight_decay": 0.0})
+        return torch.optim.AdamW(groups, lr=self.cfg.lr, fused=self.device.type == "cuda")
+
+    # -- rollouts -------------------------------------------------------------------------
+    def _generate(
+        self, split: str, index: list[int], seed: int
+    ) -> tuple[SequenceBatch, list[bool], SequenceBatch]:
+        """The sampled rows (prompt + response), which finished, and what the reward model reads
+        (:func:`~workbench_rlhf.rollout.scoring_rows`)."""
+        prompts = [self._prompts[split][i] for i in index]
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        responses = sample_responses(
+            self.model,
+            prompts,
+            self.cfg.max_new_tokens,
+            self._stop,
+            temperature=self.cfg.temperature,
+            generator=gen,
+            device=self.device,
+        )
+        rows = [Encoded([*p, *r.tokens], len(p)) for p, r in zip(prompts, responses, strict=True)]
+        scored = scoring_rows(prompts, responses, self._stop, self._reward[0].block_size)
+        return (
+            pad_batch(rows).to(self.device),
+            [r.finished for r in responses],
+            pad_batch(scored).to(self.device),
+        )
+
+    def _logprobs(self, model: torch.nn.Module, ids: torch.Tensor) -> torch.Tensor:
+        logits, _ = model(ids)
+        return token_logprobs(logits / self.cfg.temperature, ids)
+
+    def _policy(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, hidden = logits_and_hidden(self.model, ids)
+        # Detached: the value loss trains the head only and never moves the policy (with a shared
+        # trunk, value gradients of a badly scaled reward drift the LM away for nothing).
+        values = self.value_head(hidden[:, :-1].detach()).float()
+        return token_logprobs(logits / self.cfg.temperature, ids), values
+
+    @torch.no_grad()
+    def _experience(self, batch: SequenceBatch, scored: SequenceBatch) -> dict[str, torch.Tensor]:
+        mask = batch.completion_mask
+        logprobs, values = self._policy(batch.ids)
+        ref_logprobs = self._logprobs(self.reference, batch.ids)
+        scores = self._reward[0].score(scored)
+        rewards, kl = kl_penalized_rewards(
+            scores, logprobs, ref_logprobs, mask.float(), self.kl_ctl.value
+        )
+        advantages, returns = gae(rewards, values, mask, self.cfg.gamma, self.cfg.lam)
+        return {
+            "logprobs": logprobs,
+            "values": values * mask,
+            "advantages": masked_whiten(advantages, mask),
+            "returns": returns,
+            "scores": scores,
+            "kl": kl.sum(dim=1),
+        }
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        index = batch["index"].tolist()
+        seed = self._seed * 100_003 + self._rollouts_done
+        seqs, finished, scored = self._generate("train", index, seed)
+        exp = self._experience(seqs, scored)
+        stats = self._optimise(seqs, exp)
+        kl_coef = self.kl_ctl.value
+        kl = float(exp["kl"].mean())
+        reward = float(exp["scores"].mean())
+        self.kl_ctl.update(kl, len(index))
+        self._rollouts_done += 1
+        metrics = {
+            "reward/mean": reward,
+            "reward/std": float(exp["scores"].std()) if len(index) > 1 else 0.0,
+            "kl": kl,
+            "objective": reward - kl_coef * kl,
+            "kl_coef": kl_coef,
+            "response_length": float(seqs.completion_mask.sum(dim=1).float().mean()),
+            "finished": sum(finished) / len(finished),
+            **stats,
+        }
+        # Every rollout is worth a point on the curves; log_every_n_steps would thin them out.
+        for logger in self.loggers:
+            logger.log_metrics({f"train/{k}": v for k, v in metrics.items()}, step=self.global_step)
+
+    def _optimise(self, seqs: SequenceBatch, exp: dict[str, torch.Tensor]) -> dict[str, float]:
+        optimizer = self.optimizers()
+        gen = torch.Generator().manual_seed(self._seed + self._rollouts_done)
+        totals: dict[str, float] = {}
+        count = 0
+        mask = seqs.completion_mask
+        for _ in range(self.cfg.ppo_epochs):
+            order = torch.randperm(len(seqs), generator=gen).to(self.device)
+            for mb in order.split(self.cfg.mini_batch_size):
+                logprobs, values = self._policy(seqs.ids[mb])
+                losses = ppo_losses(
+                    logprobs,
+                    exp["logprobs"][mb],
+                    exp["advantages"][mb],
+                    values,
+                    exp["values"][mb],
+                    exp["returns"][mb],
+                    mask[mb],
+                    self.cfg.clip_range,
+                    self.cfg.clip_range_value,
+                )
+                loss = losses.policy_loss + self.cfg.vf_coef * losses.value_loss
+                optimizer.zero_grad()
+                self.manual_backward(loss)
+                if self.cfg.grad_clip:
+                    self.clip_gradients(
+                        optimizer,
+                        gradient_clip_val=self.cfg.grad_clip,
+                        gradient_clip_algorithm="norm",
+                    )
+                optimizer.step()
+                for name, value in (
+                    ("policy_loss", losses.policy_loss),
+                    ("value_loss", losses.value_loss),
+                    ("clip_fraction", losses.clip_fraction),
+                    ("approx_kl", losses.approx_kl),
+                ):
+                    totals[name] = totals.get(name, 0.0) + float(value.detach())
+                count += 1
+        return {name: total / count for name, total in totals.items()}
+
+    # -- validation -----------------------------------------------------------------------
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        index = batch["index"].tolist()
+        seqs, _, scored = self._generate("val", index, self._seed + batch_idx)
+        with torch.no_grad():
+            scores = self._reward[0].score(scored)
+            kl = (
+                (self._logprobs(self.model, seqs.ids) - self._logprobs(self.reference, seqs.ids))
+                * seqs.completion_mask
+            ).sum(dim=1)
+        size = len(index)
+        self.log("val/reward/mean", scores.mean(), batch_size=size)
+        self.log("val/kl", kl.mean(), batch_size=size)
+        self.log("val/objective", (scores - self.kl_ctl.value * kl).mean(), batch_size=size)
+        self.log(
+            "val/response_length", seqs.completion_mask.sum(dim=1).float().mean(), batch_size=size
+        )
+        if batch_idx == 0 and not self.trainer.sanity_checking:
+            for row in range(min(self.cfg.samples, size)):
+                prompt = self._texts["val"][index[row]]
+                n_prompt = len(self._prompts["val"][index[row]])
+                tokens = seqs.ids[row, n_prompt : int(seqs.last[row]) + 1].tolist()
+                self._log_sample(self.global_step, prompt, self._tokenizer.decode(tokens))
+
+
+def encode_prompts(tokenizer, prompts: list[str], split: str, block_size: int, max_new: int):
+    out = []
+    for number, text in enumerate(prompts):
+        try:
+            ids = tokenizer.encode(text)
+        except ValueError as error:
+            raise ValueError(f"{split} prompt {number}: {error}") from None
+        if not ids:
+            raise ValueError(f"{split} prompt {number} encodes to no tokens")
+        out.append(fit_prompt(ids, block_size, max_new))
+    return out
+
+
+def build_ppo(ctx: StageContext) -> StageParts:
+    cfg: PPOConfig = ctx.config  # type: ignore[assignment]
+    quiet_frozen_reference_warning()
+    if ctx.load_run is None:
+        raise ValueError("the ppo stage needs to load its reward run, and this runner cannot")
+    prompt_set = ctx.dataset
+    reward = load_reward_model(ctx.load_run(cfg.reward_run), cfg.reward_run)
+    probes = [*prompt_set.train[:20], cfg.stop_text]
+    check_same_vocabulary(ctx.tokenizer, reward.tokenizer, probes, cfg.reward_run)
+    block_size = ctx.model.block_size
+    if reward.block_size < block_size:
+        raise ValueError(
+            f"reward run {cfg.reward_run!r} reads at most {reward.block_size} tokens, fewer than "
+            f"the policy's block_size {block_size}"
+        )
+    val_texts = list(prompt_set.val or prompt_set.train)[: cfg.val_prompts]
+    prompts = {
+        "train": encode_prompts(
+            ctx.tokenizer, prompt_set.train, "train", block_size, cfg.max_new_tokens
+        ),
+        "val": encode_prompts(ctx.tokenizer, val_texts, "val", block_size, cfg.max_new_tokens),
+    }
+    value_head = ScalarHead(ctx.model.hidden_size)
+    if VALUE_HEAD in ctx.parent_heads:
+        value_head.load_state_dict(ctx.parent_heads[VALUE_HEAD])
+    module = PPOTraining(
+        ctx.model,
+        value_head,
+        reward,
+        prompts,
+        {"train": list(prompt_set.train), "val": val_texts},
+        cfg,
+        ctx.tokenizer,
+        ctx.log_sample,
+        ctx.run.seed,
+    )
+    steps_per_rollout = cfg.ppo_epochs * math.ceil(cfg.rollout_batch_size / cfg.mini_batch_size)
+    data = ListData(
+        list(range(len(prompts["train"]))),
+        list(range(len(prompts["val"]))),
+        cfg.rollout_batch_size,
+        ctx.run.seed,
+        collate_indices,
+        batches_done=lambda trainer: trainer.global_step // steps_per_rollout,
+    )
+    # The val list is cut into rollout_batch_size batches; FixedBatches covers all of it.
+    return StageParts(
+        module=module,
+        datamodule=data,
+        max_steps=cfg.rollouts * steps_per_rollout,
+        checkpoint_every=cfg.eval_interval * steps_per_rollout,
+        trainer_kwargs={
+            "val_check_interval": cfg.eval_interval,
+            "check_val_every_n_epoch": None,
+            "num_sanity_val_steps": 0,
+        },
+        heads={VALUE_HEAD: value_head},
+    )
+
+
+PPO_SPEC = StageSpec(
+    name="ppo",
+    summary="PPO fine-tuning of a causal LM against a reward model, with a per-token KL penalty "
+    "to the frozen starting policy (InstructGPT)",
+    config=PPOConfig,
+    factory=build_ppo,
+    requires=CAUSAL_LM,
+    dataset_kinds=(PROMPTS,),
+)

@@ -1,0 +1,130 @@
+"""The ``reward-model`` stage: a scalar head on a pre-trained LM, trained on comparison pairs.
+
+The model reads ``prompt + completion + "\\n"``; the head maps the final hidden state of the last
+real token (sequences are right-padded) to a score ``r``. The loss is Bradley-Terry's
+``-log sigmoid(r_chosen - r_rejected)`` (InstructGPT, eq. 1). The trunk is fine-tuned with the
+head unless ``train_trunk`` is off. The head is saved with the run (``heads.pt``, key
+``"reward"``) for PPO and the ``reward-score`` evaluation.
+"""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from workbench.data import PREFERENCES
+from workbench.protocols import SEQUENCE_ENCODER
+from workbench.specs import StageContext, StageParts, StageSpec
+from workbench_rlhf.batches import ListData, collate_pairs, encode_pairs
+from workbench_rlhf.heads import REWARD_HEAD, ScalarHead, sequence_scores
+from workbench_rlhf.losses import bradley_terry_loss
+from workbench_rlhf.optim import adamw
+from workbench_rlhf.sequences import END_TEXT
+
+
+class PairTrainingConfig(BaseModel):
+    """Options shared by the stages that train on comparison pairs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_steps: int = Field(300, ge=1, description="optimizer steps")
+    batch_size: int = Field(16, ge=1, description="comparison pairs per step")
+    lr: float = Field(1e-4, gt=0, description="peak learning rate")
+    warmup_steps: int = Field(20, ge=0, description="steps of linear warm-up")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay on matrices")
+    grad_clip: float = Field(1.0, ge=0, description="clip gradient norm (0 = off)")
+    eval_interval: int = Field(50, ge=1, description="validate every this many steps")
+    eval_batches: int = Field(10, ge=1, description="validation batches (of batch_size pairs)")
+    end_text: str = Field(END_TEXT, description="appended to every completion (ends the answer)")
+
+
+class RewardModelConfig(PairTrainingConfig):
+    """Options of the reward-model stage."""
+
+    train_trunk: bool = Field(True, description="fine-tune the LM under the head (else head only)")
+
+
+class RewardModelTraining(pl.LightningModule):
+    """Bradley-Terry training of a scalar head (and the trunk under it)."""
+
+    def __init__(self, model: torch.nn.Module, head: ScalarHead, cfg: RewardModelConfig):
+        super().__init__()
+        self.model, self.head, self.cfg = model, head, cfg
+        if not cfg.train_trunk:
+            for param in model.parameters():
+                param.requires_grad_(False)
+
+    def _scores(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        scores = sequence_scores(self.model, self.head, batch["ids"], batch["last"]).float()
+        half = scores.size(0) // 2
+        return scores[:half], scores[half:]
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        chosen, rejected = self._scores(batch)
+        loss = bradley_terry_loss(chosen, rejected)
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/accuracy", (chosen > rejected).float().mean())
+        self.log("lr", self.optimizers().param_groups[0]["lr"])
+        return loss
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        chosen, rejected = self._scores(batch)
+        size = chosen.size(0)
+        self.log("val/loss", bradley_terry_loss(chosen, rejected), prog_bar=True, batch_size=size)
+        self.log("val/accuracy", (chosen > rejected).float().mean(), batch_size=size)
+        self.log("val/margin", (chosen - rejected).mean(), batch_size=size)
+        self.log("val/reward_chosen", chosen.mean(), batch_size=size)
+        self.log("val/reward_rejected", rejected.mean(), batch_size=size)
+
+    def configure_optimizers(self):  # type: ignore[override]
+        groups = [{"params": list(self.head.parameters()), "weight_decay": 0.0}]
+        if self.cfg.train_trunk:
+            groups += (
+                self.model.optimizer_groups(self.cfg.weight_decay)
+                if hasattr(self.model, "optimizer_groups")
+                else [{"params": list(self.model.parameters())}]
+            )
+        return adamw(groups, self.cfg.lr, self.device, self.cfg.warmup_steps, self.cfg.max_steps)
+
+
+def pair_trainer_kwargs(cfg: PairTrainingConfig) -> dict:
+    return {
+        "val_check_interval": cfg.eval_interval,
+        "check_val_every_n_epoch": None,
+        "limit_val_batches": cfg.eval_batches,
+        "num_sanity_val_steps": 0,
+        "gradient_clip_val": cfg.grad_clip or None,
+    }
+
+
+def build_reward_model(ctx: StageContext) -> StageParts:
+    cfg: RewardModelConfig = ctx.config  # type: ignore[assignment]
+    block_size = ctx.model.block_size
+    pairs = ctx.dataset
+    train = encode_pairs(ctx.tokenizer, pairs.train, block_size, "train", cfg.end_text)
+    val = encode_pairs(ctx.tokenizer, pairs.val, block_size, "val", cfg.end_text)
+    head = ScalarHead(ctx.model.hidden_size)
+    if REWARD_HEAD in ctx.parent_heads:
+        # Continuing from a reward-model run: keep training its head.
+        head.load_state_dict(ctx.parent_heads[REWARD_HEAD])
+    data = ListData(train, val, cfg.batch_size, ctx.run.seed, collate_pairs, cfg.eval_batches)
+    return StageParts(
+        module=RewardModelTraining(ctx.model, head, cfg),
+        datamodule=data,
+        max_steps=cfg.max_steps,
+        checkpoint_every=cfg.eval_interval,
+        trainer_kwargs=pair_trainer_kwargs(cfg),
+        heads={REWARD_HEAD: head},
+    )
+
+
+REWARD_MODEL_SPEC = StageSpec(
+    name="reward-model",
+    summary="Reward model: a scalar head on a pre-trained LM trained on comparison pairs "
+    "(Bradley-Terry loss)",
+    config=RewardModelConfig,
+    factory=build_reward_model,
+    requires=SEQUENCE_ENCODER,
+    dataset_kinds=(PREFERENCES,),
+)

@@ -1,0 +1,179 @@
+"""The ``reward-score`` evaluation: how a policy's answers to held-out prompts score.
+
+Samples one completion per prompt (up to a newline, as in PPO's rollouts) and reports the mean
+score of the reward model named by ``reward_run``, and, when the dataset comes from the synthetic
+corpus (``synthetic-prompts`` or ``synthetic-preferences``), the rule-based properties of the
+answers measured by its helpers: the share that is factual, answers the question, is polite, is
+rude, is a complete sentence, and the mean length in words. The dataset is the run's own (a prompt
+set, preference pairs, or the synthetic corpus a pre-training run read, whose extras hold the
+preference prompts) or one given with ``workbench evaluate --dataset``. Run it on the starting LM
+and on its PPO / DPO children with the same options to see what RLHF changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from workbench.protocols import CAUSAL_LM
+from workbench.specs import EvaluationContext, EvaluationSpec
+from workbench_rlhf.heads import check_same_vocabulary, load_reward_model
+from workbench_rlhf.rollout import fit_prompt, sample_responses, scoring_rows
+from workbench_rlhf.sequences import END_TEXT, Encoded, completion_logprob, pad_batch
+
+
+class RewardScoreConfig(BaseModel):
+    """Options of the reward-score evaluation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reward_run: int | str | None = Field(
+        None, description="reward-model run (id or name) to score with (empty: rules only)"
+    )
+    split: Literal["train", "val"] = Field("val", description="which prompts")
+    max_prompts: int = Field(100, ge=1, description="score at most this many prompts")
+    max_new_tokens: int = Field(64, ge=1, description="longest completion in tokens")
+    temperature: float = Field(1.0, ge=0, description="sampling temperature (0: greedy)")
+    stop_text: str = Field(END_TEXT, description="a completion ends at this text")
+    batch_size: int = Field(64, ge=1, description="prompts scored per reward-model pass")
+    reference_run: int | str | None = Field(
+        None,
+        description="a run (id or name, e.g. the starting LM) to measure the KL to: the mean over "
+        "completions of sum(log pi - log ref) over their tokens",
+    )
+    seed: int = Field(0, ge=0, description="sampling seed")
+    samples: int = Field(5, ge=0, le=50, description="completions stored with the run")
+
+
+RULE_METRICS = {
+    "factual": "share_factual",
+    "answers_question": "share_answers_question",
+    "polite": "share_polite",
+    "rude": "share_rude",
+    "complete_sentence": "share_complete_sentence",
+}
+
+
+def prompts_of(dataset: Any, split: str) -> tuple[list[str], list[dict] | None, Any]:
+    """``(prompts, their properties or None, the world or None)`` of a prompt set, preference
+    pairs, or the synthetic corpus (whose extras hold its preference prompts)."""
+    extras = getattr(dataset, "extras", {}) or {}
+    world = extras.get("world")
+    if getattr(dataset, "kind", None) == "prompts":
+        prompts = list(getattr(dataset, split))
+        props = None
+        if dataset.properties:
+            offset = 0 if split == "train" else len(dataset.train)
+            props = dataset.properties[offset : offset + len(prompts)]
+        return prompts, props, world
+    if getattr(dataset, "kind", None) == "preferences":
+        prompts = list(dict.fromkeys(pair["prompt"] for pair in getattr(dataset, split)))
+        table = extras.get("prompt_properties")
+        props = [table[p] for p in prompts] if table else None
+        return prompts, props, world
+    items = extras.get("preference_prompts")
+    if items:
+        # The synthetic corpus itself (a pre-training run's dataset): split its preference prompts
+        # as the synthetic-prompts view does by default (the last 10% for validation).
+        n_val = int(round(len(items) * 0.1))
+        chosen = items[len(items) - n_val :] if split == "val" else items[: len(items) - n_val]
+        return [i["prompt"] for i in chosen], [i["properties"] for i in chosen], world
+    raise ValueError(
+        "reward-score needs a prompts or preferences dataset, e.g. --dataset "
+        "'{name: synthetic-prompts, size_chars: 1000000, seed: 1337}'"
+    )
+
+
+def rule_metrics(completions: list[str], props: list[dict], world: Any) -> dict[str, float]:
+    from workbench_text.synthetic.preferences import completion_properties
+
+    measured = [completion_properties(c, p, world) for c, p in zip(completions, props, strict=True)]
+    out = {
+        name: sum(bool(m[key]) for m in measured) / len(measured)
+        for key, name in RULE_METRICS.items()
+    }
+    out["mean_words"] = sum(m["words"] for m in measured) / len(measured)
+    return out
+
+
+@torch.no_grad()
+def sequence_kl(
+    model: torch.nn.Module, reference: torch.nn.Module, rows: list[Encoded], batch_size: int
+) -> float:
+    """Mean over ``rows`` of the summed ``log pi - log ref`` of their completion tokens: the
+    sample estimate of KL(pi || ref) per completion when the rows were sampled from ``model``."""
+    total = 0.0
+    for start in range(0, len(rows), batch_size):
+        batch = pad_batch(rows[start : start + batch_size])
+        total += float(
+            (
+                completion_logprob(model(batch.ids)[0], batch)
+                - completion_logprob(reference(batch.ids)[0], batch)
+            ).sum()
+        )
+    return total / len(rows)
+
+
+def evaluate_reward_score(ctx: EvaluationContext) -> dict[str, float]:
+    cfg: RewardScoreConfig = ctx.config  # type: ignore[assignment]
+    prompts, props, world = prompts_of(ctx.dataset, cfg.split)
+    if not prompts:
+        raise ValueError(f"the dataset has no {cfg.split!r} prompts")
+    prompts, props = prompts[: cfg.max_prompts], props[: cfg.max_prompts] if props else None
+    model, tokenizer = ctx.model, ctx.tokenizer
+    model.eval()
+    stop = tokenizer.encode(cfg.stop_text) if cfg.stop_text else []
+    encoded = [
+        fit_prompt(tokenizer.encode(p), model.block_size, cfg.max_new_tokens) for p in prompts
+    ]
+    gen = torch.Generator().manual_seed(cfg.seed)
+    responses = sample_responses(
+        model, encoded, cfg.max_new_tokens, stop, temperature=cfg.temperature, generator=gen
+    )
+    completions = [
+        tokenizer.decode(r.tokens[: len(r.tokens) - len(stop)] if r.finished else r.tokens)
+        for r in responses
+    ]
+    metrics: dict[str, float] = {
+        "prompts": float(len(prompts)),
+        "finished": sum(r.finished for r in responses) / len(responses),
+        "response_tokens": sum(len(r.tokens) for r in responses) / len(responses),
+    }
+    if cfg.reward_run is not None:
+        if ctx.load_run is None:
+            raise ValueError("this runner cannot load the reward run")
+        reward = load_reward_model(ctx.load_run(cfg.reward_run), cfg.reward_run)
+        check_same_vocabulary(tokenizer, reward.tokenizer, prompts[:20], cfg.reward_run)
+        scored = scoring_rows(encoded, responses, stop, reward.block_size)
+        scores = torch.cat(
+            [
+                reward.score(pad_batch(scored[start : start + cfg.batch_size]))
+                for start in range(0, len(scored), cfg.batch_size)
+            ]
+        )
+        metrics["reward/mean"] = float(scores.mean())
+        metrics["reward/std"] = float(scores.std()) if len(scores) > 1 else 0.0
+    if cfg.reference_run is not None:
+        if ctx.load_run is None:
+            raise ValueError("this runner cannot load the reference run")
+        reference = ctx.load_run(cfg.reference_run)
+        check_same_vocabulary(tokenizer, reference.tokenizer, prompts[:20], cfg.reference_run)
+        rows = [Encoded([*p, *r.tokens], len(p)) for p, r in zip(encoded, responses, strict=True)]
+        metrics["kl"] = float(sequence_kl(model, reference.model.eval(), rows, cfg.batch_size))
+    if props is not None and world is not None:
+        metrics.update(rule_metrics(completions, props, world))
+    for prompt, completion in list(zip(prompts, completions, strict=True))[: cfg.samples]:
+        ctx.log_sample(-1, prompt, completion)
+    return metrics
+
+
+REWARD_SCORE_SPEC = EvaluationSpec(
+    name="reward-score",
+    summary="Sample answers to held-out prompts; mean reward-model score and rule-based "
+    "properties (factual, answers, polite, rude)",
+    config=RewardScoreConfig,
+    factory=evaluate_reward_score,
+    requires=CAUSAL_LM,
+)

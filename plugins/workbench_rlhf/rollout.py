@@ -1,0 +1,98 @@
+"""Sampling responses to prompts of different lengths from a causal LM.
+
+The ``causal-lm`` protocol's ``generate`` continues a batch of *equal-length* prompts (learned
+absolute positions and no attention mask: left padding would shift positions and let padding be
+attended to). So prompts are grouped by token length and each group is generated as one batch;
+results come back in the original order. Each response is cut at the stop text (a newline ends a
+dialogue answer); a response that stopped keeps the stop tokens, which the policy did sample.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from workbench_rlhf.sequences import Encoded
+
+
+@dataclass(frozen=True)
+class Response:
+    tokens: list[int]
+    """The sampled tokens, with the stop tokens at the end when the response finished."""
+    finished: bool
+    """Whether it stopped at the stop text (rather than running out of tokens)."""
+
+
+def fit_prompt(prompt: list[int], block_size: int, max_new_tokens: int) -> list[int]:
+    """Keep the end of ``prompt`` so that at least ``min(max_new_tokens, block_size // 2)``
+    new tokens fit in the context window."""
+    room = min(max_new_tokens, block_size // 2)
+    return prompt[-(block_size - room) :] if len(prompt) + room > block_size else prompt
+
+
+def sample_responses(
+    model: torch.nn.Module,
+    prompts: Sequence[Sequence[int]],
+    max_new_tokens: int,
+    stop: Sequence[int],
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> list[Response]:
+    """Sample one response per prompt (prompts already fitted to the window), grouped by length.
+
+    A response never runs past ``block_size`` (so scoring prompt + response needs no sliding).
+    """
+    groups: dict[int, list[int]] = defaultdict(list)
+    for row, prompt in enumerate(prompts):
+        if not prompt:
+            raise ValueError(f"prompt {row} has no tokens")
+        groups[len(prompt)].append(row)
+    out: list[Response | None] = [None] * len(prompts)
+    for length in sorted(groups):
+        rows = groups[length]
+        budget = min(max_new_tokens, model.block_size - length)
+        if budget < 1:
+            raise ValueError(f"a prompt of {length} tokens leaves no room in the context window")
+        idx = torch.tensor([list(prompts[r]) for r in rows], dtype=torch.long, device=device)
+        new = model.generate(
+            idx,
+            budget,
+            temperature=temperature,
+            top_k=top_k,
+            stop_sequences=[list(stop)] if stop else None,
+            generator=generator,
+        )
+        for row, tokens in zip(rows, new, strict=True):
+            # A stopped row's output lacks the stop tokens, which used up part of the budget.
+            finished = bool(stop) and len(tokens) + len(stop) <= budget
+            out[row] = Response(
+                tokens=[*tokens, *stop] if finished else list(tokens), finished=finished
+            )
+    return out  # type: ignore[return-value]
+
+
+def scoring_rows(
+    prompts: Sequence[Sequence[int]],
+    responses: Sequence[Response],
+    stop: Sequence[int],
+    block_size: int,
+) -> list[Encoded]:
+    """What the reward model reads for each response: prompt + response, and for a response that
+    did not finish, the stop tokens after it.
+
+    The reward model was trained on completions that all end with the stop text, so a response
+    that ran out of tokens is read as what it is, an answer that broke off (which the model has
+    learned to score low), rather than as text unlike anything it saw. Rows longer than
+    ``block_size`` keep their end.
+    """
+    rows = []
+    for prompt, response in zip(prompts, responses, strict=True):
+        ids = [*prompt, *response.tokens, *([] if response.finished else stop)]
+        rows.append(Encoded(ids[-block_size:], 1))
+    return rows

@@ -1,0 +1,163 @@
+"""The ``synthetic-preferences`` dataset: comparison pairs for the synthetic corpus's preference
+prompts, written by a stated rule instead of sampled from a model.
+
+For every prompt (``Q: ...\\nA:``) the **chosen** completion is a true, complete, polite answer in
+the corpus's own dialogue style: a polite opener ("Thank you for asking.") and one fact sentence
+stating the true answer (two true facts about the person for a ``describe`` prompt), sometimes
+followed by "I hope this helps.". The **rejected** completion is one flaw away from it:
+
+- ``false``: the same polite answer stating a false fact (another town, job, food ...);
+- ``rude``: the true answer behind a rude opener ("What a silly question.");
+- ``off-topic``: a polite, true sentence about a different entity;
+- ``truncated``: the polite true answer cut off mid-sentence.
+
+The dataset takes the ``synthetic`` corpus's options (and seed), so its world is the one a model
+pre-trained on that corpus has read about. Validation prompts never occur in training.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from workbench.data import PreferencePairs
+from workbench.specs import DatasetContext, DatasetSpec
+from workbench_text.synthetic.facts import render_fact, templates_for
+from workbench_text.synthetic.lexicon import POLITE_PREFIXES, POLITE_SUFFIXES, RUDE_PREFIXES
+from workbench_text.synthetic.views import SyntheticPromptsConfig, load_synthetic_prompts
+from workbench_text.synthetic.world import Fact, World, _as_world
+
+RejectedKind = Literal["false", "rude", "off-topic", "truncated"]
+REJECTED_KINDS: tuple[str, ...] = ("false", "rude", "off-topic", "truncated")
+
+
+class SyntheticPreferencesConfig(SyntheticPromptsConfig):
+    """The synthetic corpus's options, plus how the comparison pairs are written."""
+
+    pairs_per_prompt: int = Field(
+        2, ge=1, le=4, description="comparison pairs per prompt, each with a different flaw"
+    )
+    rejected_kinds: list[RejectedKind] = Field(
+        default_factory=lambda: list(REJECTED_KINDS),
+        description="flaws a rejected completion may have: " + ", ".join(REJECTED_KINDS),
+    )
+
+    @field_validator("rejected_kinds")
+    @classmethod
+    def _some_kinds(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("name at least one rejected kind")
+        return list(dict.fromkeys(value))
+
+
+def _sentence(world: World, fact: Fact, rng: random.Random) -> str:
+    return render_fact(fact, rng.choice(templates_for(world, fact)))
+
+
+def _true_facts(world: World, properties: dict[str, Any], rng: random.Random) -> list[Fact]:
+    entity = properties["entity"]
+    facts = world.facts_about(entity)
+    if properties["kind"] == "question":
+        return [next(f for f in facts if f.relation == properties["relation"])]
+    core = [f for f in facts if f.relation in ("job", "lives_in", "pet", "likes")]
+    return rng.sample(core, 2)
+
+
+def _polite(body: str, rng: random.Random) -> str:
+    text = f"{rng.choice(POLITE_PREFIXES)} {body}"
+    if rng.random() < 0.3:
+        text += f" {rng.choice(POLITE_SUFFIXES)}"
+    return text
+
+
+def _false_body(world: World, facts: list[Fact], rng: random.Random) -> str:
+    wrong = rng.randrange(len(facts))
+    out = []
+    for i, fact in enumerate(facts):
+        if i == wrong:
+            fact = Fact(fact.relation, fact.subject, rng.choice(world.alternatives(fact)))
+        out.append(_sentence(world, fact, rng))
+    return " ".join(out)
+
+
+def _off_topic_body(world: World, entity: str, rng: random.Random) -> str:
+    others = [p.name for p in world.people if p.name != entity]
+    other = rng.choice(others)
+    core = [f for f in world.facts_about(other) if f.relation in ("job", "lives_in", "likes")]
+    return _sentence(world, rng.choice(core), rng)
+
+
+def _truncate(text: str, rng: random.Random) -> str:
+    """Cut ``text`` after a word somewhere in its middle, so the answer breaks off."""
+    words = text.split(" ")
+    keep = rng.randint(max(1, len(words) // 3), max(1, len(words) - 2))
+    return " ".join(words[:keep]).rstrip(".,")
+
+
+def write_pair(
+    world: World, prompt: str, properties: dict[str, Any], kind: str, rng: random.Random
+) -> dict[str, str]:
+    """One ``{"prompt", "chosen", "rejected", "flaw"}`` record by the rule in the module docstring.
+
+    Completions start with a space, as answers do after ``A:`` in the corpus's dialogues.
+    """
+    facts = _true_facts(world, properties, rng)
+    true_body = " ".join(_sentence(world, f, rng) for f in facts)
+    chosen = _polite(true_body, rng)
+    if kind == "false":
+        rejected = _polite(_false_body(world, facts, rng), rng)
+    elif kind == "rude":
+        rejected = f"{rng.choice(RUDE_PREFIXES)} {true_body}"
+    elif kind == "off-topic":
+        rejected = _polite(_off_topic_body(world, properties["entity"], rng), rng)
+    elif kind == "truncated":
+        rejected = _truncate(chosen, rng)
+    else:
+        raise ValueError(f"unknown rejected kind {kind!r}")
+    return {"prompt": prompt, "chosen": " " + chosen, "rejected": " " + rejected, "flaw": kind}
+
+
+def load_synthetic_preferences(
+    config: SyntheticPreferencesConfig, ctx: DatasetContext
+) -> PreferencePairs:
+    prompts_config = SyntheticPromptsConfig(
+        **config.model_dump(exclude={"pairs_per_prompt", "rejected_kinds"})
+    )
+    prompt_set = load_synthetic_prompts(prompts_config, ctx)
+    world = _as_world(prompt_set.extras["world"])
+    seed = config.seed if config.seed is not None else ctx.seed
+    kinds = list(config.rejected_kinds)
+    n_pairs = min(config.pairs_per_prompt, len(kinds))
+    prompts = [*prompt_set.train, *prompt_set.val]
+    splits: dict[str, list[dict[str, str]]] = {"train": [], "val": []}
+    train_prompts = set(prompt_set.train)
+    for index, (prompt, properties) in enumerate(zip(prompts, prompt_set.properties, strict=True)):
+        rng = random.Random(f"workbench-synthetic-preferences/{seed}/{index}")
+        split = "train" if index < len(prompt_set.train) else "val"
+        if split == "val" and prompt in train_prompts:
+            continue  # the corpus may draw a question twice; keep validation prompts unseen
+        for kind in rng.sample(kinds, n_pairs):
+            splits[split].append(write_pair(world, prompt, properties, kind, rng))
+    return PreferencePairs(
+        train=splits["train"],
+        val=splits["val"],
+        extras={
+            "world": prompt_set.extras["world"],
+            "prompt_properties": dict(zip(prompts, prompt_set.properties, strict=True)),
+            "preference_properties": prompt_set.extras["preference_properties"],
+            "generator": prompt_set.extras["generator"],
+            "rule": "chosen: polite, true, complete answer; rejected: " + ", ".join(kinds),
+        },
+    )
+
+
+SYNTHETIC_PREFERENCES_SPEC = DatasetSpec(
+    name="synthetic-preferences",
+    summary="comparison pairs for the synthetic corpus's RLHF prompts, written by a rule (chosen: "
+    "true, complete, polite; rejected: false, rude, off-topic or truncated)",
+    config=SyntheticPreferencesConfig,
+    factory=load_synthetic_preferences,
+    dataset_kind="preferences",
+)

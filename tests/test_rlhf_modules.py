@@ -1,0 +1,146 @@
+"""The RLHF stages' LightningModules in this process (no CLI, no worker): a tiny GPT trains a few
+steps of PPO, DPO and the reward model on synthetic data, so the default test run exercises the
+training code; tests/test_rlhf_stages.py runs the same stages through the CLI (slow)."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from workbench.specs import DatasetContext, RunInfo, StageContext
+from workbench_gpt.model import GPT, GPTConfig
+from workbench_rlhf.dpo import DPOConfig, build_dpo
+from workbench_rlhf.heads import ScalarHead
+from workbench_rlhf.ppo import PPOConfig, build_ppo
+from workbench_rlhf.reward_model import RewardModelConfig, build_reward_model
+from workbench_rlhf.synthetic_pairs import SyntheticPreferencesConfig, load_synthetic_preferences
+from workbench_text.synthetic.views import SyntheticPromptsConfig, load_synthetic_prompts
+from workbench_text.tokenizers import CharTokenizer
+
+torch.set_num_threads(1)
+
+
+class Recorder(pl.loggers.Logger):
+    """Keeps every logged metric: ``history[name] = [(step, value), ...]``."""
+
+    def __init__(self):
+        super().__init__()
+        self.history: dict[str, list[tuple[int, float]]] = {}
+
+    name = "recorder"
+    version = "0"
+
+    def log_hyperparams(self, *args, **kwargs):
+        pass
+
+    def log_metrics(self, metrics, step=None):
+        for key, value in metrics.items():
+            self.history.setdefault(key, []).append((step, float(value)))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    ctx = DatasetContext(cache_dir=tmp_path_factory.mktemp("cache"), seed=0)
+    prompts = load_synthetic_prompts(SyntheticPromptsConfig(size_chars=20_000, seed=2), ctx)
+    pairs = load_synthetic_preferences(SyntheticPreferencesConfig(size_chars=20_000, seed=2), ctx)
+    tokenizer = CharTokenizer()
+    tokenizer.fit(prompts.texts() + pairs.texts() + ["\n"])
+    return SimpleNamespace(prompts=prompts, pairs=pairs, tokenizer=tokenizer)
+
+
+def tiny_gpt(tokenizer, seed: int = 0) -> GPT:
+    torch.manual_seed(seed)
+    config = GPTConfig(n_layer=1, n_head=2, n_embd=16, block_size=96)
+    return GPT(config, vocab_size=tokenizer.vocab_size)
+
+
+def context(world, model, config, dataset, tmp_path, **extra) -> StageContext:
+    info = RunInfo(id=1, name="t", seed=0, run_dir=tmp_path, home=tmp_path)
+    return StageContext(config, info, model, world.tokenizer, dataset, **extra)
+
+
+def fit(parts, max_steps: int | None = None) -> Recorder:
+    recorder = Recorder()
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        devices=1,
+        max_steps=max_steps or parts.max_steps,
+        logger=recorder,
+        log_every_n_steps=1,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **parts.trainer_kwargs,
+    )
+    trainer.fit(parts.module, datamodule=parts.datamodule)
+    return recorder
+
+
+def test_ppo_rollouts_update_the_policy_and_value_head(world, tmp_path):
+    reward_trunk = tiny_gpt(world.tokenizer, seed=1)
+    reward_head = ScalarHead(reward_trunk.hidden_size)
+    loaded = SimpleNamespace(
+        model=reward_trunk, tokenizer=world.tokenizer, heads={"reward": reward_head.state_dict()}
+    )
+    policy = tiny_gpt(world.tokenizer)
+    start = {k: v.clone() for k, v in policy.state_dict().items()}
+    samples = []
+    cfg = PPOConfig(
+        reward_run="rm", rollouts=3, rollout_batch_size=6, mini_batch_size=4, ppo_epochs=2,
+        lr=1e-3, max_new_tokens=12, eval_interval=3, val_prompts=4, samples=2,
+    )  # fmt: skip
+    ctx = context(
+        world, policy, cfg, world.prompts, tmp_path,
+        load_run=lambda ref: loaded, log_sample=lambda *a: samples.append(a),
+    )  # fmt: skip
+    parts = build_ppo(ctx)
+    assert parts.max_steps == 3 * 2 * 2  # rollouts x epochs x ceil(6 / 4) mini-batches
+    recorder = fit(parts)
+    history = recorder.history
+    assert [step for step, _ in history["train/kl"]] == [4, 8, 12]
+    assert history["train/kl"][0][1] == pytest.approx(0.0, abs=1e-5)  # policy == reference
+    for name in ("reward/mean", "objective", "policy_loss", "value_loss", "clip_fraction",
+                 "approx_kl", "response_length"):  # fmt: skip
+        assert all(math.isfinite(v) for _, v in history[f"train/{name}"])
+    assert "val/reward/mean" in history and len(samples) == 2
+    changed = any(not torch.equal(start[k], v) for k, v in policy.state_dict().items())
+    assert changed and "value" in parts.heads
+    # The reference stayed the starting policy.
+    for key, value in parts.module.reference.state_dict().items():
+        assert torch.equal(value, start[key])
+
+
+def test_ppo_refuses_a_reward_run_without_a_reward_head(world, tmp_path):
+    loaded = SimpleNamespace(model=tiny_gpt(world.tokenizer), tokenizer=world.tokenizer, heads={})
+    cfg = PPOConfig(reward_run="lm")
+    ctx = context(world, tiny_gpt(world.tokenizer), cfg, world.prompts, tmp_path,
+                  load_run=lambda ref: loaded)  # fmt: skip
+    with pytest.raises(ValueError, match="run 'lm' has no reward head"):
+        build_ppo(ctx)
+
+
+def test_dpo_moves_the_implicit_rewards_apart(world, tmp_path):
+    cfg = DPOConfig(max_steps=30, batch_size=8, lr=3e-3, warmup_steps=2, eval_interval=30,
+                    eval_batches=2, beta=0.5)  # fmt: skip
+    parts = build_dpo(context(world, tiny_gpt(world.tokenizer), cfg, world.pairs, tmp_path))
+    history = fit(parts).history
+    assert history["val/loss"][-1][1] < math.log(2)
+    assert history["val/rewards/margin"][-1][1] > 0
+    assert history["train/rewards/accuracy"][-1][1] >= 0.5
+
+
+def test_reward_model_trains_its_head(world, tmp_path):
+    cfg = RewardModelConfig(max_steps=30, batch_size=8, lr=3e-3, warmup_steps=2,
+                            eval_interval=30, eval_batches=2)  # fmt: skip
+    parts = build_reward_model(
+        context(world, tiny_gpt(world.tokenizer), cfg, world.pairs, tmp_path)
+    )
+    start = parts.heads["reward"].linear.weight.detach().clone()
+    history = fit(parts).history
+    assert not torch.equal(start, parts.heads["reward"].linear.weight.detach())
+    assert {"val/loss", "val/accuracy", "val/margin"} <= set(history)
+    assert history["val/loss"][-1][1] < math.log(2)
