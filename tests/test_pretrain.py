@@ -131,6 +131,10 @@ def test_gpt_run_then_checkpoint_model_file_and_perplexity_agree(home, corpus, t
     assert len(open_store(paths).samples(1)) == samples_before + 2
     assert open_store(paths).evaluations(1)[0].metrics == result["metrics"]
     assert main(["evaluate", "1", "perplexity", "--dataset", "[1, 2]"]) == 2
+    capsys.readouterr()
+    assert main(["evaluate", "1", "perplexity", "--dataset", "{name: nowhere}"]) == 2
+    assert "--dataset: unknown dataset 'nowhere'" in capsys.readouterr().err
+    assert main(["evaluate", "1", "perplexity", "--dataset", "{name: text-file, path: 3}"]) == 2
 
 
 def test_a_resumed_stream_continues_where_it_stopped():

@@ -21,7 +21,7 @@ from workbench.cli.common import (
     open_context,
     print_json,
 )
-from workbench.config import apply_overrides, resolve_config, validate_options
+from workbench.config import apply_overrides, validate_options
 from workbench.registry import UnknownPluginError
 from workbench.store import RunRecord
 
@@ -72,7 +72,7 @@ def require_protocol(ctx: Context, run: RunRecord, protocol: str, what: str) -> 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from workbench.runner import build
-    from workbench.specs import EvaluationContext, RunInfo
+    from workbench.specs import DatasetContext, EvaluationContext, RunInfo
 
     ctx = open_context(args.home)
     run = ctx.store.find_run(args.run)
@@ -86,12 +86,27 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     run_dir = ctx.paths.run_dir(run.id)
     loaded = build.load_run(run.config, run_dir, ctx.registry)
     resolved = loaded.resolved
+    dataset_block: dict[str, Any] | None = None
     if args.dataset:
+        # Only the dataset block is validated: an evaluation may score a run on data of another
+        # kind than its stage trained on (a DPO run on prompts, say).
         block = apply_overrides({}, [f"dataset={args.dataset}"])["dataset"]
         if not isinstance(block, dict) or "name" not in block:
             raise UserError("--dataset must be a mapping with a name, e.g. '{name: synthetic}'")
-        resolved = resolve_config({**run.config, "dataset": block}, ctx.registry)
-    dataset = build.build_dataset(resolved, ctx.registry, ctx.paths)
+        try:
+            dataset_spec = ctx.registry.dataset(str(block["name"]))
+        except UnknownPluginError as exc:
+            raise UserError(f"--dataset: {exc}") from None
+        dataset_options = validate_options(
+            dataset_spec, {k: v for k, v in block.items() if k != "name"}, "dataset"
+        )
+        dataset = dataset_spec.factory(
+            dataset_options,
+            DatasetContext(cache_dir=ctx.paths.cache, seed=run.seed, home=ctx.paths.home),
+        )
+        dataset_block = {"name": dataset_spec.name, **dataset_options.model_dump(mode="json")}
+    else:
+        dataset = build.build_dataset(resolved, ctx.registry, ctx.paths)
     info = RunInfo(id=run.id, name=run.name, seed=run.seed, run_dir=run_dir, home=ctx.paths.home)
 
     def log_sample(step: int, prompt: str, text: str) -> None:
@@ -99,8 +114,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         ctx.store.add_sample(run.id, step=run.step, prompt=prompt, text=text)
 
     config = options.model_dump(mode="json")
-    if args.dataset:
-        config["dataset"] = resolved.to_dict()["dataset"]
+    if dataset_block is not None:
+        config["dataset"] = dataset_block
     try:
         metrics: dict[str, Any] = dict(
             spec.factory(
