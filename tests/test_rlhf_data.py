@@ -96,7 +96,7 @@ def test_preference_jsonl_reads_trl_format_and_splits_validation(tmp_path):
             "bad.jsonl:2: field 'chosen' must be a string",
         ),
         ('{"prompt": "a", "chosen": [{"role": "user"}], "rejected": "c"}', "conversational"),
-        ('{"prompt": "a", ', "bad.jsonl:2: not valid JSON"),
+        ('{"prompt": "a", ', "bad.jsonl:2: invalid JSON"),
         ('["a", "b", "c"]', "bad.jsonl:2: expected a JSON object"),
     ],
 )

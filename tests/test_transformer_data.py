@@ -163,10 +163,10 @@ def test_jsonl_pairs_load_and_split(tmp_path):
 @pytest.mark.parametrize(
     ("bad_line", "message"),
     [
-        ('{"source": "a", "target": ', "line 3: invalid JSON"),
-        ('["a", "b"]', "line 3: expected an object with 'source' and 'target', got list"),
-        ('{"source": "a"}', "line 3: missing 'target'"),
-        ('{"source": "a", "target": 5}', "line 3: 'source' and 'target' must be strings"),
+        ('{"source": "a", "target": ', ":3: invalid JSON"),
+        ('["a", "b"]', ":3: expected a JSON object, got list"),
+        ('{"source": "a"}', ":3: missing 'target'"),
+        ('{"source": "a", "target": 5}', ":3: 'source' and 'target' must be strings"),
     ],
 )
 def test_bad_jsonl_line_is_reported_with_its_line_number(tmp_path, bad_line, message):

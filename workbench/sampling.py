@@ -9,6 +9,26 @@ import torch
 import torch.nn.functional as F
 
 
+def check_generate_args(
+    idx: torch.Tensor,
+    max_new_tokens: int,
+    temperature: float,
+    top_k: int | None,
+    top_p: float | None,
+) -> None:
+    """Refuse arguments of a ``generate`` call that no model can honour, naming the argument."""
+    if idx.dim() != 2 or idx.size(1) == 0:
+        raise ValueError(f"idx must have shape (batch, time>0), got {tuple(idx.shape)}")
+    if max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k must be >= 1, got {top_k}")
+    if top_p is not None and not 0.0 < top_p <= 1.0:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+
+
 def sample_next(
     logits: torch.Tensor,
     temperature: float,

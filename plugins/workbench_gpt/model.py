@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
-from workbench.sampling import StopTracker, sample_next
+from workbench.sampling import StopTracker, check_generate_args, sample_next
 
 __all__ = ["GPT", "GPTConfig", "KVCache"]
 
@@ -372,16 +372,7 @@ class GPT(nn.Module):
         tokens under greedy decoding. The model is in eval mode during the call and its previous
         mode is restored afterwards.
         """
-        if idx.dim() != 2 or idx.size(1) == 0:
-            raise ValueError(f"idx must have shape (batch, time>0), got {tuple(idx.shape)}")
-        if max_new_tokens < 0:
-            raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
-        if temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {temperature}")
-        if top_k is not None and top_k < 1:
-            raise ValueError(f"top_k must be >= 1, got {top_k}")
-        if top_p is not None and not 0.0 < top_p <= 1.0:
-            raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+        check_generate_args(idx, max_new_tokens, temperature, top_k, top_p)
         stops = [list(s) for s in (stop_sequences or ())]
 
         was_training = self.training

@@ -9,7 +9,6 @@ the training file is held out. Every problem names the file, the line and the fi
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workbench.data import LABELLED_TASK, LabelledTask
+from workbench.jsonl import jsonl_objects
 from workbench.specs import DatasetContext, DatasetSpec
 
 TaskType = Literal["classification", "entailment", "similarity", "multiple_choice"]
@@ -111,17 +111,7 @@ def read_records(path: Path, task_type: str, labels: list[str]) -> list[dict[str
     """The records of one JSONL file; errors name ``file:line`` and the field."""
     if not path.is_file():
         raise FileNotFoundError(f"task file not found: {path}")
-    records = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{where}: invalid JSON: {exc.msg}") from None
-            records.append(parse_record(obj, task_type, labels, where))
+    records = [parse_record(obj, task_type, labels, where) for where, obj in jsonl_objects(path)]
     if not records:
         raise ValueError(f"{path}: no records")
     return records

@@ -8,12 +8,12 @@ training file. Every error names the file, the line and the field.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.data import PreferencePairs
+from workbench.jsonl import jsonl_objects
 from workbench.specs import DatasetContext, DatasetSpec
 
 FIELDS = ("prompt", "chosen", "rejected")
@@ -39,29 +39,19 @@ def read_pairs(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
         raise ValueError(f"{path}: preference file not found")
     pairs = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{where}: not valid JSON ({error.msg})") from None
-            if not isinstance(record, dict):
-                raise ValueError(f"{where}: expected a JSON object with {', '.join(FIELDS)}")
-            for key in FIELDS:
-                if key not in record:
-                    raise ValueError(f"{where}: missing field {key!r}")
-                if not isinstance(record[key], str):
-                    kind = type(record[key]).__name__
-                    hint = (
-                        " (conversational message lists are not supported; write the text)"
-                        if isinstance(record[key], list)
-                        else ""
-                    )
-                    raise ValueError(f"{where}: field {key!r} must be a string, got {kind}{hint}")
-            pairs.append({key: record[key] for key in FIELDS})
+    for where, record in jsonl_objects(path):
+        for key in FIELDS:
+            if key not in record:
+                raise ValueError(f"{where}: missing field {key!r}")
+            if not isinstance(record[key], str):
+                kind = type(record[key]).__name__
+                hint = (
+                    " (conversational message lists are not supported; write the text)"
+                    if isinstance(record[key], list)
+                    else ""
+                )
+                raise ValueError(f"{where}: field {key!r} must be a string, got {kind}{hint}")
+        pairs.append({key: record[key] for key in FIELDS})
     if not pairs:
         raise ValueError(f"{path}: no preference pairs")
     return pairs

@@ -8,13 +8,13 @@ training file (after an optional seeded shuffle).
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workbench.data import Pair, Seq2SeqPairs
+from workbench.jsonl import jsonl_objects
 from workbench.specs import DatasetContext
 
 __all__ = ["JsonlPairsConfig", "load_jsonl_pairs", "read_pairs"]
@@ -74,28 +74,14 @@ def read_pairs(path: Path, encoding: str = "utf-8") -> list[Pair]:
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
     pairs: list[Pair] = []
-    with path.open(encoding=encoding) as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}, line {number}: invalid JSON ({error.msg})") from None
-            if not isinstance(record, dict):
-                raise ValueError(
-                    f"{path}, line {number}: expected an object with 'source' and 'target', got "
-                    f"{type(record).__name__}"
-                )
-            missing = [key for key in ("source", "target") if key not in record]
-            if missing:
-                raise ValueError(
-                    f"{path}, line {number}: missing {' and '.join(map(repr, missing))}"
-                )
-            source, target = record["source"], record["target"]
-            if not isinstance(source, str) or not isinstance(target, str):
-                raise ValueError(f"{path}, line {number}: 'source' and 'target' must be strings")
-            pairs.append((source, target))
+    for where, record in jsonl_objects(path, encoding):
+        missing = [key for key in ("source", "target") if key not in record]
+        if missing:
+            raise ValueError(f"{where}: missing {' and '.join(map(repr, missing))}")
+        source, target = record["source"], record["target"]
+        if not isinstance(source, str) or not isinstance(target, str):
+            raise ValueError(f"{where}: 'source' and 'target' must be strings")
+        pairs.append((source, target))
     if not pairs:
         raise ValueError(f"{path}: the file holds no pairs")
     return pairs
