@@ -65,8 +65,9 @@ def tiny_gpt(registry, vocab_size: int, block_size: int = 128) -> torch.nn.Modul
     return spec.factory(options, ModelContext(vocab_size=vocab_size))
 
 
-def run_eval(model, tokenizer, dataset, samples=None, **options) -> dict[str, float]:
+def run_eval(model, tokenizer, dataset, samples=None, progress=None, **options) -> dict[str, float]:
     ctx = EvaluationContext(
+        progress=progress,
         config=FewShotConfig(**options),
         run=RunInfo(id=1, name="t", seed=0, run_dir=Path("."), home=Path(".")),
         model=model,
@@ -221,6 +222,15 @@ def test_accuracy_rises_with_a_demonstration(corpus, tokenizer):
     assert metrics["acc/capital-of/k=4"] == 1.0
     counts = set(model.demo_counts)
     assert counts <= {0, 1, 4}, counts
+
+
+def test_progress_reaches_the_total_through_the_context(corpus, tokenizer):
+    calls: list[tuple[int, int]] = []
+    model = DemoReader(tokenizer, corpus.extras["world"])
+    run_eval(model, tokenizer, corpus, progress=lambda d, t: calls.append((d, t)), shots=[0, 1])
+    assert calls, "the evaluation never reported progress"
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert calls[-1][0] == calls[-1][1] > 0
 
 
 def test_metric_keys_and_samples(corpus, tokenizer, registry):

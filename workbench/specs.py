@@ -221,3 +221,5 @@ class EvaluationContext:
     """The run's full resolved config (its ``stage`` block says e.g. which task a head is for)."""
     load_run: Callable[[int | str], Any] | None = None
     """Load another finished run (id or name), as in :class:`StageContext`."""
+    progress: Callable[[int, int], None] | None = None
+    """Report progress of a long evaluation: ``progress(done, total)`` (the CLI draws a bar)."""

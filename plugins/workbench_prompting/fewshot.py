@@ -178,6 +178,7 @@ def evaluate_few_shot(
     ctx: EvaluationContext, progress: Callable[[int, int], None] | None = None
 ) -> dict[str, float]:
     cfg: FewShotConfig = ctx.config  # type: ignore[assignment]
+    progress = progress or ctx.progress
     heldout, demos, fmt = prompt_extras(ctx.dataset)
     tasks = list(cfg.tasks) if cfg.tasks else list(heldout)
     unknown = [t for t in tasks if t not in heldout]

@@ -113,6 +113,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         # Evaluation samples are stored with the run, at the step the run ended.
         ctx.store.add_sample(run.id, step=run.step, prompt=prompt, text=text)
 
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, desc=spec.name, unit="item", file=sys.stderr, leave=False)
+        bar.total = total
+        bar.update(done - bar.n)
+
     config = options.model_dump(mode="json")
     if dataset_block is not None:
         config["dataset"] = dataset_block
@@ -129,10 +140,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                     heads=loaded.heads,
                     run_config=loaded.resolved.to_dict(),
                     load_run=build.run_loader(ctx.store, ctx.paths, ctx.registry),
+                    progress=progress,
                 )
             )
         )
     except Exception as exc:
+        if bar is not None:
+            bar.close()
         ctx.store.add_evaluation(
             run.id,
             name=spec.name,
@@ -144,6 +158,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"error: evaluation {spec.name!r} failed: {exc}", file=sys.stderr)
         # A ValueError is the evaluation refusing its input (e.g. an empty split).
         return EXIT_BAD_INPUT if isinstance(exc, ValueError) else EXIT_FAILED
+    if bar is not None:
+        bar.close()
     metrics = {key: float(value) for key, value in metrics.items()}
     evaluation_id = ctx.store.add_evaluation(run.id, name=spec.name, config=config, metrics=metrics)
     if args.json:
