@@ -71,7 +71,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", help="workbench home (default: a temporary one)")
     parser.add_argument("--lm-run", help="reuse this finished pre-training run of --home")
-    parser.add_argument("--pretrain-steps", type=int, default=600)
+    parser.add_argument(
+        "--pretrain-steps",
+        type=int,
+        default=1500,
+        help="quickstart steps (1500 = the quickstart config)",
+    )
     parser.add_argument("--reward-steps", type=int, default=200)
     parser.add_argument("--ppo-rollouts", type=int, default=40)
     parser.add_argument("--dpo-steps", type=int, default=200)
