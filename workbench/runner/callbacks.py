@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,15 @@ class CheckpointAndProgress(pl.Callback):
     """Saves ``last.ckpt`` every ``every`` steps, at the end, and when SIGTERM arrives; keeps the
     run's ``step`` column current so the UI and ``workbench runs`` can show progress."""
 
-    def __init__(self, store: Store, run_id: int, checkpoint_dir: Path, every: int | None):
+    def __init__(
+        self,
+        store: Store,
+        run_id: int,
+        checkpoint_dir: Path,
+        every: int | None,
+        stop_requested: Callable[[], bool] | None = None,
+    ):
+        self._stop_requested = stop_requested or (lambda: False)
         self._store = store
         self._run_id = run_id
         self.path = checkpoint_dir / LAST_CHECKPOINT
@@ -137,6 +146,12 @@ class CheckpointAndProgress(pl.Callback):
         if trainer.received_sigterm:
             self._save(trainer)
             return
+        if self._stop_requested():
+            # A SIGTERM Lightning did not see (it came before its handler was installed).
+            self._save(trainer)
+            if trainer.is_global_zero:
+                self._store.update_run(self._run_id, step=step)
+            raise SIGTERMException()
         if self._every and step > 0 and step % self._every == 0:
             self._save(trainer)
         now = time.monotonic()

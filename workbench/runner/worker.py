@@ -17,7 +17,7 @@ import signal
 import sys
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -33,15 +33,19 @@ class RunCancelled(Exception):
 
 
 class _SigtermGuard:
-    """Until Lightning installs its own handler, SIGTERM cancels the run at once."""
+    """Until training starts, SIGTERM cancels the run at once; after that it is recorded in
+    ``pending``, which the checkpoint callback also reads, so a SIGTERM that lands before
+    Lightning has installed its own handler (which calls this one too) is not lost."""
 
     def __init__(self) -> None:
         self.training = False
+        self.pending = False
         signal.signal(signal.SIGTERM, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
         if not self.training:
             raise RunCancelled("cancelled before training started")
+        self.pending = True
 
 
 def package_versions() -> dict[str, str]:
@@ -165,6 +169,7 @@ def execute(
         run_dir=run_dir,
         progress=progress and rank_zero,
         extra_callbacks=[ThroughputMonitor(flops, peak)],
+        stop_requested=lambda: guard.pending,
     )
     if rank_zero:
         store.update_run(run_id, device=_describe_device(trainer))
@@ -207,6 +212,7 @@ def make_trainer(
     run_dir: Path,
     progress: bool,
     extra_callbacks: Sequence[Any] = (),
+    stop_requested: Callable[[], bool] | None = None,
 ) -> tuple[Any, Any]:
     """The ``pl.Trainer`` of a run: the store logger (plus any Lightning loggers the config asks
     for), ``last.ckpt`` checkpoints written atomically, and the step progress bar."""
@@ -223,7 +229,9 @@ def make_trainer(
     loggers: list[Any] = [store_logger]
     loggers.extend(_lightning_logger(name, run_dir) for name in trainer_opts.loggers)
     callbacks: list[Any] = [
-        CheckpointAndProgress(store, run_id, run_dir / "checkpoints", parts.checkpoint_every),
+        CheckpointAndProgress(
+            store, run_id, run_dir / "checkpoints", parts.checkpoint_every, stop_requested
+        ),
         *extra_callbacks,
     ]
     if progress:
