@@ -297,6 +297,9 @@ def test_ctrl_c_on_a_foreground_run_checkpoints_and_cancels(home, write_config):
         start_new_session=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # As from a terminal: a shell that starts the test suite as a background job leaves
+        # SIGINT ignored, and an ignored signal stays ignored in every child.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     store = store_for(home)
     wait_until(lambda: store.list_runs() and store.list_runs()[0].step >= 5)
