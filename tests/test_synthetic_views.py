@@ -65,3 +65,16 @@ def test_prompt_view_splits_prompts_and_keeps_properties(tmp_path):
 def test_unknown_task_is_refused():
     with pytest.raises(ValidationError, match="task"):
         SyntheticTaskConfig(task="translation")
+
+
+def test_reward_score_splits_the_corpus_prompts_as_the_view_does(tmp_path):
+    from workbench_rlhf.reward_score import prompts_of
+
+    corpus = generate_corpus(SyntheticConfig(**SMALL, n_preference_prompts=20), 3)
+    view = SYNTHETIC_PROMPTS_SPEC.factory(
+        SyntheticPromptsConfig(**SMALL, n_preference_prompts=20), ctx(tmp_path)
+    )
+    for split in ("train", "val"):
+        prompts, props, _ = prompts_of(corpus, split)
+        assert prompts == getattr(view, split)
+    assert len(view.val) == 2

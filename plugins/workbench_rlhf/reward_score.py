@@ -76,9 +76,11 @@ def prompts_of(dataset: Any, split: str) -> tuple[list[str], list[dict] | None, 
     items = extras.get("preference_prompts")
     if items:
         # The synthetic corpus itself (a pre-training run's dataset): split its preference prompts
-        # as the synthetic-prompts view does by default (the last 10% for validation).
-        n_val = int(round(len(items) * 0.1))
-        chosen = items[len(items) - n_val :] if split == "val" else items[: len(items) - n_val]
+        # as the synthetic-prompts view does by default.
+        from workbench_text.synthetic.views import split_preference_prompts
+
+        train, val = split_preference_prompts(items)
+        chosen = val if split == "val" else train
         return [i["prompt"] for i in chosen], [i["properties"] for i in chosen], world
     raise ValueError(
         "reward-score needs a prompts or preferences dataset, e.g. --dataset "

@@ -9,7 +9,7 @@ invented world, and so the same facts the pre-trained model has read about.
 from __future__ import annotations
 
 import random
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -33,11 +33,28 @@ class SyntheticTaskConfig(SyntheticConfig):
     )
 
 
+PROMPTS_VAL_FRACTION = 0.1
+"""Default share of the preference prompts held out for validation (the last ones)."""
+
+
+def split_preference_prompts(
+    items: list[dict[str, Any]], val_fraction: float = PROMPTS_VAL_FRACTION
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``extras["preference_prompts"]`` split into (train, val): the last ``val_fraction``."""
+    n_val = int(round(len(items) * val_fraction))
+    if n_val >= len(items):
+        raise ValueError("prompts_val_fraction leaves no training prompts")
+    return items[: len(items) - n_val], items[len(items) - n_val :]
+
+
 class SyntheticPromptsConfig(SyntheticConfig):
     """The synthetic corpus's options, plus the share of RLHF prompts held out for validation."""
 
     prompts_val_fraction: float = Field(
-        0.1, ge=0.0, le=0.5, description="share of the preference prompts kept for validation"
+        PROMPTS_VAL_FRACTION,
+        ge=0.0,
+        le=0.5,
+        description="share of the preference prompts kept for validation",
     )
 
 
@@ -74,11 +91,7 @@ def load_synthetic_prompts(config: SyntheticPromptsConfig, ctx: DatasetContext) 
     seed = _seed(config, ctx)
     base = SyntheticConfig(**config.model_dump(exclude={"prompts_val_fraction"}))
     extras = generate_corpus(base, seed).extras
-    items = extras["preference_prompts"]
-    n_val = int(round(len(items) * config.prompts_val_fraction))
-    if n_val >= len(items):
-        raise ValueError("prompts_val_fraction leaves no training prompts")
-    train, val = items[: len(items) - n_val], items[len(items) - n_val :]
+    train, val = split_preference_prompts(extras["preference_prompts"], config.prompts_val_fraction)
     return PromptSet(
         train=[item["prompt"] for item in train],
         val=[item["prompt"] for item in val],
