@@ -428,3 +428,14 @@ def test_generate_restores_mode_and_validates() -> None:
         model.generate(prompts, 3, top_p=0.0)
     with pytest.raises(ValueError):
         model.generate(torch.zeros(3, dtype=torch.long), 3)
+
+
+@pytest.mark.parametrize("norm", ["pre", "post"])
+def test_logits_from_hidden_states_equal_the_forward_logits(norm):
+    torch.manual_seed(0)
+    model = GPT(tiny_config(norm=norm, pad_vocab_to=64), vocab_size=37).eval()
+    idx = torch.randint(37, (2, 9))
+    logits, _ = model(idx)
+    from_hidden = model.logits_from_hidden(model.hidden_states(idx))
+    assert from_hidden.shape == (2, 9, 37)
+    assert torch.allclose(from_hidden, logits, atol=1e-6)

@@ -47,6 +47,9 @@ class CausalLM(Protocol):
         """Final (normalised) hidden states ``(B, T, C)`` for heads added by later stages."""
         ...
 
+    # Optional: ``logits_from_hidden(hidden) -> logits`` when the logits are a function of
+    # :meth:`hidden_states` (as in ``gpt``); stages needing both then run the model once.
+
     def generate(
         self,
         idx: torch.Tensor,

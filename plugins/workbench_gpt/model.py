@@ -273,8 +273,9 @@ class GPT(nn.Module):
             x = block(x, caches[i] if caches else None)
         return self.transformer.ln_f(x)
 
-    def _logits(self, hidden: torch.Tensor) -> torch.Tensor:
-        """Project hidden states to logits over the real (unpadded) vocabulary."""
+    def logits_from_hidden(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Logits over the real (unpadded) vocabulary from :meth:`hidden_states`, so a stage that
+        needs both (an auxiliary LM loss, a value head) runs the trunk once."""
         return self.lm_head(hidden)[..., : self.vocab_size]
 
     def forward(
@@ -282,7 +283,7 @@ class GPT(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits ``(B, T, vocab_size)`` and, given ``targets`` ``(B, T)``, the mean cross-entropy
         over positions whose target is not ``-1``."""
-        logits = self._logits(self._trunk(idx))
+        logits = self.logits_from_hidden(self._trunk(idx))
         loss = None
         if targets is not None:
             loss = F.cross_entropy(
@@ -311,7 +312,7 @@ class GPT(nn.Module):
         """Logits ``(B, T, vocab_size)`` for ``idx`` as the continuation of the tokens already in
         ``cache``, whose keys and values are appended. The first call (empty cache) is the prompt
         "prefill"; cached plus new positions may not exceed ``block_size``."""
-        return self._logits(self._trunk(idx, cache))
+        return self.logits_from_hidden(self._trunk(idx, cache))
 
     @torch.no_grad()
     def attention_weights(self, idx: torch.Tensor) -> list[torch.Tensor]:
@@ -409,7 +410,7 @@ class GPT(nn.Module):
                 # No cache, or the window has started to slide: recompute the last block_size.
                 cache = None
                 hidden = self._trunk(seq[:, -self.block_size :])
-                logits = self._logits(hidden[:, -1, :])
+                logits = self.logits_from_hidden(hidden[:, -1, :])
             next_tokens = sample_next(logits, temperature, top_k, top_p, generator)
             seq = torch.cat([seq, next_tokens.unsqueeze(1)], dim=1)
             if tracker.add(next_tokens):

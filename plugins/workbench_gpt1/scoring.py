@@ -23,15 +23,13 @@ def is_causal_lm(model: nn.Module) -> bool:
 def lm_loss(model: nn.Module, hidden: torch.Tensor, batch: TaskBatch) -> torch.Tensor:
     """Mean next-token cross-entropy of the batch's rows (padding ignored).
 
-    A GPT's ``lm_head`` (a linear layer) applied to its hidden states gives its logits, so those
-    are reused instead of running the model twice; other causal LMs (or an ``lm_head`` that does
-    not fit the hidden states) are called as ``model(idx, targets)``.
+    A model with ``logits_from_hidden`` (the ``gpt`` architecture) turns the hidden states it
+    already computed into logits, so the trunk runs once; other causal LMs are called as
+    ``model(idx, targets)``.
     """
-    head = getattr(model, "lm_head", None)
-    vocab = getattr(model, "vocab_size", None)
-    fits = isinstance(head, nn.Linear) and head.in_features == hidden.size(-1)
-    if fits and isinstance(vocab, int):
-        logits = head(hidden)[..., :vocab]
+    project = getattr(model, "logits_from_hidden", None)
+    if callable(project):
+        logits = project(hidden)
         return F.cross_entropy(
             logits.reshape(-1, logits.size(-1)).float(), batch.targets.reshape(-1), ignore_index=-1
         )

@@ -116,13 +116,11 @@ def last_hidden(hidden: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
 def logits_and_hidden(
     model: torch.nn.Module, ids: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits and final hidden states in one pass when the model exposes its output layer
-    (``lm_head`` applied to ``hidden_states`` gives the logits, as in the ``gpt`` architecture);
-    otherwise two passes."""
+    """Logits and final hidden states in one pass when the model has ``logits_from_hidden`` (the
+    ``gpt`` architecture); otherwise two passes."""
     hidden = model.hidden_states(ids)
-    head = getattr(model, "lm_head", None)
-    vocab = getattr(model, "vocab_size", None)
-    if isinstance(head, torch.nn.Module) and vocab is not None:
-        return head(hidden)[..., :vocab], hidden
+    project = getattr(model, "logits_from_hidden", None)
+    if callable(project):
+        return project(hidden), hidden
     logits, _ = model(ids)
     return logits, hidden
