@@ -29,6 +29,7 @@ from workbench.store.preferences import (
 )
 from workbench.store.store import (
     ArtifactRecord,
+    EvaluationItemRecord,
     EvaluationRecord,
     MetricRecord,
     RunRecord,
@@ -50,6 +51,7 @@ __all__ = [
     "AnnotatorStats",
     "ArtifactRecord",
     "CompletionRecord",
+    "EvaluationItemRecord",
     "EvaluationRecord",
     "LabelProgress",
     "LabelRecord",

@@ -126,9 +126,11 @@ def evaluate(
     run: RunRecord,
     options: dict[str, Any],
     log_sample: Callable[[int, str, str], None] | None = None,
+    log_items: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> tuple[Any, dict[str, float]]:
     """Run the registered ``few-shot`` evaluation on ``run`` (forward passes only) as
-    ``workbench evaluate`` does; returns the validated options and the metrics."""
+    ``workbench evaluate`` does; returns the validated options and the metrics. ``log_items``
+    receives every scored item."""
     from workbench.runner import build
     from workbench.specs import EvaluationContext, RunInfo
 
@@ -154,6 +156,7 @@ def evaluate(
             tokenizer=loaded.tokenizer,
             dataset=dataset,
             log_sample=log_sample or (lambda step, prompt, text: None),
+            log_items=log_items or (lambda items: None),
             heads=loaded.heads,
             run_config=loaded.resolved.to_dict(),
             load_run=build.run_loader(ctx.store, ctx.paths, ctx.registry),
@@ -306,8 +309,9 @@ def evaluate_runs(
         def log_sample(step: int, prompt: str, text: str, run: RunRecord = run) -> None:
             ctx.store.add_sample(run.id, step=run.step, prompt=prompt, text=text)
 
+        items: list[dict[str, Any]] = []
         try:
-            config, metrics = evaluate(ctx, run, options, log_sample)
+            config, metrics = evaluate(ctx, run, options, log_sample, items.extend)
         except Exception as exc:
             ctx.store.add_evaluation(
                 run.id, name=EVALUATION, config=dict(options), metrics={}, status="failed",
@@ -316,8 +320,9 @@ def evaluate_runs(
             done.append(f"- {head}: failed: {exc}")
             continue
         ctx.store.add_evaluation(
-            run.id, name=EVALUATION, config=config.model_dump(mode="json"), metrics=metrics
-        )
+            run.id, name=EVALUATION, config=config.model_dump(mode="json"), metrics=metrics,
+            items=items,
+        )  # fmt: skip
         shots = ", ".join(
             f"k={k}: {metrics[f'acc/k={k}']:.2f}"
             for k in options["shots"]
