@@ -17,7 +17,15 @@ Metrics (``<k>`` an evaluated shot count, ``<task>`` a prompt task name):
 * ``truncated/k=<k>``: share of prompts longer than the context (their first tokens were cut);
 * ``items/<task>`` and ``items``: held-out items scored; ``params``: the model's parameter count.
 
-The first item's literal prompt and answer are stored for every ``k`` with the run's samples.
+The first item's literal prompt and answer are stored for every ``k`` with the run's samples,
+and every scored item (task, k, seed, item index, prompt, answer, target, correct) goes to
+``ctx.log_items``, which stores it with the evaluation (``workbench items EVALUATION``).
+
+A held-out item that carries its own ``demos`` (an episode of a per-prompt mapping task, or an
+item of a user's ``task_file``) draws its demonstrations from them instead of the task's pool.
+With ``task_file`` the file's tasks are evaluated instead of the corpus's (see
+:mod:`workbench_prompting.task_file`); without ``tasks`` the corpus's own text tasks
+(``prompt_format["tasks_in_text"]``) are evaluated.
 """
 
 from __future__ import annotations
