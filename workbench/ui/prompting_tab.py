@@ -476,7 +476,9 @@ def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
     gr.Markdown(
         "Zero-, one- and few-shot prompting (GPT-3): the model sees *k* solved examples of a "
         "task, then a new input, and only forward passes run. Compare with a model fine-tuned "
-        "on the task."
+        "on the task. Recipe in which in-context learning emerges on a CPU: "
+        "`workbench run configs/prompting-icl.yaml` (and its smaller twin, see the config's "
+        "header), then pick the runs below and run the evaluation."
     )
     with gr.Accordion("One example", open=True):
         with gr.Row():
