@@ -17,7 +17,7 @@ import signal
 import sys
 import traceback
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -170,6 +170,9 @@ def execute(
         progress=progress and rank_zero,
         extra_callbacks=[ThroughputMonitor(flops, peak)],
         stop_requested=lambda: guard.pending,
+        home=paths.home,
+        run_name=run.name,
+        config=resolved.to_dict(),
     )
     if rank_zero:
         store.update_run(run_id, device=_describe_device(trainer))
@@ -213,9 +216,13 @@ def make_trainer(
     progress: bool,
     extra_callbacks: Sequence[Any] = (),
     stop_requested: Callable[[], bool] | None = None,
+    home: Path,
+    run_name: str,
+    config: Mapping[str, Any],
 ) -> tuple[Any, Any]:
     """The ``pl.Trainer`` of a run: the store logger (plus any Lightning loggers the config asks
-    for), ``last.ckpt`` checkpoints written atomically, and the step progress bar."""
+    for, each given ``config`` as hyper-parameters), ``last.ckpt`` checkpoints written
+    atomically, and the step progress bar."""
     import pytorch_lightning as pl
 
     from workbench.runner.callbacks import (
@@ -224,10 +231,21 @@ def make_trainer(
         StepProgressBar,
         StoreLogger,
     )
+    from workbench.runner.tracking import log_config, make_logger
 
     store_logger = StoreLogger(store, run_id)
-    loggers: list[Any] = [store_logger]
-    loggers.extend(_lightning_logger(name, run_dir) for name in trainer_opts.loggers)
+    extra_loggers = [
+        make_logger(
+            name,
+            run_dir=run_dir,
+            home=home,
+            run_name=run_name,
+            tracking_uri=trainer_opts.tracking_uri,
+        )
+        for name in trainer_opts.loggers
+    ]
+    log_config(extra_loggers, config)
+    loggers: list[Any] = [store_logger, *extra_loggers]
     callbacks: list[Any] = [
         CheckpointAndProgress(
             store, run_id, run_dir / "checkpoints", parts.checkpoint_every, stop_requested
@@ -256,18 +274,6 @@ def make_trainer(
     )
     store_logger.trainer = trainer
     return trainer, store_logger
-
-
-def _lightning_logger(name: str, run_dir: Path) -> Any:
-    from pytorch_lightning import loggers
-
-    if name == "csv":
-        return loggers.CSVLogger(str(run_dir), name="csv")
-    if name == "tensorboard":
-        return loggers.TensorBoardLogger(str(run_dir), name="tensorboard")
-    if name == "mlflow":
-        return loggers.MLFlowLogger(experiment_name="workbench", save_dir=str(run_dir / "mlruns"))
-    raise ValueError(f"unknown logger {name!r}")
 
 
 RANK_VARIABLES = ("RANK", "SLURM_PROCID", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK")

@@ -6,13 +6,15 @@ waits (up to the busy timeout) for another process's write lock instead of faili
 through with ``database is locked``. Read-only work can ask for a plain deferred ``BEGIN`` via
 :func:`deferred`, which in WAL mode never waits for writers.
 
-The migrations live in the repository-root ``alembic/`` folder. :func:`upgrade` runs them in
+The migrations live in the repository-root ``alembic/`` folder, shipped in the wheel as the
+package ``workbench._migrations`` (see :func:`migrations_dir`). :func:`upgrade` runs them in
 code on a shared connection (no ``alembic.ini`` needed); :func:`check` reports whether the ORM
 models and the migrated database differ.
 """
 
 from __future__ import annotations
 
+import importlib.resources
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +38,7 @@ from sqlalchemy import (
     event,
 )
 
+MIGRATIONS_PACKAGE: Final[str] = "workbench._migrations"
 BUSY_TIMEOUT_MS: Final[int] = 30_000
 BEGIN_OPTION: Final[str] = "workbench_sqlite_begin"
 """Execution option choosing how transactions begin: ``IMMEDIATE`` (default) or ``DEFERRED``."""
@@ -99,15 +102,30 @@ def deferred(engine: Engine) -> Engine:
 
 
 def migrations_dir() -> Path:
-    """The repository-root ``alembic/`` folder holding ``env.py`` and ``versions/``."""
-    folder = Path(__file__).resolve().parents[2] / "alembic"
-    if not (folder / "env.py").is_file() or not (folder / "versions").is_dir():
-        raise MigrationError(
-            f"the database migrations were not found at {folder} (expected env.py and "
-            "versions/ there); run the workbench from a checkout or an editable install "
-            "(pip install -e .) so that the alembic/ folder sits next to the workbench package"
-        )
-    return folder
+    """The folder holding the migrations' ``env.py``, ``script.py.mako`` and ``versions/``.
+
+    In an installed wheel it is the package ``workbench._migrations`` (setup.py ships the
+    repository-root ``alembic/`` folder under that name), found with ``importlib.resources``.
+    In a checkout or an editable install that package cannot be imported (setuptools' editable
+    finder does not map a subpackage to another folder), and the folder is the repository-root
+    ``alembic/`` itself.
+    """
+    candidates: list[Path] = []
+    try:
+        # The package has no __init__.py; joinpath gives a real path on disk, which Alembic needs.
+        env_py = importlib.resources.files(MIGRATIONS_PACKAGE).joinpath("env.py")
+        candidates.append(Path(str(env_py)).parent)
+    except ModuleNotFoundError:
+        pass
+    candidates.append(Path(__file__).resolve().parents[2] / "alembic")
+    for folder in candidates:
+        if (folder / "env.py").is_file() and (folder / "versions").is_dir():
+            return folder
+    looked = ", ".join(str(folder) for folder in candidates)
+    raise MigrationError(
+        f"the database migrations (env.py and versions/) were not found (looked in {looked}); "
+        "reinstall the workbench from a complete checkout or wheel (pip install .)"
+    )
 
 
 def _ini_escape(value: str) -> str:
