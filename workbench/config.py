@@ -75,7 +75,8 @@ class TrainerOptions(BaseModel):
     )
     tracking_uri: str | None = Field(
         None,
-        description="MLflow tracking URI; empty = one file store for the whole home (HOME/mlruns)",
+        description="MLflow tracking URI; empty = one database for the whole home "
+        "(sqlite:///HOME/mlflow.db)",
     )
     deterministic: bool = False
     compile: bool | Literal["auto"] = Field(
@@ -97,9 +98,23 @@ class RunConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, description="a name for the run")
+    name: str = Field(min_length=1, max_length=255, description="a name for the run")
     description: str = ""
-    seed: int = Field(1337, description="seed for data generation, initialisation and sampling")
+    seed: int = Field(
+        1337,
+        ge=0,
+        le=2**32 - 1,
+        description="seed for data generation, initialisation and sampling",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        bad = sorted({f"U+{ord(ch):04X}" for ch in value if not ch.isprintable()})
+        if bad:
+            raise ValueError(f"must hold printable characters only (found {', '.join(bad)})")
+        return value
+
     stage: PluginBlock
     architecture: PluginBlock
     tokenizer: PluginBlock

@@ -278,12 +278,16 @@ def load_registry(
         return (not allow_list or name in allow_list) and name not in block_list
 
     candidates: list[tuple[str, Any, str | None]] = []
+    entry_points: set[int] = set()
     if use_entry_points:
         for ep in _entry_points():
             if not wanted(ep.name):
                 continue
             version = ep.dist.version if ep.dist is not None else None
             candidates.append((ep.name, ep, version))
+            # Marked by identity, not by type: with the importlib_metadata backport installed
+            # (mlflow brings it), entry points are the backport's class, not the stdlib's.
+            entry_points.add(id(ep))
     for module_name in module_list:
         if wanted(module_name):
             candidates.append((module_name, module_name, None))
@@ -293,7 +297,7 @@ def load_registry(
 
     for name, source, version in candidates:
         try:
-            if isinstance(source, metadata.EntryPoint):
+            if id(source) in entry_points:
                 obj = source.load()
             elif isinstance(source, str):
                 obj = importlib.import_module(source)

@@ -7,9 +7,10 @@ whose package is missing is refused when it is validated, before any run is reco
 (:func:`missing_logger_error`).
 
 Every logger receives the run's full resolved config as its hyper-parameters. MLflow runs of one
-workbench home share one tracking store (``HOME/mlruns``, experiment ``workbench``, one MLflow
-run per workbench run, named after it) unless the config names a ``tracking_uri``, so MLflow's
-own UI compares them.
+workbench home share one tracking store — an SQLite database, ``HOME/mlflow.db`` (MLflow 3 has
+retired its file store), with artifacts under ``HOME/mlartifacts``; experiment ``workbench``, one
+MLflow run per workbench run, named after it — unless the config names a ``tracking_uri``, so
+MLflow's own UI compares them (``mlflow ui --backend-store-uri sqlite:///HOME/mlflow.db``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ LOGGER_PACKAGES: Final[dict[str, tuple[str, ...]]] = {
 """For each logger, the importable modules of which any one suffices (none: always available)."""
 
 MLFLOW_EXPERIMENT: Final[str] = "workbench"
-MLFLOW_DIR: Final[str] = "mlruns"
+MLFLOW_DATABASE: Final[str] = "mlflow.db"
+MLFLOW_ARTIFACTS: Final[str] = "mlartifacts"
 
 
 def _installed(module: str) -> bool:
@@ -53,10 +55,10 @@ def missing_logger_error(names: Sequence[str]) -> str | None:
 
 
 def mlflow_tracking_uri(home: Path, tracking_uri: str | None) -> str:
-    """Where MLflow writes: the configured URI, else one file store for the whole home."""
+    """Where MLflow writes: the configured URI, else one database for the whole home."""
     if tracking_uri:
         return tracking_uri
-    return (Path(home) / MLFLOW_DIR).resolve().as_uri()
+    return f"sqlite:///{(Path(home) / MLFLOW_DATABASE).resolve()}"
 
 
 def make_logger(
@@ -74,6 +76,8 @@ def make_logger(
             experiment_name=MLFLOW_EXPERIMENT,
             run_name=run_name,
             tracking_uri=mlflow_tracking_uri(home, tracking_uri),
+            # Used when the experiment is first created; else MLflow writes under the cwd.
+            artifact_location=(Path(home) / MLFLOW_ARTIFACTS).resolve().as_uri(),
         )
     raise ValueError(f"unknown logger {name!r}; choose from {sorted(LOGGER_PACKAGES)}")
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.paths import Paths, resolve_home
+from workbench.runner.procs import owner
 from workbench.store import Store, open_store
 
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 3
@@ -87,7 +88,7 @@ def execute(
     from workbench.devices import check_trainer_options, peak_bf16_flops
     from workbench.registry import load_registry
     from workbench.runner import build
-    from workbench.runner.callbacks import ThroughputMonitor
+    from workbench.runner.callbacks import ThroughputMonitor, sweep_temporaries
     from workbench.specs import RunInfo, StageContext
 
     _quiet_lightning()
@@ -125,6 +126,8 @@ def execute(
 
     model = build.build_model(resolved, registry, tokenizer.vocab_size)
     checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    if rank_zero:
+        sweep_temporaries(checkpoint.parent)  # torn writes of a killed run; never a checkpoint
     resuming = resume and checkpoint.is_file()
     if parent_dir is not None and not resuming:
         build.load_weights(model, parent_dir / build.MODEL_FILE)
@@ -304,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         # A process Lightning started for another device of the same run: train, write nothing.
         execute(paths, store, args.run_id, resume=args.resume, progress=False, guard=guard)
         return EXIT_SUCCEEDED
-    store.update_run(args.run_id, pid=os.getpid())
+    store.update_run(args.run_id, **owner(os.getpid()))
     store.set_status(args.run_id, "running")
     try:
         execute(paths, store, args.run_id, resume=args.resume, progress=args.progress, guard=guard)
