@@ -291,11 +291,11 @@ def record_failure(store: Store, run_id: int, exc: BaseException, run_dir: Path)
     not fit in the database, that line alone is stored."""
     from workbench.environment import explain
 
-    details = traceback.format_exc()
+    details = "".join(traceback.format_exception(exc))
     cause = explain(exc, run_dir, elsewhere=False)
     if cause is None:
         store.set_status(run_id, "failed", error=details)
-        traceback.print_exc(file=sys.stderr)
+        print(details, end="", file=sys.stderr)
         return
     line = f"{cause}; then `workbench resume {run_id}`"
     print(f"error: {line}", file=sys.stderr)
