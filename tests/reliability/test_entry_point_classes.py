@@ -4,6 +4,7 @@ built-in plugins must load all the same."""
 
 from __future__ import annotations
 
+import dataclasses
 from importlib import metadata
 
 from workbench import registry as registry_module
@@ -23,10 +24,14 @@ class ForeignEntryPoint:
 
 def test_entry_points_of_another_class_still_load(monkeypatch):
     real = registry_module._entry_points()
-    assert real, "the built-in plugins' entry points are not installed"
-    monkeypatch.setattr(
-        registry_module, "_entry_points", lambda: [ForeignEntryPoint(ep) for ep in real]
+    assert real.builtins, "the built-in plugins' entry points are not installed"
+    foreign = dataclasses.replace(
+        real,
+        builtins=[ForeignEntryPoint(ep) for ep in real.builtins],
+        others=[ForeignEntryPoint(ep) for ep in real.others],
     )
+    monkeypatch.setattr(registry_module, "_entry_points", lambda: foreign)
     loaded = registry_module.load_registry(modules=[])
     assert loaded.failed == []
+    assert all(plugin.builtin for plugin in loaded.plugins)
     assert {"pretrain", "reward-model", "ppo"} <= set(loaded.names("stages"))

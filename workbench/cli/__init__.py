@@ -1,7 +1,9 @@
 """The ``workbench`` command line.
 
 Exit codes: 0 success; 1 the run failed (or was interrupted); 2 bad input (a config, a run
-reference or an argument that cannot be used); 130 the run was cancelled.
+reference or an argument that cannot be used) or an unusable environment (a home that cannot be
+written, a full disk, a database that is damaged or from a newer workbench: one ``error:`` line
+naming the file, no traceback); 130 the run was cancelled.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from workbench.cli import (
 )
 from workbench.cli.common import EXIT_BAD_INPUT, UserError
 from workbench.config import ConfigError
+from workbench.environment import explain_os_error
 from workbench.registry import UnknownPluginError
 from workbench.store import StoreError
 
@@ -74,6 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except (UserError, StoreError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        message = explain_os_error(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 

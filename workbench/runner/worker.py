@@ -287,6 +287,29 @@ def _is_launch_rank() -> bool:
     return all(os.environ.get(var, "0") == "0" for var in RANK_VARIABLES)
 
 
+def record_failure(store: Store, run_id: int, exc: BaseException, run_dir: Path) -> None:
+    """Mark the run failed with the traceback. When the machine caused it (a full disk, a
+    read-only folder, an unusable database) the error ends with one line that says so and what
+    to do, printed alone instead of the traceback; on a full disk, where even the traceback may
+    not fit in the database, that line alone is stored."""
+    from workbench.environment import explain
+
+    details = "".join(traceback.format_exception(exc))
+    cause = explain(exc, run_dir, elsewhere=False)
+    if cause is None:
+        store.set_status(run_id, "failed", error=details)
+        print(details, end="", file=sys.stderr)
+        return
+    line = f"{cause}; then `workbench resume {run_id}`"
+    print(f"error: {line}", file=sys.stderr)
+    for error in (f"{details}\n{line}", line):
+        try:
+            store.set_status(run_id, "failed", error=error)
+            return
+        except Exception:  # noqa: BLE001 - the store may fail for the same reason
+            continue
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workbench.runner.worker")
     parser.add_argument("--home", required=True)
@@ -322,9 +345,8 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_CANCELLED
         store.set_status(args.run_id, "failed", error=traceback.format_exc())
         return EXIT_FAILED
-    except BaseException:
-        store.set_status(args.run_id, "failed", error=traceback.format_exc())
-        traceback.print_exc(file=sys.stderr)
+    except BaseException as exc:
+        record_failure(store, args.run_id, exc, paths.run_dir(args.run_id))
         return EXIT_FAILED
     store.set_status(args.run_id, "succeeded")
     return EXIT_SUCCEEDED
