@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workbench.config import ConfigError, ResolvedConfig, apply_overrides, resolve_config
-from workbench.devices import check_trainer_options
 from workbench.paths import Paths
 from workbench.registry import Registry
 from workbench.runner import preflight, procs
@@ -59,6 +58,8 @@ def create_run(
     name: str | None = None,
 ) -> int:
     """Write a queued run row for a validated config; returns its id."""
+    from workbench.devices import check_trainer_options  # imports torch: only when creating
+
     check_trainer_options(resolved.run.trainer)
     parent = resolve_parent(store, resolved.run.init_from)
     preflight.check(resolved, parent)
@@ -233,6 +234,8 @@ def prepare_resume(
             )
         if registry is None:
             raise ValueError("overrides need the registry to validate the config")
+        from workbench.devices import check_trainer_options
+
         resolved = resolve_config(apply_overrides(run.config, overrides), registry)
         check_trainer_options(resolved.run.trainer)
         config = dict(run.config)
