@@ -63,6 +63,30 @@ def test_show_by_id_and_name(home, capsys):
     assert "no run with id or name 'nope'" in capsys.readouterr().err
 
 
+def test_items_shows_an_evaluations_items_filtered_by_task_and_k(home, capsys):
+    store, parent, _ = make_runs(home)
+    rows = [
+        {"task": t, "k": k, "seed": 0, "item": 0, "prompt": f"\n\n{t} {k} ->",
+         "answer": " x", "target": "x" if k else "y", "correct": bool(k)}
+        for t in ("echo", "flip") for k in (0, 8)
+    ]  # fmt: skip
+    evaluation = store.add_evaluation(parent, name="few-shot", config={}, metrics={}, items=rows)
+    assert main(["show", "base"]) == 0
+    assert f"#{evaluation}" in capsys.readouterr().out
+    assert main(["items", str(evaluation), "--task", "flip", "--k", "8"]) == 0
+    text = capsys.readouterr().out
+    assert "1 item(s)" in text and "flip" in text and "echo" not in text
+    assert main(["items", str(evaluation), "--wrong", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(d["task"], d["k"], d["correct"]) for d in data] == [
+        ("echo", 0, False),
+        ("flip", 0, False),
+    ]
+    assert data[0]["prompt"] == "\n\necho 0 ->"
+    assert main(["items", "999"]) == 2
+    assert "no evaluation with id 999" in capsys.readouterr().err
+
+
 def test_plugins_json_shape(home, capsys):
     assert main(["plugins", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

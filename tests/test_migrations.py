@@ -36,6 +36,7 @@ TABLES = {
     "artifacts",
     "samples",
     "evaluations",
+    "evaluation_items",
     "annotators",
     "prompts",
     "completions",

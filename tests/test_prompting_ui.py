@@ -165,6 +165,24 @@ def test_evaluate_runs_stores_results_and_the_chart_reads_them(home):
         list(pt.evaluate_runs(ctx, [], options))
 
 
+def test_evaluated_items_are_stored_and_filtered_by_task_and_k(home):
+    ctx, base, _ = home
+    options = pt.evaluation_options(pt.ALL_TASKS, "0, 2", 2, 2, False)
+    assert "done" in list(pt.evaluate_runs(ctx, [str(base)], options))[-1]
+    record = pt.latest_evaluation(ctx, base)
+    tasks = [key.split("/")[1] for key in record.metrics if key.startswith("items/")]
+    note, rows = pt.evaluated_items(ctx, str(base))
+    assert f"evaluation {record.id} of run {base}" in note
+    assert len(rows) == len(tasks) * 2 * (1 + 2)  # k=0 once, k=2 for two seeds
+    assert all(len(row) == len(pt.ITEM_HEADERS) for row in rows)
+    _, only = pt.evaluated_items(ctx, str(base), "reverse", "2")
+    assert len(only) == 2 * 2 and {(r[0], r[1]) for r in only} == {("reverse", 2)}
+    assert only[0][4].endswith(" ->") and only[0][7] in ("✓", "✗")
+    _, wrong = pt.evaluated_items(ctx, str(base), only_wrong=True)
+    assert all(r[7] == "✗" for r in wrong)
+    assert ctx.store.evaluation_items(record.id, task="reverse", k=2)[0].target == only[0][6]
+
+
 def test_missing_evaluation_plugin_is_reported(home, monkeypatch):
     ctx, base, _ = home
     monkeypatch.setenv("WORKBENCH_DISABLE_PLUGINS", "prompting")

@@ -215,6 +215,10 @@ class EvaluationContext:
     tokenizer: Tokenizer
     dataset: Any
     log_sample: Callable[[int, str, str], None] = lambda step, prompt, text: None
+    log_items: Callable[[list[dict[str, Any]]], None] = lambda items: None
+    """Keep every scored item with the evaluation (lm-evaluation-harness's ``--log_samples``):
+    dicts with ``task``, ``prompt``, ``answer``, ``target``, ``correct`` and optionally ``k``,
+    ``seed`` and ``item``. Stored with the evaluation's row (``Store.evaluation_items``)."""
     heads: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
     """State dicts of the heads the run's stage saved, by head name."""
     run_config: dict[str, Any] = field(default_factory=dict)

@@ -17,7 +17,15 @@ Metrics (``<k>`` an evaluated shot count, ``<task>`` a prompt task name):
 * ``truncated/k=<k>``: share of prompts longer than the context (their first tokens were cut);
 * ``items/<task>`` and ``items``: held-out items scored; ``params``: the model's parameter count.
 
-The first item's literal prompt and answer are stored for every ``k`` with the run's samples.
+The first item's literal prompt and answer are stored for every ``k`` with the run's samples,
+and every scored item (task, k, seed, item index, prompt, answer, target, correct) goes to
+``ctx.log_items``, which stores it with the evaluation (``workbench items EVALUATION``).
+
+A held-out item that carries its own ``demos`` (an episode of a per-prompt mapping task, or an
+item of a user's ``task_file``) draws its demonstrations from them instead of the task's pool.
+With ``task_file`` the file's tasks are evaluated instead of the corpus's (see
+:mod:`workbench_prompting.task_file`); without ``tasks`` the corpus's own text tasks
+(``prompt_format["tasks_in_text"]``) are evaluated.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from __future__ import annotations
 import random
 import statistics
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -34,6 +42,7 @@ from workbench.protocols import CAUSAL_LM
 from workbench.specs import EvaluationContext, EvaluationSpec
 from workbench_prompting.prompts import Item, PromptFormat, draw_demonstrations, prompt_extras
 from workbench_prompting.scoring import continuation_logprobs, greedy_answers
+from workbench_prompting.task_file import load_task_file, vocabulary_check
 
 DEFAULT_SHOTS = (0, 1, 2, 4, 8)
 
@@ -72,6 +81,12 @@ class FewShotConfig(BaseModel):
         None, ge=1, description="answer tokens generated at most (default: longest answer + 2)"
     )
     batch_size: int = Field(64, ge=1, le=4096, description="prompts per forward pass")
+    task_file: str | None = Field(
+        None,
+        description='your own prompt tasks: a JSON Lines file of {"task", "input", '
+        '"output"} lines, evaluated instead of the corpus\'s tasks (demonstrations are the '
+        "task's other items)",
+    )
 
     @field_validator("shots")
     @classmethod
@@ -118,19 +133,29 @@ def build_queries(
         held_inputs = {item["input"] for item in heldout[task]}
         text = fmt.instruction_for(task) if instruction else None
         for index, item in _selected(heldout[task], offset, limit):
+            own = item.get("demos")
+            # An item with its own demonstrations (an episode of a per-prompt mapping) draws
+            # from them, and its query may recur among them: that is what the task tests.
+            pool, exclude = (
+                (own, set()) if own is not None
+                else (demos.get(task, []), held_inputs | {item["input"]})
+            )  # fmt: skip
             for k in shots:
                 for seed in range(seeds if k > 0 else 1):
                     chosen = draw_demonstrations(
-                        demos.get(task, []),
-                        k,
-                        seed=seed,
-                        task=task,
-                        index=index,
-                        exclude=held_inputs | {item["input"]},
+                        pool, k, seed=seed, task=task, index=index, exclude=exclude
                     )
                     prompt = prefix + fmt.prompt(chosen, item["input"], text)
                     queries.append(Query(task, index, k, seed, prompt, item["output"]))
     return queries
+
+
+def default_tasks(dataset: object, heldout: dict[str, list[Item]]) -> list[str]:
+    """The tasks evaluated when none are named: those the corpus's text demonstrates
+    (``prompt_format["tasks_in_text"]``), else every task with held-out items."""
+    in_text = getattr(dataset, "extras", {}).get("prompt_format", {}).get("tasks_in_text")
+    chosen = [t for t in in_text or [] if t in heldout]
+    return chosen or list(heldout)
 
 
 def _selected(items: list[Item], offset: int, limit: int | None) -> list[tuple[int, Item]]:
@@ -138,6 +163,14 @@ def _selected(items: list[Item], offset: int, limit: int | None) -> list[tuple[i
     so an item's demonstrations do not depend on ``offset`` and ``limit``)."""
     end = None if limit is None else offset + limit
     return list(enumerate(items))[offset:end]
+
+
+def _logged(q: Query, answer: str, correct: bool) -> dict[str, object]:
+    """One scored item as ``EvaluationContext.log_items`` takes it."""
+    return {
+        "task": q.task, "k": q.k, "seed": q.seed, "item": q.index, "prompt": q.prompt,
+        "answer": answer, "target": q.output, "correct": correct,
+    }  # fmt: skip
 
 
 def _distractors(task: str, index: int, correct: str, outputs: list[str], count: int) -> list[str]:
@@ -179,8 +212,18 @@ def evaluate_few_shot(
 ) -> dict[str, float]:
     cfg: FewShotConfig = ctx.config  # type: ignore[assignment]
     progress = progress or ctx.progress
-    heldout, demos, fmt = prompt_extras(ctx.dataset)
-    tasks = list(cfg.tasks) if cfg.tasks else list(heldout)
+    tokenizer, model = ctx.tokenizer, ctx.model
+    if cfg.task_file:
+        heldout = load_task_file(cfg.task_file, vocabulary_check(tokenizer))
+        demos: dict[str, list[Item]] = {}
+        extras = getattr(ctx.dataset, "extras", None) or {}
+        fmt = PromptFormat.from_extras(extras.get("prompt_format", {}))
+        # The file's tasks are the user's own: no corpus instruction line names them.
+        fmt = replace(fmt, instructions={})
+        tasks = list(cfg.tasks) if cfg.tasks else list(heldout)
+    else:
+        heldout, demos, fmt = prompt_extras(ctx.dataset)
+        tasks = list(cfg.tasks) if cfg.tasks else default_tasks(ctx.dataset, heldout)
     unknown = [t for t in tasks if t not in heldout]
     if unknown:
         raise ValueError(f"unknown prompt task(s) {unknown}; this corpus has {list(heldout)}")
@@ -192,7 +235,6 @@ def evaluate_few_shot(
         heldout, demos, fmt, tasks=tasks, shots=cfg.shots, seeds=cfg.seeds,
         limit=cfg.limit, instruction=cfg.instruction, prefix=prefix, offset=cfg.offset,
     )  # fmt: skip
-    tokenizer, model = ctx.tokenizer, ctx.model
     metrics: dict[str, float] = {}
 
     if cfg.scoring in ("generate", "both"):
@@ -210,10 +252,14 @@ def evaluate_few_shot(
             (t, k, s): [] for t in tasks for k in cfg.shots for s in range(cfg.seeds)
         }
         truncated: dict[int, list[bool]] = {k: [] for k in cfg.shots}
+        logged: list[dict[str, object]] = []
         for q in queries:
             answer = answers[q.prompt]
-            correct[(q.task, q.k, q.seed)].append(answer.text.strip() == q.output.strip())
+            right = answer.text.strip() == q.output.strip()
+            correct[(q.task, q.k, q.seed)].append(right)
             truncated[q.k].append(answer.truncated)
+            logged.append(_logged(q, answer.text, right))
+        ctx.log_items(logged)
         metrics.update(summarise(correct, tasks, cfg.shots, cfg.seeds, "acc"))
         for k in cfg.shots:
             metrics[f"truncated/k={k}"] = statistics.fmean(truncated[k])
@@ -225,22 +271,29 @@ def evaluate_few_shot(
     if cfg.scoring in ("rank", "both"):
         outputs = {t: [i["output"] for i in (*heldout[t], *demos.get(t, []))] for t in tasks}
         pairs: list[tuple[str, str]] = []
-        spans: list[tuple[Query, int]] = []
+        spans: list[tuple[Query, list[str]]] = []
         for q in queries:
             candidates = [q.output, *_distractors(q.task, q.index, q.output, outputs[q.task],
                                                   cfg.choices - 1)]  # fmt: skip
-            spans.append((q, len(candidates)))
+            spans.append((q, candidates))
             pairs += [(q.prompt, fmt.expected(c) + fmt.stop) for c in candidates]
         scores = continuation_logprobs(model, tokenizer, pairs, batch_size=cfg.batch_size)
         ranked: dict[tuple[str, int, int], list[bool]] = {
             (t, k, s): [] for t in tasks for k in cfg.shots for s in range(cfg.seeds)
         }
         at = 0
-        for q, n in spans:
-            row = scores[at : at + n]
-            at += n
+        rank_logged: list[dict[str, object]] = []
+        for q, candidates in spans:
+            row = scores[at : at + len(candidates)]
+            at += len(candidates)
             # The correct output is candidate 0; a tie does not count as ranked first.
-            ranked[(q.task, q.k, q.seed)].append(all(row[0] > s for s in row[1:]))
+            right = all(row[0] > s for s in row[1:])
+            ranked[(q.task, q.k, q.seed)].append(right)
+            best = max(range(len(row)), key=lambda i: (row[i], -i))
+            rank_logged.append(_logged(q, candidates[best], right))
+        if cfg.scoring == "rank":
+            # With `both`, the generated answers are the ones logged.
+            ctx.log_items(rank_logged)
         metrics.update(summarise(ranked, tasks, cfg.shots, cfg.seeds, "rank_acc"))
 
     for task in tasks:

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-Item = Mapping[str, str]
+Item = Mapping[str, Any]
 """One prompt-task item: ``{"input": ..., "output": ...}``."""
 
 REQUIRED_EXTRAS = ("prompt_tasks", "prompt_demos", "prompt_format")

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("runs_cmd", "list runs, newest first"),
     "show": ("runs_cmd", "show one run"),
     "evaluate": ("evaluate_cmd", "run an evaluation on a finished run"),
+    "items": ("items_cmd", "show the items an evaluation scored"),
     "attention": ("attention_cmd", "save a seq2seq run's attention maps for one example as HTML"),
     "plugins": ("plugins_cmd", "list loaded and failed plugins"),
     "db": ("db_cmd", "database maintenance"),

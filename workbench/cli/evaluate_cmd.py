@@ -113,6 +113,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         # Evaluation samples are stored with the run, at the step the run ended.
         ctx.store.add_sample(run.id, step=run.step, prompt=prompt, text=text)
 
+    items: list[dict[str, Any]] = []
     bar: Any = None
 
     def progress(done: int, total: int) -> None:
@@ -137,6 +138,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                     tokenizer=loaded.tokenizer,
                     dataset=dataset,
                     log_sample=log_sample,
+                    log_items=items.extend,
                     heads=loaded.heads,
                     run_config=loaded.resolved.to_dict(),
                     load_run=build.run_loader(ctx.store, ctx.paths, ctx.registry),
@@ -161,7 +163,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if bar is not None:
         bar.close()
     metrics = {key: float(value) for key, value in metrics.items()}
-    evaluation_id = ctx.store.add_evaluation(run.id, name=spec.name, config=config, metrics=metrics)
+    evaluation_id = ctx.store.add_evaluation(
+        run.id, name=spec.name, config=config, metrics=metrics, items=items
+    )
     if args.json:
         print_json(
             {

@@ -119,7 +119,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                 f"{k} {v:.4g}" if isinstance(v, int | float) else f"{k} {v}"
                 for k, v in sorted(e.metrics.items())
             )
-            print(f"    {e.name:<12} {e.status:<9} {shown}")
+            print(f"    #{e.id:<4} {e.name:<12} {e.status:<9} {shown}")
     if samples:
         last = samples[-1]
         print(f"  last sample (step {last.step}):")

@@ -36,6 +36,7 @@ from workbench.store.preferences import (
 )
 from workbench.store.store import (
     ArtifactRecord,
+    EvaluationItemRecord,
     EvaluationRecord,
     MetricRecord,
     RunRecord,
@@ -58,6 +59,7 @@ __all__ = [
     "ArtifactRecord",
     "CompletionRecord",
     "DatabaseUnusable",
+    "EvaluationItemRecord",
     "EvaluationRecord",
     "LabelProgress",
     "LabelRecord",

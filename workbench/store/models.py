@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -241,6 +242,26 @@ class Evaluation(Base):
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EvaluationItem(Base):
+    """One scored item of an evaluation (lm-evaluation-harness's ``--log_samples``): what the
+    model was given, what it answered, the target and whether it counts as correct."""
+
+    __tablename__ = "evaluation_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(
+        ForeignKey("evaluations.id", ondelete="CASCADE"), index=True
+    )
+    task: Mapped[str] = mapped_column(String(255))
+    k: Mapped[int | None] = mapped_column(Integer)
+    seed: Mapped[int | None] = mapped_column(Integer)
+    item: Mapped[int | None] = mapped_column(Integer)
+    prompt: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text)
+    correct: Mapped[bool] = mapped_column(Boolean)
 
 
 # -- preference labelling ---------------------------------------------------------------------

@@ -40,6 +40,7 @@ from workbench.store.models import (
     Artifact,
     Base,
     Evaluation,
+    EvaluationItem,
     Metric,
     Run,
     Sample,
@@ -166,11 +167,42 @@ class EvaluationRecord:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class EvaluationItemRecord:
+    """One scored item of an evaluation: the prompt, the model's answer, the target and whether
+    it was correct, with the task, number of demonstrations ``k`` and demo seed it belongs to."""
+
+    id: int
+    evaluation_id: int
+    task: str
+    k: int | None
+    seed: int | None
+    item: int | None
+    prompt: str
+    answer: str
+    target: str
+    correct: bool
+
+
+ITEM_FIELDS: Final = ("task", "k", "seed", "item", "prompt", "answer", "target", "correct")
+"""The keys of one logged evaluation item (see :meth:`Store.add_evaluation`)."""
+
+
 _R = TypeVar("_R")
 
 
 def _record(cls: type[_R], row: Base) -> _R:
     return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})  # type: ignore[arg-type]
+
+
+def _item_row(evaluation_id: int, item: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(item) - set(ITEM_FIELDS)
+    if unknown:
+        raise StoreError(f"unknown evaluation item field(s) {sorted(unknown)}")
+    row: dict[str, Any] = {"evaluation_id": evaluation_id, "k": None, "seed": None, "item": None}
+    row.update(item)
+    row["correct"] = bool(row["correct"])
+    return row
 
 
 def _check_status(status: str) -> str:
@@ -639,8 +671,11 @@ class Store(PreferenceQueries):
         metrics: dict[str, Any],
         status: str = "succeeded",
         error: str | None = None,
+        items: Sequence[dict[str, Any]] = (),
     ) -> int:
-        """Record an evaluation's outcome and return the row id."""
+        """Record an evaluation's outcome and return the row id. ``items`` are its scored items
+        (dicts with the keys of :data:`ITEM_FIELDS`; ``k``, ``seed`` and ``item`` may be
+        missing), stored in the same transaction."""
         with self._write() as s:
             self._run_row(s, run_id)
             row = Evaluation(
@@ -654,7 +689,44 @@ class Store(PreferenceQueries):
             )
             s.add(row)
             s.flush()
+            if items:
+                s.execute(
+                    insert(EvaluationItem),
+                    [_item_row(row.id, item) for item in items],
+                )
             return row.id
+
+    def evaluation(self, evaluation_id: int) -> EvaluationRecord:
+        """One evaluation by id (``StoreError`` when there is none)."""
+        with self._read() as s:
+            row = s.get(Evaluation, evaluation_id)
+            if row is None:
+                raise StoreError(f"no evaluation with id {evaluation_id}")
+            return _record(EvaluationRecord, row)
+
+    def evaluation_items(
+        self,
+        evaluation_id: int,
+        *,
+        task: str | None = None,
+        k: int | None = None,
+        correct: bool | None = None,
+        limit: int | None = None,
+    ) -> list[EvaluationItemRecord]:
+        """An evaluation's scored items in the order they were logged, optionally only one
+        task's, one ``k``'s, or only the correct (or wrong) ones."""
+        query = select(EvaluationItem).where(EvaluationItem.evaluation_id == evaluation_id)
+        if task is not None:
+            query = query.where(EvaluationItem.task == task)
+        if k is not None:
+            query = query.where(EvaluationItem.k == k)
+        if correct is not None:
+            query = query.where(EvaluationItem.correct == correct)
+        query = query.order_by(EvaluationItem.id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as s:
+            return [_record(EvaluationItemRecord, row) for row in s.scalars(query)]
 
     def evaluations(self, run_id: int) -> list[EvaluationRecord]:
         """A run's evaluations, oldest first."""

@@ -126,9 +126,11 @@ def evaluate(
     run: RunRecord,
     options: dict[str, Any],
     log_sample: Callable[[int, str, str], None] | None = None,
+    log_items: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> tuple[Any, dict[str, float]]:
     """Run the registered ``few-shot`` evaluation on ``run`` (forward passes only) as
-    ``workbench evaluate`` does; returns the validated options and the metrics."""
+    ``workbench evaluate`` does; returns the validated options and the metrics. ``log_items``
+    receives every scored item."""
     from workbench.runner import build
     from workbench.specs import EvaluationContext, RunInfo
 
@@ -154,6 +156,7 @@ def evaluate(
             tokenizer=loaded.tokenizer,
             dataset=dataset,
             log_sample=log_sample or (lambda step, prompt, text: None),
+            log_items=log_items or (lambda items: None),
             heads=loaded.heads,
             run_config=loaded.resolved.to_dict(),
             load_run=build.run_loader(ctx.store, ctx.paths, ctx.registry),
@@ -306,8 +309,9 @@ def evaluate_runs(
         def log_sample(step: int, prompt: str, text: str, run: RunRecord = run) -> None:
             ctx.store.add_sample(run.id, step=run.step, prompt=prompt, text=text)
 
+        items: list[dict[str, Any]] = []
         try:
-            config, metrics = evaluate(ctx, run, options, log_sample)
+            config, metrics = evaluate(ctx, run, options, log_sample, items.extend)
         except Exception as exc:
             ctx.store.add_evaluation(
                 run.id, name=EVALUATION, config=dict(options), metrics={}, status="failed",
@@ -316,8 +320,9 @@ def evaluate_runs(
             done.append(f"- {head}: failed: {exc}")
             continue
         ctx.store.add_evaluation(
-            run.id, name=EVALUATION, config=config.model_dump(mode="json"), metrics=metrics
-        )
+            run.id, name=EVALUATION, config=config.model_dump(mode="json"), metrics=metrics,
+            items=items,
+        )  # fmt: skip
         shots = ", ".join(
             f"k={k}: {metrics[f'acc/k={k}']:.2f}"
             for k in options["shots"]
@@ -346,6 +351,39 @@ def latest_evaluation(
     if task is not None:
         found = [e for e in found if accuracy_curve(e.metrics, task, prefix)]
     return found[-1] if found else None
+
+
+ITEM_HEADERS = ["task", "k", "seed", "item", "prompt", "answer", "target", "ok"]
+ALL_K = "all"
+
+
+def evaluated_items(
+    ctx: UIContext,
+    picked: Any,
+    task: str | None = None,
+    k: Any = None,
+    only_wrong: bool = False,
+    limit: int = 500,
+) -> tuple[str, list[list[Any]]]:
+    """The items the run's newest ``few-shot`` evaluation scored, filtered by task and k:
+    ``(note, rows)`` with rows in :data:`ITEM_HEADERS` order."""
+    run = _run(ctx, picked)
+    found = latest_evaluation(ctx, run.id)
+    if found is None:
+        return f"run {run.id} has no few-shot evaluation yet", []
+    task = None if task in (None, "", ALL_TASKS) else str(task)
+    shots = None if k in (None, "", ALL_K) else int(k)
+    items = ctx.store.evaluation_items(
+        found.id, task=task, k=shots, correct=False if only_wrong else None, limit=limit
+    )
+    rows = [
+        [i.task, i.k, i.seed, i.item, i.prompt, i.answer, i.target, "✓" if i.correct else "✗"]
+        for i in items
+    ]
+    if not rows and not ctx.store.evaluation_items(found.id, limit=1):
+        return f"evaluation {found.id} logged no items (it predates item logging)", []
+    more = f" (the first {limit})" if len(rows) == limit else ""
+    return f"evaluation {found.id} of run {run.id}: {len(rows)} item(s){more}", rows
 
 
 def _params_text(count: Any) -> str:
@@ -438,7 +476,9 @@ def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
     gr.Markdown(
         "Zero-, one- and few-shot prompting (GPT-3): the model sees *k* solved examples of a "
         "task, then a new input, and only forward passes run. Compare with a model fine-tuned "
-        "on the task."
+        "on the task. Recipe in which in-context learning emerges on a CPU: "
+        "`workbench run configs/prompting-icl.yaml` (and its smaller twin, see the config's "
+        "header), then pick the runs below and run the evaluation."
     )
     with gr.Accordion("One example", open=True):
         with gr.Row():
@@ -490,6 +530,28 @@ def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
         plot = gr.Plot(label="Accuracy against k", elem_id="wb-prompt-plot")
         table = gr.Dataframe(headers=["run"], label="Accuracy (mean ± std over demo seeds)",
                              interactive=False, wrap=True)  # fmt: skip
+
+    with gr.Accordion("Evaluated items", open=False):
+        gr.Markdown(
+            "Every prompt the newest few-shot evaluation of the run (chosen under *One "
+            "example*) scored: the prompt as fed, the answer, the target."
+        )
+        with gr.Row():
+            item_task = gr.Dropdown([ALL_TASKS], value=ALL_TASKS, label="Task",
+                                    allow_custom_value=True, scale=1)  # fmt: skip
+            item_k = gr.Dropdown([ALL_K, "0", "1", "2", "4", "8"], value=ALL_K, label="k",
+                                 allow_custom_value=True, scale=0)  # fmt: skip
+            item_wrong = gr.Checkbox(value=False, label="only wrong answers", scale=0)
+            show_items = gr.Button("Show items", scale=0, elem_id="wb-prompt-items-show")
+        items_note = gr.Markdown(elem_id="wb-prompt-items-note")
+        items_table = gr.Dataframe(headers=ITEM_HEADERS, interactive=False, wrap=True)
+
+    def on_items(picked: Any, task_v: Any, k_v: Any, wrong: bool) -> list[Any]:
+        try:
+            note, rows = evaluated_items(ctx, picked, task_v, k_v, wrong)
+        except (PromptingError, ValueError) as exc:
+            raise gr.Error(str(exc)) from None
+        return [note, gr.update(value=rows, headers=ITEM_HEADERS)]
 
     def fail(exc: Exception) -> gr.Error:
         return gr.Error(str(exc))
@@ -556,6 +618,14 @@ def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
         return gr.update(choices=options, value=current if current in options else ALL_TASKS)
 
     run.change(on_run, inputs=run, outputs=[task, example], api_visibility="private")
+    run.change(on_chart_choices, inputs=[run, item_task], outputs=item_task,
+               api_visibility="private")  # fmt: skip
+    show_items.click(
+        on_items,
+        inputs=[run, item_task, item_k, item_wrong],
+        outputs=[items_note, items_table],
+        api_name="prompting_items",
+    )
     run.change(on_chart_choices, inputs=[run, chart_task], outputs=chart_task,
                api_visibility="private")  # fmt: skip
     task.input(on_task, inputs=[run, task], outputs=example, api_visibility="private")

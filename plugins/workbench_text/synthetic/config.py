@@ -38,6 +38,22 @@ PROMPT_INSTRUCTIONS: dict[str, str] = {
     "home-of": "Name the town where the person lives:",
 }
 
+EPISODIC_PROMPT_TASKS = ("letter-map", "word-map", "category-label")
+"""Tasks whose mapping is drawn afresh for every prompt: the answer can only come from the
+prompt's own demonstrations (see :mod:`.icl`)."""
+WORD_PROMPT_TASKS = ("random-insertion",)
+"""GPT-3-like word tasks over the corpus's own vocabulary (see :mod:`.icl`)."""
+ICL_PROMPT_TASKS = EPISODIC_PROMPT_TASKS + WORD_PROMPT_TASKS
+"""Prompt tasks a corpus carries only when ``prompt_tasks`` names them (none by default)."""
+ALL_PROMPT_TASK_NAMES = PROMPT_TASK_NAMES + ICL_PROMPT_TASKS
+
+ICL_INSTRUCTIONS: dict[str, str] = {
+    "letter-map": "Map each letter:",
+    "word-map": "Map each word:",
+    "category-label": "Label each word by its kind:",
+    "random-insertion": "Remove the symbols:",
+}
+
 PROMPT_SEPARATOR = " -> "
 """Between a demonstration's input and output."""
 
@@ -73,7 +89,9 @@ class SyntheticConfig(BaseModel):
     )
     prompt_tasks: list[str] = Field(
         default_factory=lambda: list(PROMPT_TASK_NAMES),
-        description="prompt tasks mixed into the text: " + ", ".join(PROMPT_TASK_NAMES),
+        description="prompt tasks mixed into the text: "
+        + ", ".join(ALL_PROMPT_TASK_NAMES)
+        + " (the last four only when named; see docs/synthetic-corpus.md)",
     )
     prompt_eval_size: int = Field(
         100, ge=1, le=10_000, description="held-out evaluation items per prompt task (at most)"
@@ -107,10 +125,10 @@ class SyntheticConfig(BaseModel):
     @field_validator("prompt_tasks")
     @classmethod
     def _known_tasks(cls, value: list[str]) -> list[str]:
-        unknown = [name for name in value if name not in PROMPT_TASK_NAMES]
+        unknown = [name for name in value if name not in ALL_PROMPT_TASK_NAMES]
         if unknown:
             raise ValueError(
-                f"unknown prompt task(s) {unknown}; choose from {list(PROMPT_TASK_NAMES)}"
+                f"unknown prompt task(s) {unknown}; choose from {list(ALL_PROMPT_TASK_NAMES)}"
             )
         if not value:
             raise ValueError("name at least one prompt task")

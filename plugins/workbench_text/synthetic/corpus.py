@@ -15,6 +15,8 @@ from workbench.data import TextCorpus
 from workbench.specs import DatasetContext, DatasetSpec
 from workbench_text.synthetic.config import (
     DOC_SEP,
+    EPISODIC_PROMPT_TASKS,
+    ICL_INSTRUCTIONS,
     PROMPT_INSTRUCTIONS,
     PROMPT_TASK_NAMES,
     SyntheticConfig,
@@ -115,6 +117,20 @@ def generate_corpus(config: SyntheticConfig, seed: int) -> TextCorpus:
                for i, o in sampler.sample(task, demo_rng, config.prompt_eval_size)]
         for task in PROMPT_TASK_NAMES
     }  # fmt: skip
+    # Episodic tasks have no shared pool: each held-out episode carries its own demonstrations.
+    icl_demo_rng = stream("prompt-demos-icl")
+    for task in sampler.icl_tasks:
+        prompt_demos[task] = (
+            []
+            if task in EPISODIC_PROMPT_TASKS
+            else [{"input": i, "output": o}
+                  for i, o in sampler.sample(task, icl_demo_rng, config.prompt_eval_size)]
+        )  # fmt: skip
+    instructions = dict(PROMPT_INSTRUCTIONS)
+    instructions.update({t: ICL_INSTRUCTIONS[t] for t in sampler.icl_tasks})
+    if config.instruction_fraction == 0:
+        # The text never shows an instruction line, so an evaluator should not write one.
+        instructions = {}
     pref_rng = stream("preference")
     extras: dict[str, Any] = {
         "world": world.to_dict(),
@@ -128,7 +144,7 @@ def generate_corpus(config: SyntheticConfig, seed: int) -> TextCorpus:
         "prompt_demos": prompt_demos,
         "prompt_format": {
             **PROMPT_FORMAT,
-            "instructions": dict(PROMPT_INSTRUCTIONS),
+            "instructions": instructions,
             "max_shots": config.max_shots,
             "instruction_fraction": config.instruction_fraction,
             "tasks_in_text": list(config.prompt_tasks),

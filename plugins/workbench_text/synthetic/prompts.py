@@ -13,12 +13,21 @@ from typing import Any
 
 from workbench_text.synthetic.config import (
     DOC_SEP,
+    EPISODIC_PROMPT_TASKS,
+    ICL_INSTRUCTIONS,
+    ICL_PROMPT_TASKS,
     PROMPT_INSTRUCTIONS,
     PROMPT_SEPARATOR,
     PROMPT_TASK_NAMES,
     STRING_PROMPT_TASKS,
     WORLD_PROMPT_TASKS,
     SyntheticConfig,
+)
+from workbench_text.synthetic.icl import (
+    episode,
+    heldout_episodes,
+    random_insertion_input,
+    remove_symbols,
 )
 from workbench_text.synthetic.lexicon import ANTONYM_PAIRS
 from workbench_text.synthetic.world import _RESERVED, World, _as_world
@@ -37,6 +46,7 @@ _STRING_FUNCTIONS: dict[str, Callable[[str], str]] = {
     "last-letter": lambda w: w[-1],
     "double-letters": lambda w: "".join(ch + ch for ch in w),
     "count-items": lambda w: str(len(w.split())),
+    "random-insertion": remove_symbols,
 }
 
 
@@ -44,6 +54,11 @@ def prompt_answer(task: str, inp: str, world: World | Mapping[str, Any] | None =
     """The correct output of prompt task ``task`` for input ``inp`` (world tasks need ``world``)."""
     if task in _STRING_FUNCTIONS:
         return _STRING_FUNCTIONS[task](inp)
+    if task in EPISODIC_PROMPT_TASKS:
+        raise ValueError(
+            f"prompt task {task!r} draws a new mapping for every prompt: its answer comes from "
+            "the prompt's own demonstrations"
+        )
     if world is None:
         raise ValueError(f"prompt task {task!r} needs the world")
     w = _as_world(world)
@@ -121,7 +136,9 @@ class PromptDocument:
     pairs: list[tuple[str, str]]
 
 
-_TASK_BY_INSTRUCTION = {text: task for task, text in PROMPT_INSTRUCTIONS.items()}
+_TASK_BY_INSTRUCTION = {
+    text: task for task, text in {**PROMPT_INSTRUCTIONS, **ICL_INSTRUCTIONS}.items()
+}
 
 
 def parse_prompt_document(document: str) -> PromptDocument | None:
@@ -186,9 +203,38 @@ class _PromptSampler:
             held = set(order[:n_held])
             self.heldout_world[task] = [x for x in domain if x in held]
             self.allowed[task] = [x for x in domain if x not in held]
+        # The in-context-learning tasks draw from their own stream, and only when named, so the
+        # default corpus is byte-identical to one generated before they existed.
+        self.icl_tasks = [t for t in config.prompt_tasks if t in ICL_PROMPT_TASKS]
+        self.heldout_icl: dict[str, list[dict[str, Any]]] = {}
+        icl_rng = random.Random(f"workbench-synthetic/{seed}/prompt-heldout-icl")
+        pool_size = max(16, 2 * config.max_shots)
+        for task in self.icl_tasks:
+            if task in EPISODIC_PROMPT_TASKS:
+                self.heldout_icl[task] = heldout_episodes(task, icl_rng, n, pool_size, world)
+            else:
+                inputs: list[str] = []
+                while len(inputs) < n:
+                    inp = random_insertion_input(icl_rng)
+                    if inp not in inputs:
+                        inputs.append(inp)
+                self.heldout_icl[task] = [{"input": x, "output": remove_symbols(x)} for x in inputs]
+        self.blocked_insertions = {
+            str(item["input"]) for item in self.heldout_icl.get("random-insertion", [])
+        }
 
     def sample(self, task: str, rng: random.Random, count: int) -> list[tuple[str, str]]:
-        """Up to ``count`` items with distinct inputs that are not held out."""
+        """Up to ``count`` items with distinct inputs that are not held out (an episodic task's
+        lines share one mapping and repeat inputs)."""
+        if task in EPISODIC_PROMPT_TASKS:
+            return episode(task, rng, count, self.world)
+        if task == "random-insertion":
+            drawn: dict[str, str] = {}
+            while len(drawn) < count:
+                inp = random_insertion_input(rng)
+                if inp not in self.blocked_insertions:
+                    drawn.setdefault(inp, remove_symbols(inp))
+            return list(drawn.items())
         if task in self.allowed:
             inputs = rng.sample(self.allowed[task], min(count, len(self.allowed[task])))
             return [(x, prompt_answer(task, x, self.world)) for x in inputs]
@@ -216,12 +262,12 @@ class _PromptSampler:
         pairs = self.sample(task, rng, k + 1)
         lines = []
         if rng.random() < self.config.instruction_fraction:
-            lines.append(PROMPT_INSTRUCTIONS[task])
+            lines.append({**PROMPT_INSTRUCTIONS, **ICL_INSTRUCTIONS}[task])
         lines += [f"{i}{PROMPT_SEPARATOR}{o}" for i, o in pairs]
         return "\n".join(lines)
 
-    def heldout(self, text_words: set[str]) -> dict[str, list[dict[str, str]]]:
-        out: dict[str, list[dict[str, str]]] = {}
+    def heldout(self, text_words: set[str]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
         for task in PROMPT_TASK_NAMES:
             if task in self.heldout_world:
                 inputs = self.heldout_world[task]
@@ -231,4 +277,5 @@ class _PromptSampler:
                     if task == "count-items" or w not in text_words
                 ][: self.config.prompt_eval_size]  # fmt: skip
             out[task] = [{"input": x, "output": prompt_answer(task, x, self.world)} for x in inputs]
+        out.update(self.heldout_icl)
         return out
