@@ -47,6 +47,8 @@ def make_tiny_gpt2(folder: Path, n_positions: int = 64, seed: int = 0) -> Path:
         n_head=2,
         bos_token_id=tokenizer.eos_token_id,
         eos_token_id=tokenizer.eos_token_id,
+        # Wider than GPT-2's 0.02 so that a random model's greedy text varies.
+        initializer_range=0.3,
     )
     model = GPT2LMHeadModel(config)
     folder.mkdir(parents=True, exist_ok=True)
