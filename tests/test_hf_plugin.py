@@ -22,6 +22,7 @@ def test_the_plugin_registers_its_specs_through_the_entry_point():
     assert registry.owner("architectures", "hf-causal-lm") == "hf"
     assert registry.owner("tokenizers", "hf") == "hf"
     assert registry.owner("exporters", "hf") == "hf"
+    assert registry.owner("evaluations", "lm-eval") == "hf"
     assert registry.exporter("hf").name == "hf"
 
 

@@ -1,5 +1,5 @@
 """Built-in Hugging Face interop: the ``hf-causal-lm`` architecture, the ``hf`` tokenizer and the
-``hf`` export format.
+``hf`` export format, and the ``lm-eval`` evaluation (lm-evaluation-harness through the export).
 
 Registered through the ``workbench`` entry-point group like any third-party plugin. It loads
 without the optional packages; using it needs ``pip install 'workbench[hf]'`` (transformers,
@@ -28,3 +28,10 @@ def register_exporters(register):
     from workbench_hf.exporter import HF_EXPORTER_SPEC
 
     register(HF_EXPORTER_SPEC)
+
+
+@hookimpl
+def register_evaluations(register):
+    from workbench_hf.lm_eval_evaluation import LM_EVAL_SPEC
+
+    register(LM_EVAL_SPEC)
