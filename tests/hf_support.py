@@ -37,6 +37,7 @@ def make_tiny_gpt2(folder: Path, n_positions: int = 64, seed: int = 0) -> Path:
         bos_token="<|endoftext|>",
         eos_token="<|endoftext|>",
         unk_token="<|endoftext|>",
+        model_max_length=n_positions,
     )
     torch.manual_seed(seed)
     config = GPT2Config(

@@ -241,3 +241,28 @@ def test_generate_few_shot_pairs_and_reward_score_work_on_it(lineage, capsys):
         assert main(["evaluate", "h-ft", "task-accuracy"]) == 0
     ppo = store.evaluations(store.find_run("h-ppo").id)[0].metrics
     assert "reward/mean" in ppo and "kl" in ppo
+
+
+def test_an_imported_run_exports_back_with_its_trained_weights_and_heads(lineage, tmp_path):
+    from safetensors.torch import load_file
+
+    from workbench.registry import load_registry
+    from workbench.runner.build import load_run
+
+    store, home, _ = lineage
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKBENCH_HOME", str(home))
+        assert main(["export", "h-rm", "--format", "hf", "-o", str(tmp_path / "rm")]) == 0
+    run = store.find_run("h-rm")
+    loaded = load_run(run.config, resolve_home(home).run_dir(run.id), load_registry())
+    model = AutoModelForCausalLM.from_pretrained(str(tmp_path / "rm"), local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(str(tmp_path / "rm"), local_files_only=True)
+    assert tokenizer.model_max_length == 32  # its own limit, not the workbench's "no limit"
+    idx = torch.tensor([loaded.tokenizer.encode(TEXT)])
+    assert tokenizer(TEXT)["input_ids"] == idx[0].tolist()
+    with torch.no_grad():
+        ours = loaded.model(idx)[0]
+        theirs = model.eval()(idx).logits
+    assert (ours - theirs).abs().max() < 1e-5
+    heads = load_file(str(tmp_path / "rm" / "heads.safetensors"))
+    assert torch.equal(heads["reward.linear.weight"], loaded.heads["reward"]["linear.weight"])

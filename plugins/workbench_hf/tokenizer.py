@@ -61,9 +61,11 @@ def _load(folder: Path) -> Any:
         tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     except (OSError, ValueError, KeyError) as error:
         raise ValueError(f"hf tokenizer: cannot load a tokenizer from {folder}: {error}") from error
-    # The workbench encodes whole corpora at once and cuts windows itself: no length warning.
-    tokenizer.model_max_length = int(1e30)
     return tokenizer
+
+
+_NO_LIMIT = int(1e30)
+"""The workbench encodes whole corpora at once and cuts windows itself: no length warning."""
 
 
 class HFTokenizer:
@@ -72,6 +74,7 @@ class HFTokenizer:
     def __init__(self, config: HFTokenizerConfig) -> None:
         self.config = config
         self._tokenizer: Any = None
+        self._model_max_length: int = _NO_LIMIT
 
     def _require_loaded(self) -> Any:
         if self._tokenizer is None:
@@ -99,9 +102,14 @@ class HFTokenizer:
             )
         return int(vocab[token])
 
+    def _use(self, tokenizer: Any) -> None:
+        self._model_max_length = tokenizer.model_max_length
+        tokenizer.model_max_length = _NO_LIMIT
+        self._tokenizer = tokenizer
+
     def fit(self, texts: Iterable[str]) -> None:
         """Load the tokenizer from ``config.path`` (its vocabulary is fixed; ``texts`` is unused)."""
-        self._tokenizer = _load(check_tokenizer_dir(self.config.path))
+        self._use(_load(check_tokenizer_dir(self.config.path)))
 
     def encode(self, text: str) -> list[int]:
         return list(self._require_loaded().encode(text, add_special_tokens=False))
@@ -113,11 +121,20 @@ class HFTokenizer:
             id_list, skip_special_tokens=False, clean_up_tokenization_spaces=False
         )
 
+    def save_pretrained(self, directory: Path) -> list[str]:
+        """``save_pretrained`` of the wrapped tokenizer, with its own ``model_max_length``."""
+        tokenizer = self._require_loaded()
+        tokenizer.model_max_length = self._model_max_length
+        try:
+            return list(tokenizer.save_pretrained(str(directory)))
+        finally:
+            tokenizer.model_max_length = _NO_LIMIT
+
     def save(self, directory: Path) -> None:
-        self._require_loaded().save_pretrained(str(directory))
+        self.save_pretrained(directory)
 
     def load(self, directory: Path) -> None:
-        self._tokenizer = _load(check_tokenizer_dir(directory))
+        self._use(_load(check_tokenizer_dir(directory)))
 
 
 def _make_hf_tokenizer(config: HFTokenizerConfig) -> HFTokenizer:

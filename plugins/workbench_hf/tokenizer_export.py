@@ -113,7 +113,7 @@ def export_tokenizer(
     """
     if tokenizer_name == "hf":
         hf = tokenizer.hf_tokenizer
-        files = [Path(p) for p in hf.save_pretrained(str(out_dir))]
+        files = [Path(p) for p in tokenizer.save_pretrained(out_dir)]
         ids = {}
         for role in _ROLE_NAMES:
             token_id = getattr(hf, f"{role}_id", None)
