@@ -115,3 +115,19 @@ def test_gpt_to_gpt2_transposes_the_linear_layers():
     assert tensors["transformer.wte.weight"].shape == (5, 8)  # padding rows dropped
     assert tensors["lm_head.weight"].shape == (5, 8)  # untied: exported
     assert torch.count_nonzero(tensors["transformer.h.0.ln_1.bias"]) == 0  # bias: false -> zeros
+
+
+def test_lm_eval_refuses_a_run_without_prompt_tasks_or_a_missing_task_folder(
+    home, tmp_path, capsys
+):
+    config = gpt_config("text-run", write_corpus(tmp_path), {"name": "char"})
+    tokenizer = CharTokenizer()
+    tokenizer.fit((tmp_path / "corpus.txt").read_text())
+    options = {k: v for k, v in config["architecture"].items() if k != "name"}
+    run_id = finished_run(home, config, GPT(GPTConfig(**options), tokenizer.vocab_size), tokenizer)
+    assert main(["evaluate", str(run_id), "lm-eval"]) == 2
+    assert "this run's dataset has no prompt tasks" in capsys.readouterr().err
+    missing = tmp_path / "no-tasks"
+    options = ["--set", "tasks=[x]", "--set", f"include_path={missing}"]
+    assert main(["evaluate", str(run_id), "lm-eval", *options]) == 2
+    assert f"include_path {missing} is not a folder" in capsys.readouterr().err

@@ -20,6 +20,7 @@ import os
 import statistics
 import tempfile
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -187,14 +188,21 @@ def _prompt_task_metrics(results: dict[str, Any], names: dict[int, str]) -> dict
 
 def evaluate_lm_eval(ctx: EvaluationContext) -> dict[str, float]:
     cfg: LmEvalConfig = ctx.config  # type: ignore[assignment]
+    extras = getattr(ctx.dataset, "extras", None)
+    if not cfg.tasks and (not isinstance(extras, Mapping) or "prompt_tasks" not in extras):
+        raise ValueError(
+            "lm-eval: this run's dataset has no prompt tasks to build lm-eval tasks from; "
+            "evaluate on a prompt corpus (--dataset '{name: synthetic, ...}') or name "
+            "lm-eval tasks of a local folder (--set 'tasks=[...]' --set include_path=DIR)"
+        )
+    include = Path(cfg.include_path).expanduser() if cfg.include_path else SHIPPED_TASKS
+    if cfg.tasks and not include.is_dir():
+        raise ValueError(f"lm-eval: include_path {include} is not a folder")
     with tempfile.TemporaryDirectory(prefix="workbench-lm-eval-") as tmp:
         model_dir = Path(tmp) / "model"
         model_dir.mkdir()
         _export(ctx, model_dir)
         if cfg.tasks:
-            include = Path(cfg.include_path).expanduser() if cfg.include_path else SHIPPED_TASKS
-            if not include.is_dir():
-                raise ValueError(f"lm-eval: include_path {include} is not a folder")
             results = _run_lm_eval(model_dir, list(cfg.tasks), include, cfg, cfg.limit)
             return _task_metrics(results)
         documents, fmt = prompt_documents(
