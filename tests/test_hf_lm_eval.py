@@ -9,7 +9,6 @@ import filecmp
 import json
 
 import pytest
-import torch
 
 pytest.importorskip("transformers")
 pytest.importorskip("lm_eval")
@@ -143,4 +142,3 @@ def test_the_shipped_task_runs_and_is_up_to_date(trained, tmp_path, capsys):
         SHIPPED_TASKS, tmp_path / "fresh", shipped, shallow=False
     )
     assert not mismatch and not errors, "run: python -m workbench_hf.lm_eval_tasks"
-    torch.manual_seed(0)  # keep later tests' global RNG independent of this module
