@@ -12,6 +12,7 @@ class FakeTrainer:
     global_step = 7
     received_sigterm = False
     is_global_zero = True
+    loggers: tuple = ()
 
     def __init__(self) -> None:
         self.saved: list[str] = []

@@ -36,6 +36,7 @@ def test_bf16_on_a_gpu_without_bf16_is_refused(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "Tesla V100-SXM2-16GB")
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     with pytest.raises(
         ConfigError, match=r"trainer.precision: bf16-mixed needs a GPU with bfloat16"
     ):
@@ -55,3 +56,20 @@ def test_bf16_is_accepted_on_cpu_and_gpu_request_without_cuda_refused(monkeypatc
         check_trainer_options(TrainerOptions(accelerator="gpu"))
     with pytest.raises(ConfigError, match="float16"):
         check_trainer_options(TrainerOptions(accelerator="cpu", precision="16-mixed"))
+
+
+def test_more_devices_than_the_machine_has_are_refused(monkeypatch):
+    from workbench.devices import available_cpus
+
+    with pytest.raises(ConfigError, match="CPU processes asked for"):
+        check_trainer_options(TrainerOptions(accelerator="cpu", devices=available_cpus() + 1))
+    with pytest.raises(ConfigError, match="CPU processes asked for"):
+        check_trainer_options(TrainerOptions(accelerator="cpu", devices=[0] * 99))
+    with pytest.raises(ConfigError, match="must be at least 1"):
+        check_trainer_options(TrainerOptions(accelerator="cpu", devices=0))
+    assert check_trainer_options(TrainerOptions(accelerator="cpu", devices="auto")).name == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "NVIDIA H200")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with pytest.raises(ConfigError, match="3 GPUs asked for, but this machine has 2"):
+        check_trainer_options(TrainerOptions(accelerator="gpu", devices=3))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from workbench.cli import main
 from workbench.paths import resolve_home
@@ -78,10 +79,27 @@ def test_lightning_logger_beside_the_store_and_generate(home, write_config, caps
     assert main(["run", str(write_config()), "--set", "trainer.loggers=[csv]"]) == 0
     csv_files = list(resolve_home(home).run_dir(1).glob("csv/**/metrics.csv"))
     assert len(csv_files) == 1 and "train/loss" in csv_files[0].read_text()
+    # The resolved config reaches the Lightning logger as hyper-parameters, nested keys flattened.
+    hparams = yaml.safe_load((csv_files[0].parent / "hparams.yaml").read_text())
+    assert hparams["name"] == "tiny" and hparams["stage/name"] == "pretrain"
+    assert hparams["stage/max_steps"] == 30 and hparams["architecture/name"] == "bigram"
+    assert hparams["trainer/loggers"] == "['csv']"
     capsys.readouterr()
     assert main(["generate", "1", "--prompt", "the ", "--max-new-tokens", "12", "--seed", "1"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("the ") and len(text.rstrip("\n")) == 4 + 12
+
+
+def test_logger_whose_package_is_missing_is_refused_naming_its_extra(
+    home, write_config, capsys, monkeypatch
+):
+    from workbench.runner import tracking
+
+    monkeypatch.setattr(tracking, "_installed", lambda module: False)
+    assert main(["run", str(write_config()), "--set", "trainer.loggers=[csv, mlflow]"]) == 2
+    err = capsys.readouterr().err
+    assert "trainer.loggers" in err and "pip install 'workbench[mlflow]'" in err
+    assert store_for(home).list_runs() == []
 
 
 def test_bad_config_is_refused_before_any_run_is_written(home, write_config, capsys):

@@ -326,7 +326,7 @@ def test_reconcile(store: Store) -> None:
     finished = new_run(store, name="finished", status="succeeded", pid=300)
     asked: list[int] = []
 
-    def is_alive(pid: int) -> bool:
+    def is_alive(pid: int, started: str | None) -> bool:
         asked.append(pid)
         return pid in (100, 101)
 
@@ -349,7 +349,7 @@ def test_reconcile(store: Store) -> None:
 def test_reconcile_leaves_runs_that_changed_meanwhile(store: Store) -> None:
     run_id = new_run(store, status="running", pid=5)
 
-    def is_alive(pid: int) -> bool:
+    def is_alive(pid: int, started: str | None) -> bool:
         store.update_run(run_id, pid=6)  # the run was restarted by another process
         return False
 

@@ -255,8 +255,11 @@ def test_migration_0002_round_trip_keeps_the_runs(tmp_path: Path) -> None:
         downgrade(engine, "0001")
         assert current_revision(engine) == "0001"
         assert not LABELLING_TABLES & set(inspect(engine).get_table_names())
-        assert store.get_run(run_id).name == "gen"
+        with engine.connect() as conn:  # raw SQL: the models describe the newest schema
+            names = conn.exec_driver_sql("SELECT name FROM runs WHERE id = ?", (run_id,)).all()
+        assert names == [("gen",)]
         upgrade(engine)
+        assert store.get_run(run_id).name == "gen"
         assert check(engine) is None
         assert store.count_pairs() == 0
     finally:

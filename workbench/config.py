@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from workbench.registry import Registry, UnknownPluginError
+from workbench.runner.tracking import missing_logger_error
 
 PLUGIN_BLOCKS: dict[str, str] = {
     "stage": "stages",
@@ -68,12 +69,28 @@ class TrainerOptions(BaseModel):
     num_nodes: int = Field(1, ge=1)
     log_every_n_steps: int = Field(10, ge=1, description="how often training metrics are stored")
     loggers: list[Literal["csv", "tensorboard", "mlflow"]] = Field(
-        default_factory=list, description="Lightning loggers to add beside the workbench store"
+        default_factory=list,
+        description="Lightning loggers to add beside the workbench store (tensorboard and "
+        "mlflow need the extras of the same names)",
+    )
+    tracking_uri: str | None = Field(
+        None,
+        description="MLflow tracking URI; empty = one database for the whole home "
+        "(sqlite:///HOME/mlflow.db)",
     )
     deterministic: bool = False
     compile: bool | Literal["auto"] = Field(
         "auto", description="torch.compile the model: auto = on CUDA only"
     )
+
+    @field_validator("loggers")
+    @classmethod
+    def _loggers_installed(cls, value: list[str]) -> list[str]:
+        # Refused here, before a run is recorded, rather than when the worker builds the logger.
+        problem = missing_logger_error(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class RunConfig(BaseModel):
@@ -81,9 +98,23 @@ class RunConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, description="a name for the run")
+    name: str = Field(min_length=1, max_length=255, description="a name for the run")
     description: str = ""
-    seed: int = Field(1337, description="seed for data generation, initialisation and sampling")
+    seed: int = Field(
+        1337,
+        ge=0,
+        le=2**32 - 1,
+        description="seed for data generation, initialisation and sampling",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        bad = sorted({f"U+{ord(ch):04X}" for ch in value if not ch.isprintable()})
+        if bad:
+            raise ValueError(f"must hold printable characters only (found {', '.join(bad)})")
+        return value
+
     stage: PluginBlock
     architecture: PluginBlock
     tokenizer: PluginBlock

@@ -3,6 +3,7 @@ supported, and the peak FLOP/s that MFU (model FLOPs utilisation) is measured ag
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
@@ -98,4 +99,54 @@ def check_trainer_options(options: TrainerOptions) -> DevicePlan:
                 )
             ]
         )
+    _check_device_count(options, plan)
     return plan
+
+
+def available_cpus() -> int:
+    """The cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _requested_devices(devices: int | str | list[int]) -> int | None:
+    """How many processes ``devices`` asks for; None for "auto" / -1 (Lightning decides)."""
+    if isinstance(devices, list):
+        return len(devices)
+    if isinstance(devices, str):
+        text = devices.strip()
+        if "," in text:
+            return len([part for part in text.split(",") if part.strip()])
+        if not text.lstrip("-").isdigit():
+            return None
+        devices = int(text)
+    return None if devices == -1 else devices
+
+
+def _check_device_count(options: TrainerOptions, plan: DevicePlan) -> None:
+    wanted = _requested_devices(options.devices)
+    if wanted is None:
+        return
+    if wanted < 1:
+        raise ConfigError([("trainer.devices", f"must be at least 1 (or -1 / auto), got {wanted}")])
+    if plan.accelerator == "cpu" and wanted > available_cpus():
+        raise ConfigError(
+            [
+                (
+                    "trainer.devices",
+                    f"{wanted} CPU processes asked for, but this machine has "
+                    f"{available_cpus()} core(s): use at most {available_cpus()}",
+                )
+            ]
+        )
+    if plan.accelerator == "cuda" and wanted > torch.cuda.device_count():
+        raise ConfigError(
+            [
+                (
+                    "trainer.devices",
+                    f"{wanted} GPUs asked for, but this machine has {torch.cuda.device_count()}",
+                )
+            ]
+        )

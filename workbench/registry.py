@@ -2,9 +2,14 @@
 
 Plugins come from the ``workbench`` entry-point group (built-ins and third-party packages alike),
 from ``$WORKBENCH_PLUGIN_MODULES`` (comma-separated import paths, handy while writing a plugin),
-and from objects passed in by tests. A plugin that fails to import, whose hook raises, that
-registers a name already taken, or whose spec is malformed is reported with its name and error and
-skipped as a whole; every other plugin still loads.
+and from objects passed in by tests. A plugin that fails to import, whose hook raises (or calls
+``sys.exit()``), that registers a name already taken, or whose spec is malformed is reported with
+its name and error and skipped as a whole; every other plugin still loads.
+
+Built-ins win name clashes. The built-ins are the entry points of the ``workbench`` distribution
+itself; they load before every other plugin, so a third-party plugin that registers a built-in's
+spec name is the one refused, and a third-party entry point *named* like a built-in is refused
+without being imported.
 
 ``$WORKBENCH_PLUGINS=a,b`` loads only the named plugins; ``$WORKBENCH_DISABLE_PLUGINS=c`` blocks one.
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +32,8 @@ from workbench import hookspecs
 from workbench.specs import SPEC_TYPES, _Spec
 
 ENTRY_POINT_GROUP = "workbench"
+BUILTIN_DISTRIBUTION = "workbench"
+"""The distribution whose entry points are the built-in plugins."""
 ALLOW_ENV = "WORKBENCH_PLUGINS"
 BLOCK_ENV = "WORKBENCH_DISABLE_PLUGINS"
 MODULES_ENV = "WORKBENCH_PLUGIN_MODULES"
@@ -65,9 +73,16 @@ class LoadedPlugin:
     name: str
     version: str | None
     specs: dict[str, list[str]] = field(default_factory=lambda: {kind: [] for kind in KINDS})
+    builtin: bool = False
+    """An entry point of the workbench distribution itself."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "specs": self.specs}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "builtin": self.builtin,
+            "specs": self.specs,
+        }
 
 
 class _PluginRejected(Exception):
@@ -126,6 +141,9 @@ class Registry:
     def owner(self, kind: str, name: str) -> str:
         return self.owners[(kind, name)]
 
+    def _builtin_names(self) -> set[str]:
+        return {p.name for p in self.plugins if p.builtin}
+
     def plugin_versions(self) -> dict[str, str | None]:
         return {p.name: p.version for p in self.plugins}
 
@@ -158,13 +176,20 @@ class Registry:
     # -- loading -------------------------------------------------------------------------------
 
     def _add_plugin(
-        self, pm: pluggy.PluginManager, name: str, obj: Any, version: str | None
+        self,
+        pm: pluggy.PluginManager,
+        name: str,
+        obj: Any,
+        version: str | None,
+        *,
+        builtin: bool = False,
     ) -> None:
         """Register one plugin's specs, all or nothing."""
         staged: list[_Spec] = []
         try:
             pm.register(obj, name=name)
-        except Exception as exc:  # pluggy validates hookimpl signatures here
+        except BaseException as exc:  # pluggy validates hookimpl signatures here
+            _reraise_interrupt(exc)
             self.failed.append(PluginFailure(name, _describe(exc)))
             return
         try:
@@ -179,20 +204,22 @@ class Registry:
                 key = (spec.kind, spec.name)
                 if key in self.owners or key in seen:
                     other = self.owners.get(key, name)
+                    by = "built-in plugin" if other in self._builtin_names() else "plugin"
                     raise _PluginRejected(
                         f"duplicate {_SINGULAR[spec.kind]} name {spec.name!r} "
-                        f"(already registered by plugin {other!r})"
+                        f"(already registered by {by} {other!r}); rename it"
                     )
                 seen.add(key)
         except _PluginRejected as exc:
             pm.unregister(name=name)
             self.failed.append(PluginFailure(name, str(exc)))
             return
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit from a hook is this plugin's failure too
+            _reraise_interrupt(exc)
             pm.unregister(name=name)
             self.failed.append(PluginFailure(name, _describe(exc)))
             return
-        loaded = LoadedPlugin(name=name, version=version)
+        loaded = LoadedPlugin(name=name, version=version, builtin=builtin)
         for spec in staged:
             self.specs[spec.kind][spec.name] = spec
             self.owners[(spec.kind, spec.name)] = name
@@ -200,8 +227,18 @@ class Registry:
         self.plugins.append(loaded)
 
 
+def _reraise_interrupt(exc: BaseException) -> None:
+    """Ctrl-C is the user's, not the plugin's: let it through."""
+    if isinstance(exc, KeyboardInterrupt):
+        raise exc
+
+
 def _describe(exc: BaseException) -> str:
-    return "".join(traceback.format_exception(exc)).rstrip()
+    text = "".join(traceback.format_exception(exc)).rstrip()
+    if isinstance(exc, SystemExit):
+        # The traceback's last line ("SystemExit: 3") does not say who exited.
+        text += f"\nthe plugin called sys.exit({exc.code!r}) while loading"
+    return text
 
 
 def _call_register_hook(impl: Any, kind: str) -> list[_Spec]:
@@ -245,13 +282,53 @@ def _split_env(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-def _entry_points() -> list[metadata.EntryPoint]:
-    eps = metadata.entry_points(group=ENTRY_POINT_GROUP)
-    # One distribution can be found twice on sys.path (e.g. editable + site); keep the first.
-    unique: dict[str, metadata.EntryPoint] = {}
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _distribution(ep: metadata.EntryPoint) -> str | None:
+    """The canonical name of the distribution declaring ``ep`` (None when unknown)."""
+    return _canonical(ep.dist.name) if ep.dist is not None else None
+
+
+@dataclass(frozen=True)
+class _EntryPoints:
+    """The ``workbench`` entry points, built-ins apart, and those refused for their name."""
+
+    builtins: list[metadata.EntryPoint]
+    others: list[metadata.EntryPoint]
+    refused: list[tuple[str, PluginFailure]]
+    """(entry point name, failure) of each entry point named like one already chosen."""
+
+
+def _entry_points() -> _EntryPoints:
+    eps = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
+    builtin = _canonical(BUILTIN_DISTRIBUTION)
+    chosen: dict[str, metadata.EntryPoint] = {}
+    # Built-ins claim their names first, wherever their distribution sits on sys.path.
+    for ep in sorted(eps, key=lambda ep: _distribution(ep) != builtin):
+        if ep.name not in chosen:
+            chosen[ep.name] = ep
+    refused: list[tuple[str, PluginFailure]] = []
     for ep in eps:
-        unique.setdefault(ep.name, ep)
-    return sorted(unique.values(), key=lambda ep: ep.name)
+        owner = chosen[ep.name]
+        if ep is owner or _distribution(ep) == _distribution(owner):
+            # The same distribution found twice on sys.path (e.g. editable + site): one plugin.
+            continue
+        who = "the built-in plugin" if _distribution(owner) == builtin else "the plugin"
+        failure = PluginFailure(
+            f"{ep.name} (from {_distribution(ep) or ep.value})",
+            f"entry point {ep.name!r} = {ep.value!r} is named like {who} {ep.name!r} "
+            f"of {_distribution(owner) or owner.value!r}; it was not loaded: rename the "
+            "entry point",
+        )
+        refused.append((ep.name, failure))
+    ordered = sorted(chosen.values(), key=lambda ep: ep.name)
+    return _EntryPoints(
+        builtins=[ep for ep in ordered if _distribution(ep) == builtin],
+        others=[ep for ep in ordered if _distribution(ep) != builtin],
+        refused=refused,
+    )
 
 
 def load_registry(
@@ -281,13 +358,23 @@ def load_registry(
     def wanted(name: str) -> bool:
         return (not allow_list or name in allow_list) and name not in block_list
 
+    # Built-ins load first, so that on a name clash they are the ones already registered.
     candidates: list[tuple[str, Any, str | None]] = []
+    entry_points: set[int] = set()
     if use_entry_points:
-        for ep in _entry_points():
+        found = _entry_points()
+        registry.failed.extend(failure for name, failure in found.refused if wanted(name))
+        for ep in [*found.builtins, *found.others]:
             if not wanted(ep.name):
                 continue
             version = ep.dist.version if ep.dist is not None else None
             candidates.append((ep.name, ep, version))
+            # Marked by identity, not by type: with the importlib_metadata backport installed
+            # (mlflow brings it), entry points are the backport's class, not the stdlib's.
+            entry_points.add(id(ep))
+        builtin_names = {ep.name for ep in found.builtins}
+    else:
+        builtin_names = set()
     for module_name in module_list:
         if wanted(module_name):
             candidates.append((module_name, module_name, None))
@@ -297,7 +384,7 @@ def load_registry(
 
     for name, source, version in candidates:
         try:
-            if isinstance(source, metadata.EntryPoint):
+            if id(source) in entry_points:
                 obj = source.load()
             elif isinstance(source, str):
                 obj = importlib.import_module(source)
@@ -305,9 +392,9 @@ def load_registry(
             else:
                 obj = source
         except BaseException as exc:  # a broken plugin must never take the others down
-            if isinstance(exc, KeyboardInterrupt):
-                raise
+            _reraise_interrupt(exc)
             registry.failed.append(PluginFailure(name, _describe(exc)))
             continue
-        registry._add_plugin(pm, name, obj, version)
+        builtin = id(source) in entry_points and name in builtin_names
+        registry._add_plugin(pm, name, obj, version, builtin=builtin)
     return registry

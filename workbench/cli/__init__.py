@@ -1,42 +1,68 @@
 """The ``workbench`` command line.
 
 Exit codes: 0 success; 1 the run failed (or was interrupted); 2 bad input (a config, a run
-reference or an argument that cannot be used); 130 the run was cancelled.
+reference or an argument that cannot be used) or an unusable environment (a home that cannot be
+written, a full disk, a database that is damaged or from a newer workbench: one ``error:`` line
+naming the file, no traceback); 130 the run was cancelled.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from workbench import __version__
-from workbench.cli import (
-    attention_cmd,
-    db_cmd,
-    evaluate_cmd,
-    export_cmd,
-    label_cmd,
-    plugins_cmd,
-    run_cmd,
-    runs_cmd,
-    ui_cmd,
-    users_cmd,
-)
-from workbench.cli.common import EXIT_BAD_INPUT, UserError
-from workbench.config import ConfigError
-from workbench.registry import UnknownPluginError
-from workbench.store import StoreError
+
+EXIT_BAD_INPUT = 2  # as workbench.cli.common.EXIT_BAD_INPUT, without importing the store
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run_cmd", "run a config in the foreground"),
+    "sweep": ("run_cmd", "run a grid or list of variants of a config"),
+    "cancel": ("run_cmd", "cancel a queued or running run"),
+    "resume": ("run_cmd", "continue a stopped run from its checkpoint"),
+    "generate": ("run_cmd", "sample text from a finished run"),
+    "runs": ("runs_cmd", "list runs, newest first"),
+    "show": ("runs_cmd", "show one run"),
+    "evaluate": ("evaluate_cmd", "run an evaluation on a finished run"),
+    "export": (
+        "export_cmd",
+        "write a finished run's model and tokenizer in another format (e.g. Hugging Face)",
+    ),
+    "attention": ("attention_cmd", "save a seq2seq run's attention maps for one example as HTML"),
+    "plugins": ("plugins_cmd", "list loaded and failed plugins"),
+    "db": ("db_cmd", "database maintenance"),
+    "ui": ("ui_cmd", "serve the dashboard (127.0.0.1 by default)"),
+    "users": ("users_cmd", "manage dashboard logins"),
+    "pairs": ("label_cmd", "comparison pairs for preference labelling"),
+    "label": ("label_cmd", "label every unlabelled pair with a simulated annotator"),
+    "labels": (
+        "label_cmd",
+        "export preference labels, or show labelling progress and agreement",
+    ),
+}
+"""Every command: the module under ``workbench.cli`` that defines it, and its one-line help.
+
+Only the module of the command being run is imported (``workbench --version``, ``--help`` and
+``workbench runs`` never import torch); the others appear as stubs with this help."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--home",
         default=argparse.SUPPRESS,
         help="workbench data folder (default: $WORKBENCH_HOME or ~/.workbench)",
     )
+    return common
+
+
+def build_parser(command: str | None = None, *, every: bool = True) -> argparse.ArgumentParser:
+    """The parser: with ``command``, that command's module is loaded and the others are stubs;
+    without it, every module is loaded (``every=False``: none, for ``--help``)."""
+    common = _common()
     parser = argparse.ArgumentParser(
         prog="workbench",
         description="Train, compare and label small models from the Transformer to ChatGPT.",
@@ -44,27 +70,54 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (
-        run_cmd,
-        runs_cmd,
-        evaluate_cmd,
-        export_cmd,
-        attention_cmd,
-        plugins_cmd,
-        db_cmd,
-        ui_cmd,
-        users_cmd,
-        label_cmd,
-    ):
-        module.add_commands(sub, common)
+    if command is not None:
+        wanted = {COMMANDS[command][0]} if command in COMMANDS else set()
+    else:
+        wanted = {module for module, _ in COMMANDS.values()} if every else set()
+    loaded: set[str] = set()
+    for name, (module_name, help_text) in COMMANDS.items():
+        if module_name in wanted:
+            if module_name not in loaded:
+                module = importlib.import_module(f"workbench.cli.{module_name}")
+                module.add_commands(sub, common)
+                loaded.add(module_name)
+        else:
+            sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The command word of ``argv`` (the first word that is neither an option nor --home's
+    value), or None."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--home":
+            skip = True
+        elif word.startswith("--home="):
+            continue
+        elif not word.startswith("-"):
+            return word
+        elif word in ("-h", "--help", "--version"):
+            return None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = _command_of(words)
+    parser = build_parser(command, every=False)
+    args = parser.parse_args(words)
     if not hasattr(args, "home"):
         args.home = None
+
+    from workbench.cli.common import UserError
+    from workbench.config import ConfigError
+    from workbench.environment import explain_os_error
+    from workbench.registry import UnknownPluginError
+    from workbench.store import StoreError
+
     try:
         return int(args.handler(args) or 0)
     except BrokenPipeError:
@@ -76,6 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except (UserError, StoreError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        message = explain_os_error(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 

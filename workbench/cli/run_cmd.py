@@ -202,6 +202,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise UserError("--max-new-tokens must be at least 1")
     if args.temperature < 0:
         raise UserError("--temperature must not be negative")
+    if args.top_k is not None and args.top_k < 1:
+        raise UserError("--top-k must be at least 1")
+    if args.top_p is not None and not 0 < args.top_p <= 1:
+        raise UserError("--top-p must be in (0, 1]")
     loaded = load_run(run.config, ctx.paths.run_dir(run.id), ctx.registry)
     ids = loaded.tokenizer.encode(args.prompt)
     if not ids:

@@ -44,8 +44,24 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             raise
 
 
+def sweep_temporaries(folder: Path) -> list[Path]:
+    """Remove checkpoint temporaries a killed writer left behind (``.NAME.*.tmp``); never a
+    finished checkpoint. Returns what was removed."""
+    removed = []
+    for tmp in sorted(folder.glob(".*.tmp")) if folder.is_dir() else []:
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    return removed
+
+
 class StoreLogger(Logger):
-    """A Lightning logger that writes metrics to the workbench store, in batches."""
+    """A Lightning logger that writes metrics to the workbench store, in batches.
+
+    Rows wait in memory (up to ``flush_every_s``) to keep SQLite off the hot path, except that
+    everything is written before each checkpoint (:meth:`durable_through`) and rows for a step
+    that a checkpoint already covers are written at once: a run killed and resumed from its
+    checkpoint has lost no metric up to that checkpoint.
+    """
 
     def __init__(
         self, store: Store, run_id: int, flush_every_s: float = 2.0, flush_rows: int = 500
@@ -61,6 +77,7 @@ class StoreLogger(Logger):
         self._flush_every_s = flush_every_s
         self._flush_rows = flush_rows
         self._max_step = 0
+        self._checkpointed_step = -1
 
     @property
     def name(self) -> str:
@@ -88,7 +105,10 @@ class StoreLogger(Logger):
             if name == "epoch":
                 continue
             self._rows.append((step, name, float(value), now))
-        self._maybe_flush()
+        if step <= self._checkpointed_step:
+            self.flush()
+        else:
+            self._maybe_flush()
 
     def _maybe_flush(self) -> None:
         due = time.monotonic() - self._last_flush > self._flush_every_s
@@ -101,6 +121,12 @@ class StoreLogger(Logger):
             self._store.add_metrics(self._run_id, self._rows)
             self._rows = []
         self._last_flush = time.monotonic()
+
+    def durable_through(self, step: int) -> None:
+        """Called just before a checkpoint at ``step`` is written: store every buffered row, and
+        store rows of steps up to ``step`` as they arrive from now on."""
+        self.flush()
+        self._checkpointed_step = max(self._checkpointed_step, step)
 
     @rank_zero_only
     def save(self) -> None:
@@ -136,6 +162,9 @@ class CheckpointAndProgress(pl.Callback):
     def _save(self, trainer: pl.Trainer) -> None:
         if trainer.global_step == self._last_saved_step:
             return
+        for logger in trainer.loggers:
+            if isinstance(logger, StoreLogger):
+                logger.durable_through(trainer.global_step)
         trainer.save_checkpoint(self.path)
         self._last_saved_step = trainer.global_step
 

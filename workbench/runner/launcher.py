@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workbench.config import ConfigError, ResolvedConfig, apply_overrides, resolve_config
-from workbench.devices import check_trainer_options
 from workbench.paths import Paths
 from workbench.registry import Registry
-from workbench.runner.procs import pid_alive
+from workbench.runner import preflight, procs
 from workbench.runner.worker import package_versions
 from workbench.store import RunNotFound, RunRecord, Store
 
@@ -59,8 +58,11 @@ def create_run(
     name: str | None = None,
 ) -> int:
     """Write a queued run row for a validated config; returns its id."""
+    from workbench.devices import check_trainer_options  # imports torch: only when creating
+
     check_trainer_options(resolved.run.trainer)
     parent = resolve_parent(store, resolved.run.init_from)
+    preflight.check(resolved, parent)
     config = resolved.to_dict()
     if parent is not None:
         config["init_from"] = parent.id
@@ -85,7 +87,7 @@ def create_run(
         parent_id=parent.id if parent else None,
         sweep_id=sweep_id,
         status="queued",
-        pid=os.getpid(),
+        **procs.owner(os.getpid()),
     )
 
 
@@ -143,7 +145,7 @@ def spawn(
             store.set_status(run_id, "failed", error=f"could not start the worker: {exc}")
         raise
     if store is not None and store.get_run(run_id).status == "queued":
-        store.update_run(run_id, pid=proc.pid)
+        store.update_run(run_id, **procs.owner(proc.pid))
     return proc
 
 
@@ -175,18 +177,29 @@ def cancel(store: Store, run_id: int) -> str:
     run = store.get_run(run_id)
     if run.status == "queued":
         store.set_status(run_id, "cancelled", error="cancelled before it started")
-        if run.pid is not None and pid_alive(run.pid) and _is_worker(run.pid, run_id):
+        if run.pid is not None and _is_our_worker(run, run_id):
             os.kill(run.pid, signal.SIGTERM)
         return "cancelled"
     if run.status != "running":
         raise RunStateError(
             f"run {run_id} is {run.status}; only queued or running runs can be cancelled"
         )
-    if run.pid is None or not pid_alive(run.pid):
+    if run.pid is None or not procs.is_same_process(run.pid, run.pid_started):
+        # Never signal a pid that now belongs to another process (reboot, pid reuse).
         store.set_status(run_id, "interrupted", error=f"process {run.pid} is gone")
         return "interrupted"
     os.kill(run.pid, signal.SIGTERM)
     return "cancelling"
+
+
+def _is_our_worker(run: RunRecord, run_id: int) -> bool:
+    """The run's recorded process is still the same process, and it is this run's worker (a
+    queued run's pid may be the command that created it, which must not be signalled)."""
+    return (
+        run.pid is not None
+        and procs.is_same_process(run.pid, run.pid_started)
+        and _is_worker(run.pid, run_id)
+    )
 
 
 def _is_worker(pid: int, run_id: int) -> bool:
@@ -221,13 +234,15 @@ def prepare_resume(
             )
         if registry is None:
             raise ValueError("overrides need the registry to validate the config")
+        from workbench.devices import check_trainer_options
+
         resolved = resolve_config(apply_overrides(run.config, overrides), registry)
         check_trainer_options(resolved.run.trainer)
         config = dict(run.config)
         config["trainer"] = resolved.to_dict()["trainer"]
         store.update_run(run_id, config=config)
     store.set_status(run_id, "queued")
-    store.update_run(run_id, pid=os.getpid())
+    store.update_run(run_id, **procs.owner(os.getpid()))
 
 
 def wait_for_status(store: Store, run_id: int, statuses: tuple[str, ...], timeout: float) -> str:

@@ -17,12 +17,13 @@ import signal
 import sys
 import traceback
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from workbench.paths import Paths, resolve_home
+from workbench.runner.procs import owner
 from workbench.store import Store, open_store
 
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 3
@@ -87,7 +88,7 @@ def execute(
     from workbench.devices import check_trainer_options, peak_bf16_flops
     from workbench.registry import load_registry
     from workbench.runner import build
-    from workbench.runner.callbacks import ThroughputMonitor
+    from workbench.runner.callbacks import ThroughputMonitor, sweep_temporaries
     from workbench.specs import RunInfo, StageContext
 
     _quiet_lightning()
@@ -125,6 +126,8 @@ def execute(
 
     model = build.build_model(resolved, registry, tokenizer.vocab_size)
     checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    if rank_zero:
+        sweep_temporaries(checkpoint.parent)  # torn writes of a killed run; never a checkpoint
     resuming = resume and checkpoint.is_file()
     if parent_dir is not None and not resuming:
         build.load_weights(model, parent_dir / build.MODEL_FILE)
@@ -170,6 +173,9 @@ def execute(
         progress=progress and rank_zero,
         extra_callbacks=[ThroughputMonitor(flops, peak)],
         stop_requested=lambda: guard.pending,
+        home=paths.home,
+        run_name=run.name,
+        config=resolved.to_dict(),
     )
     if rank_zero:
         store.update_run(run_id, device=_describe_device(trainer))
@@ -213,9 +219,13 @@ def make_trainer(
     progress: bool,
     extra_callbacks: Sequence[Any] = (),
     stop_requested: Callable[[], bool] | None = None,
+    home: Path,
+    run_name: str,
+    config: Mapping[str, Any],
 ) -> tuple[Any, Any]:
     """The ``pl.Trainer`` of a run: the store logger (plus any Lightning loggers the config asks
-    for), ``last.ckpt`` checkpoints written atomically, and the step progress bar."""
+    for, each given ``config`` as hyper-parameters), ``last.ckpt`` checkpoints written
+    atomically, and the step progress bar."""
     import pytorch_lightning as pl
 
     from workbench.runner.callbacks import (
@@ -224,10 +234,21 @@ def make_trainer(
         StepProgressBar,
         StoreLogger,
     )
+    from workbench.runner.tracking import log_config, make_logger
 
     store_logger = StoreLogger(store, run_id)
-    loggers: list[Any] = [store_logger]
-    loggers.extend(_lightning_logger(name, run_dir) for name in trainer_opts.loggers)
+    extra_loggers = [
+        make_logger(
+            name,
+            run_dir=run_dir,
+            home=home,
+            run_name=run_name,
+            tracking_uri=trainer_opts.tracking_uri,
+        )
+        for name in trainer_opts.loggers
+    ]
+    log_config(extra_loggers, config)
+    loggers: list[Any] = [store_logger, *extra_loggers]
     callbacks: list[Any] = [
         CheckpointAndProgress(
             store, run_id, run_dir / "checkpoints", parts.checkpoint_every, stop_requested
@@ -258,24 +279,35 @@ def make_trainer(
     return trainer, store_logger
 
 
-def _lightning_logger(name: str, run_dir: Path) -> Any:
-    from pytorch_lightning import loggers
-
-    if name == "csv":
-        return loggers.CSVLogger(str(run_dir), name="csv")
-    if name == "tensorboard":
-        return loggers.TensorBoardLogger(str(run_dir), name="tensorboard")
-    if name == "mlflow":
-        return loggers.MLFlowLogger(experiment_name="workbench", save_dir=str(run_dir / "mlruns"))
-    raise ValueError(f"unknown logger {name!r}")
-
-
 RANK_VARIABLES = ("RANK", "SLURM_PROCID", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK")
 """Set by Lightning's own launcher, torchrun and SLURM; every one is 0 (or unset) on global rank 0."""
 
 
 def _is_launch_rank() -> bool:
     return all(os.environ.get(var, "0") == "0" for var in RANK_VARIABLES)
+
+
+def record_failure(store: Store, run_id: int, exc: BaseException, run_dir: Path) -> None:
+    """Mark the run failed with the traceback. When the machine caused it (a full disk, a
+    read-only folder, an unusable database) the error ends with one line that says so and what
+    to do, printed alone instead of the traceback; on a full disk, where even the traceback may
+    not fit in the database, that line alone is stored."""
+    from workbench.environment import explain
+
+    details = "".join(traceback.format_exception(exc))
+    cause = explain(exc, run_dir, elsewhere=False)
+    if cause is None:
+        store.set_status(run_id, "failed", error=details)
+        print(details, end="", file=sys.stderr)
+        return
+    line = f"{cause}; then `workbench resume {run_id}`"
+    print(f"error: {line}", file=sys.stderr)
+    for error in (f"{details}\n{line}", line):
+        try:
+            store.set_status(run_id, "failed", error=error)
+            return
+        except Exception:  # noqa: BLE001 - the store may fail for the same reason
+            continue
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -298,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         # A process Lightning started for another device of the same run: train, write nothing.
         execute(paths, store, args.run_id, resume=args.resume, progress=False, guard=guard)
         return EXIT_SUCCEEDED
-    store.update_run(args.run_id, pid=os.getpid())
+    store.update_run(args.run_id, **owner(os.getpid()))
     store.set_status(args.run_id, "running")
     try:
         execute(paths, store, args.run_id, resume=args.resume, progress=args.progress, guard=guard)
@@ -313,9 +345,8 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_CANCELLED
         store.set_status(args.run_id, "failed", error=traceback.format_exc())
         return EXIT_FAILED
-    except BaseException:
-        store.set_status(args.run_id, "failed", error=traceback.format_exc())
-        traceback.print_exc(file=sys.stderr)
+    except BaseException as exc:
+        record_failure(store, args.run_id, exc, paths.run_dir(args.run_id))
         return EXIT_FAILED
     store.set_status(args.run_id, "succeeded")
     return EXIT_SUCCEEDED

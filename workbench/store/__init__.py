@@ -5,7 +5,14 @@ Open it with :func:`open_store`, which migrates the SQLite database under the wo
 the newest schema. Only :class:`Store` runs queries; it hands back frozen records.
 """
 
-from workbench.store.db import MigrationError, RunHasChildren, RunNotFound, StoreError
+from workbench.store.db import (
+    DatabaseUnusable,
+    MigrationError,
+    RunHasChildren,
+    RunNotFound,
+    SchemaTooNew,
+    StoreError,
+)
 from workbench.store.models import (
     ANNOTATOR_KINDS,
     PREFERENCE_CHOICES,
@@ -50,6 +57,7 @@ __all__ = [
     "AnnotatorStats",
     "ArtifactRecord",
     "CompletionRecord",
+    "DatabaseUnusable",
     "EvaluationRecord",
     "LabelProgress",
     "LabelRecord",
@@ -63,6 +71,7 @@ __all__ = [
     "RunNotFound",
     "RunRecord",
     "SampleRecord",
+    "SchemaTooNew",
     "Store",
     "StoreError",
     "SweepRecord",

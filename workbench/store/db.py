@@ -6,13 +6,15 @@ waits (up to the busy timeout) for another process's write lock instead of faili
 through with ``database is locked``. Read-only work can ask for a plain deferred ``BEGIN`` via
 :func:`deferred`, which in WAL mode never waits for writers.
 
-The migrations live in the repository-root ``alembic/`` folder. :func:`upgrade` runs them in
+The migrations live in the repository-root ``alembic/`` folder, shipped in the wheel as the
+package ``workbench._migrations`` (see :func:`migrations_dir`). :func:`upgrade` runs them in
 code on a shared connection (no ``alembic.ini`` needed); :func:`check` reports whether the ORM
 models and the migrated database differ.
 """
 
 from __future__ import annotations
 
+import importlib.resources
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +31,7 @@ from sqlalchemy import (
     Connection,
     Constraint,
     Engine,
+    ExceptionContext,
     Index,
     MetaData,
     Table,
@@ -36,6 +39,10 @@ from sqlalchemy import (
     event,
 )
 
+from workbench import __version__
+from workbench.environment import ELSEWHERE, FREE_SPACE, MAKE_WRITABLE, folder_problem
+
+MIGRATIONS_PACKAGE: Final[str] = "workbench._migrations"
 BUSY_TIMEOUT_MS: Final[int] = 30_000
 BEGIN_OPTION: Final[str] = "workbench_sqlite_begin"
 """Execution option choosing how transactions begin: ``IMMEDIATE`` (default) or ``DEFERRED``."""
@@ -58,6 +65,48 @@ class MigrationError(StoreError):
     """The migrations are missing or left the database inconsistent."""
 
 
+class SchemaTooNew(MigrationError):
+    """The database is at a revision these migrations do not know: a newer workbench wrote it."""
+
+
+class DatabaseUnusable(StoreError):
+    """The database file cannot be used: not a database, damaged, read-only, or its disk full."""
+
+
+_DAMAGED = ("file is not a database", "database disk image is malformed")
+_WHAT_TO_DO = "(the next command creates a new, empty one) or restore it from a backup"
+
+
+def _database_problem(db_path: Path, error: BaseException) -> DatabaseUnusable | None:
+    """The one-sentence error for an SQLite failure the file or its disk caused, else None."""
+    message = str(error)
+    if any(text in message for text in _DAMAGED):
+        return DatabaseUnusable(
+            f"{db_path} is not a workbench database or is damaged ({message}): move it aside "
+            f"{_WHAT_TO_DO}"
+        )
+    if not any(
+        text in message
+        for text in (
+            "database or disk is full",
+            "readonly database",
+            "unable to open database file",
+            "disk I/O error",
+        )
+    ):
+        return None
+    found = folder_problem(db_path.parent)
+    if found is None and "full" in message:
+        found = (f"no space left on the device holding {db_path}", f"{FREE_SPACE}, or {ELSEWHERE}")
+    if found is None and "readonly" in message:
+        found = (f"{db_path} is read-only", f"{MAKE_WRITABLE}, or {ELSEWHERE}")
+    if found is None:
+        found = ("", f"check that its folder is writable and its disk not full, or {ELSEWHERE}")
+    problem, remedy = found
+    reason = f"{problem} ({message})" if problem else message
+    return DatabaseUnusable(f"cannot use the database {db_path}: {reason}: {remedy}")
+
+
 def make_engine(db_path: Path) -> Engine:
     """An engine for the SQLite file ``db_path`` with the workbench's pragmas and locking.
 
@@ -65,6 +114,14 @@ def make_engine(db_path: Path) -> Engine:
     """
     url = URL.create("sqlite+pysqlite", database=str(Path(db_path)))
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        # A damaged file, a read-only folder or a full disk: one sentence naming the file, in
+        # place of SQLAlchemy's error and its traceback through the pool.
+        problem = _database_problem(Path(db_path), context.original_exception)
+        if problem is not None:
+            raise problem from context.original_exception
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
@@ -99,15 +156,30 @@ def deferred(engine: Engine) -> Engine:
 
 
 def migrations_dir() -> Path:
-    """The repository-root ``alembic/`` folder holding ``env.py`` and ``versions/``."""
-    folder = Path(__file__).resolve().parents[2] / "alembic"
-    if not (folder / "env.py").is_file() or not (folder / "versions").is_dir():
-        raise MigrationError(
-            f"the database migrations were not found at {folder} (expected env.py and "
-            "versions/ there); run the workbench from a checkout or an editable install "
-            "(pip install -e .) so that the alembic/ folder sits next to the workbench package"
-        )
-    return folder
+    """The folder holding the migrations' ``env.py``, ``script.py.mako`` and ``versions/``.
+
+    In an installed wheel it is the package ``workbench._migrations`` (setup.py ships the
+    repository-root ``alembic/`` folder under that name), found with ``importlib.resources``.
+    In a checkout or an editable install that package cannot be imported (setuptools' editable
+    finder does not map a subpackage to another folder), and the folder is the repository-root
+    ``alembic/`` itself.
+    """
+    candidates: list[Path] = []
+    try:
+        # The package has no __init__.py; joinpath gives a real path on disk, which Alembic needs.
+        env_py = importlib.resources.files(MIGRATIONS_PACKAGE).joinpath("env.py")
+        candidates.append(Path(str(env_py)).parent)
+    except ModuleNotFoundError:
+        pass
+    candidates.append(Path(__file__).resolve().parents[2] / "alembic")
+    for folder in candidates:
+        if (folder / "env.py").is_file() and (folder / "versions").is_dir():
+            return folder
+    looked = ", ".join(str(folder) for folder in candidates)
+    raise MigrationError(
+        f"the database migrations (env.py and versions/) were not found (looked in {looked}); "
+        "reinstall the workbench from a complete checkout or wheel (pip install .)"
+    )
 
 
 def _ini_escape(value: str) -> str:
@@ -173,14 +245,26 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     the store from many processes stays cheap.
     """
     cfg = alembic_config(engine)
-    if revision == "head":
-        heads = set(ScriptDirectory.from_config(cfg).get_heads())
-        with deferred(engine).connect() as conn:
-            if set(MigrationContext.configure(conn).get_current_heads()) == heads:
-                return
+    script = ScriptDirectory.from_config(cfg)
+    with deferred(engine).connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    known = {rev.revision for rev in script.walk_revisions()}
+    unknown = sorted(current - known)
+    if unknown:
+        raise SchemaTooNew(
+            f"{_database_file(engine)} is at schema revision {', '.join(unknown)}, which this "
+            f"workbench ({__version__}) does not know: a newer workbench wrote it. Upgrade the "
+            f"workbench (pip install -U workbench), or {ELSEWHERE}"
+        )
+    if revision == "head" and current == set(script.get_heads()):
+        return
     with migration_connection(engine) as conn:
         cfg.attributes["connection"] = conn
         alembic.command.upgrade(cfg, revision)
+
+
+def _database_file(engine: Engine) -> str:
+    return f"the database {engine.url.database}" if engine.url.database else "the database"
 
 
 def downgrade(engine: Engine, revision: str) -> None:

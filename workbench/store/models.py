@@ -176,6 +176,9 @@ class Run(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     pid: Mapped[int | None] = mapped_column(Integer)
+    # Which process ``pid`` meant when it was recorded ("<boot id>:<start ticks>"), so that a
+    # reboot or a reused pid is not taken for the run's process.
+    pid_started: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
     step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     max_steps: Mapped[int | None] = mapped_column(Integer)

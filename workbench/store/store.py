@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 UPDATABLE_RUN_FIELDS: Final[frozenset[str]] = frozenset(
-    {"pid", "device", "step", "max_steps", "run_dir", "updated_at", "config"}
+    {"pid", "pid_started", "device", "step", "max_steps", "run_dir", "updated_at", "config"}
 )
 """The run columns :meth:`Store.update_run` may change."""
 
@@ -104,6 +104,7 @@ class RunRecord:
     finished_at: datetime | None
     updated_at: datetime | None
     pid: int | None
+    pid_started: str | None
     error: str | None
     step: int
     max_steps: int | None
@@ -272,6 +273,7 @@ class Store(PreferenceQueries):
         sweep_id: int | None = None,
         status: str = "queued",
         pid: int | None = None,
+        pid_started: str | None = None,
         max_steps: int | None = None,
     ) -> int:
         """Record a new run and return its id (never reused, even after a delete)."""
@@ -296,6 +298,7 @@ class Store(PreferenceQueries):
                 parent_id=parent_id,
                 sweep_id=sweep_id,
                 pid=pid,
+                pid_started=pid_started,
                 max_steps=max_steps,
                 step=0,
                 created_at=now,
@@ -396,10 +399,12 @@ class Store(PreferenceQueries):
             return _record(RunRecord, row)
 
     def update_run(self, run_id: int, **values: Any) -> RunRecord:
-        """Change some of pid, device, step, max_steps, run_dir, updated_at, config; return the new
-        state (``config`` is replaced whole, e.g. to move a resumed run to other hardware).
+        """Change some of pid, pid_started, device, step, max_steps, run_dir, updated_at, config;
+        return the new state (``config`` is replaced whole, e.g. to move a resumed run to other
+        hardware).
 
-        ``updated_at`` is set to now unless given.
+        ``updated_at`` is set to now unless given; a new ``pid`` without its ``pid_started``
+        clears the old process's identity.
         """
         unknown = sorted(set(values) - UPDATABLE_RUN_FIELDS)
         if unknown:
@@ -407,6 +412,8 @@ class Store(PreferenceQueries):
                 f"cannot update run field(s) {', '.join(unknown)}: "
                 f"allowed are {', '.join(sorted(UPDATABLE_RUN_FIELDS))}"
             )
+        if "pid" in values:
+            values.setdefault("pid_started", None)
         if isinstance(values.get("run_dir"), os.PathLike):
             values["run_dir"] = os.fspath(values["run_dir"])
         stamp = values.setdefault("updated_at", utcnow())
@@ -441,26 +448,27 @@ class Store(PreferenceQueries):
             except IntegrityError as err:  # a child appeared despite the lock: be explicit
                 raise RunHasChildren(f"run {run_id} has child runs") from err
 
-    def reconcile(self, is_alive: Callable[[int], bool]) -> list[int]:
+    def reconcile(self, is_alive: Callable[[int, str | None], bool]) -> list[int]:
         """Mark queued/running runs whose process is gone as ``interrupted``; return their ids.
 
-        A running run with no pid counts as gone; a queued run with no pid is waiting for a
-        worker someone else will start (``workbench run --create-only``) and is left alone.
-        ``is_alive`` is called outside any transaction, and a run whose status or pid changed
-        meanwhile is left alone.
+        ``is_alive(pid, pid_started)`` tells whether the process recorded for a run still runs
+        (see :func:`workbench.runner.procs.is_same_process`). A running run with no pid counts
+        as gone; a queued run with no pid is waiting for a worker someone else will start
+        (``workbench run --create-only``) and is left alone. ``is_alive`` is called outside any
+        transaction, and a run whose status or pid changed meanwhile is left alone.
         """
         with self._read() as s:
             candidates = list(
                 s.execute(
-                    select(Run.id, Run.pid, Run.status)
+                    select(Run.id, Run.pid, Run.pid_started, Run.status)
                     .where(Run.status.in_(sorted(ACTIVE_STATUSES)))
                     .order_by(Run.id)
                 )
             )
         gone = [
             (rid, pid, st)
-            for rid, pid, st in candidates
-            if (pid is None and st != "queued") or (pid is not None and not is_alive(pid))
+            for rid, pid, started, st in candidates
+            if (pid is None and st != "queued") or (pid is not None and not is_alive(pid, started))
         ]
         if not gone:
             return []

@@ -6,11 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from workbench.auth import verifier
 from workbench.ui.compare_tab import build_compare_tab
 from workbench.ui.context import UIContext
+from workbench.ui.host_check import LoopbackHostOnly
 from workbench.ui.label_tab import build_label_tab
+from workbench.ui.login_limit import LoginLimiter, LoginRateLimit
 from workbench.ui.new_run_tab import Links, build_new_run_tab
 from workbench.ui.playground_tab import build_playground_tab
 from workbench.ui.plugins_tab import build_plugins_tab
@@ -61,9 +64,16 @@ def build_app(ctx: UIContext) -> gr.Blocks:
     return app
 
 
-def launch_kwargs(ctx: UIContext, auth_file: Path | None = None) -> dict[str, Any]:
+def launch_kwargs(
+    ctx: UIContext, auth_file: Path | None = None, *, login_limiter: LoginLimiter | None = None
+) -> dict[str, Any]:
     """``Blocks.launch`` options: the home (database, artifacts, uploads) and the auth file are
-    never served as files; uploads are size-limited; logins are checked against ``auth_file``."""
+    never served as files; uploads are size-limited.
+
+    With ``auth_file``, logins are checked against it and failed logins back off
+    (``login_limiter``, default :class:`LoginLimiter`'s policy); without one, only requests
+    naming a loopback host (localhost, 127.0.0.1, [::1]) are answered, against DNS rebinding.
+    """
     blocked = [str(ctx.paths.home)]
     options: dict[str, Any] = {
         "show_error": True,
@@ -74,5 +84,10 @@ def launch_kwargs(ctx: UIContext, auth_file: Path | None = None) -> dict[str, An
         blocked.append(str(auth_file))
         options["auth"] = verifier(auth_file)
         options["auth_message"] = "Log in with a user added by `workbench users add NAME`."
+        guard = Middleware(LoginRateLimit, limiter=login_limiter or LoginLimiter())
+    else:
+        guard = Middleware(LoopbackHostOnly)
     options["blocked_paths"] = blocked
+    # Passed to the FastAPI app Gradio builds, so the guard sees every request from the start.
+    options["app_kwargs"] = {"middleware": [guard]}
     return options

@@ -21,6 +21,7 @@ import yaml
 
 from workbench.charts.curves import loss_figure, metrics_figure
 from workbench.runner import launcher
+from workbench.runner.procs import is_same_process
 from workbench.store import RUN_STATUSES, RunHasChildren, RunNotFound, RunRecord
 from workbench.ui.attention_section import (
     AttentionSectionState,
@@ -70,7 +71,11 @@ def metrics_summary(metrics: dict[str, float]) -> str:
 def runs_table(
     ctx: UIContext, status: str = ALL, stage: str = ALL, text: str = ""
 ) -> list[list[Any]]:
-    """Rows of the runs table, newest first, filtered by status, stage and a search text."""
+    """Rows of the runs table, newest first, filtered by status, stage and a search text.
+
+    Runs whose process is gone (killed, machine rebooted) are marked ``interrupted`` first, as
+    every CLI command does, so the table never shows a dead run as running."""
+    ctx.store.reconcile(is_same_process)
     runs = ctx.store.list_runs(
         status=None if status in ("", ALL, None) else status,
         stage=None if stage in ("", ALL, None) else stage,

@@ -1,0 +1,2 @@
+"""The fault suite: what the workbench promises when plugins, clients or the machine misbehave
+(see docs/reliability.md)."""
