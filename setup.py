@@ -2,6 +2,7 @@
 
 - ``workbench`` and its subpackages, from the repository root;
 - the built-in plugins (``workbench_gpt``, ...), from ``plugins/``;
+- ``workbench_hf/shipped_lm_eval_tasks/``: the lm-eval task folder the ``hf`` plugin ships;
 - ``workbench._migrations``: the repository-root ``alembic/`` folder (``env.py``,
   ``script.py.mako``, ``versions/``), shipped inside the wheel so that an installed workbench
   can migrate its database; :func:`workbench.store.db.migrations_dir` finds it with
@@ -27,5 +28,9 @@ setup(
         **{name: "plugins/" + name.replace(".", "/") for name in plugins},
         **MIGRATIONS,
     },
-    package_data={"workbench._migrations": ["script.py.mako"]},
+    package_data={
+        "workbench._migrations": ["script.py.mako"],
+        # The hf plugin's shipped lm-eval task folder (YAML, JSONL and its utils.py).
+        "workbench_hf": ["shipped_lm_eval_tasks/*"],
+    },
 )

@@ -108,3 +108,19 @@ def register_annotators(register: Callable[[Any], None]) -> None:
     an object with ``label(prompt, a, b, properties, world) -> "a" | "b" | "tie" | "both_bad"``
     (see :class:`workbench.specs.AnnotatorSpec` and ``docs/labelling.md``).
     """
+
+
+# ---------------------------------------------------------------------------------------------
+# Interoperability
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def register_exporters(register: Callable[[Any], None]) -> None:
+    """Register export formats for finished runs (``workbench export RUN --format NAME``).
+
+    Call ``register(ExporterSpec(...))``; the spec's ``name`` is the format. The ``factory``
+    receives a :class:`workbench.specs.ExportContext` (the run's model, tokenizer, heads, resolved
+    config and the output folder) and returns the paths it wrote; it raises ``ValueError`` for a
+    run it cannot export (an architecture with no mapping in that format).
+    """

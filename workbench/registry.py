@@ -50,6 +50,7 @@ _SINGULAR = {
     "datasets": "dataset",
     "tokenizers": "tokenizer",
     "annotators": "annotator",
+    "exporters": "export format",
 }
 
 
@@ -133,6 +134,9 @@ class Registry:
 
     def annotator(self, name: str) -> Any:
         return self.get("annotators", name)
+
+    def exporter(self, name: str) -> Any:
+        return self.get("exporters", name)
 
     def owner(self, kind: str, name: str) -> str:
         return self.owners[(kind, name)]

@@ -122,6 +122,18 @@ class AnnotatorSpec(_Spec):
     kind: ClassVar[str] = "annotators"
 
 
+@dataclass(frozen=True)
+class ExporterSpec(_Spec):
+    """An export format: ``factory(ExportContext) -> list[Path]`` (the files written).
+
+    ``name`` is the format (``workbench export RUN --format NAME``). The factory raises
+    ``ValueError`` naming what it cannot map (an architecture or option with no equivalent in the
+    format); ``workbench export`` then exits 2 with the message.
+    """
+
+    kind: ClassVar[str] = "exporters"
+
+
 SPEC_TYPES: dict[str, type[_Spec]] = {
     cls.kind: cls
     for cls in (
@@ -131,6 +143,7 @@ SPEC_TYPES: dict[str, type[_Spec]] = {
         DatasetSpec,
         TokenizerSpec,
         AnnotatorSpec,
+        ExporterSpec,
     )
 }
 """Spec class by registry section name ("architectures", "stages", ...)."""
@@ -227,3 +240,20 @@ class EvaluationContext:
     """Load another finished run (id or name), as in :class:`StageContext`."""
     progress: Callable[[int, int], None] | None = None
     """Report progress of a long evaluation: ``progress(done, total)`` (the CLI draws a bar)."""
+
+
+@dataclass
+class ExportContext:
+    """Everything an exporter factory receives: a finished run and where to write."""
+
+    config: BaseModel
+    """The exporter's validated options."""
+    run: RunInfo
+    run_config: dict[str, Any]
+    """The run's full resolved config (``architecture``, ``tokenizer`` and ``stage`` blocks)."""
+    model: torch.nn.Module
+    tokenizer: Tokenizer
+    heads: dict[str, dict[str, torch.Tensor]]
+    """State dicts of the heads the run's stage saved, by head name (``{}`` when none)."""
+    out_dir: Path
+    """The folder to write into (created, and empty or allowed to be overwritten)."""

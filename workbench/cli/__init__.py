@@ -28,6 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("runs_cmd", "show one run"),
     "evaluate": ("evaluate_cmd", "run an evaluation on a finished run"),
     "items": ("items_cmd", "show the items an evaluation scored"),
+    "export": (
+        "export_cmd",
+        "write a finished run's model and tokenizer in another format (e.g. Hugging Face)",
+    ),
     "attention": ("attention_cmd", "save a seq2seq run's attention maps for one example as HTML"),
     "plugins": ("plugins_cmd", "list loaded and failed plugins"),
     "db": ("db_cmd", "database maintenance"),
