@@ -91,7 +91,7 @@ def test_ppo_rollouts_update_the_policy_and_value_head(world, tmp_path):
     samples = []
     cfg = PPOConfig(
         reward_run="rm", rollouts=3, rollout_batch_size=6, mini_batch_size=4, ppo_epochs=2,
-        lr=1e-3, max_new_tokens=12, eval_interval=3, val_prompts=4, samples=2,
+        lr=1e-3, max_new_tokens=12, eval_interval=3, val_prompts=4, samples=2, curve_interval=2,
     )  # fmt: skip
     ctx = context(
         world, policy, cfg, world.prompts, tmp_path,
@@ -107,6 +107,15 @@ def test_ppo_rollouts_update_the_policy_and_value_head(world, tmp_path):
                  "approx_kl", "response_length"):  # fmt: skip
         assert all(math.isfinite(v) for _, v in history[f"train/{name}"])
     assert "val/reward/mean" in history and len(samples) == 2
+    # The over-optimisation curve: before the first rollout and after rollout 2.
+    assert [step for step, _ in history["curve/kl"]] == [0, 8]
+    assert [v for _, v in history["curve/rollouts"]] == [0.0, 2.0]
+    assert history["curve/kl"][0][1] == pytest.approx(0.0, abs=1e-5)  # policy == reference
+    assert history["curve/gold_win"][0][1] == 0.5  # the same answers as the reference: all ties
+    assert history["curve/proxy_win"][0][1] == 0.5
+    for name in ("proxy", "gold", "sqrt_kl", "kl_coef"):
+        assert all(math.isfinite(v) for _, v in history[f"curve/{name}"])
+    assert history["curve/sqrt_kl"][1][1] == pytest.approx(max(history["curve/kl"][1][1], 0) ** 0.5)
     changed = any(not torch.equal(start[k], v) for k, v in policy.state_dict().items())
     assert changed and "value" in parts.heads
     # The reference stayed the starting policy.

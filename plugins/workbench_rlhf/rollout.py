@@ -118,15 +118,16 @@ def sample_answers(
     stop_text: str,
     temperature: float,
     seed: int,
+    device: torch.device | str = "cpu",
 ) -> SampledAnswers:
     """One answer per prompt from ``model`` with a fresh generator seeded by ``seed``: two models
     given the same prompts and seed draw from the same random numbers (common random numbers make
     their comparison less noisy)."""
     stop = tokenizer.encode(stop_text) if stop_text else []
     encoded = [fit_prompt(tokenizer.encode(p), model.block_size, max_new_tokens) for p in prompts]
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator(device=device).manual_seed(seed)
     responses = sample_responses(
-        model, encoded, max_new_tokens, stop, temperature=temperature, generator=gen
+        model, encoded, max_new_tokens, stop, temperature=temperature, generator=gen, device=device
     )
     texts = [
         tokenizer.decode(r.tokens[: len(r.tokens) - len(stop)] if r.finished else r.tokens)
@@ -135,13 +136,19 @@ def sample_answers(
     return SampledAnswers(encoded, responses, texts)
 
 
-def score_answers(reward, answers: SampledAnswers, stop: Sequence[int], batch_size: int):
+def score_answers(
+    reward,
+    answers: SampledAnswers,
+    stop: Sequence[int],
+    batch_size: int,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
     """The reward model's score of each answer, read as PPO's rollouts are
     (:func:`scoring_rows`)."""
     rows = scoring_rows(answers.prompts, answers.responses, stop, reward.block_size)
     return torch.cat(
         [
-            reward.score(pad_batch(rows[start : start + batch_size]))
+            reward.score(pad_batch(rows[start : start + batch_size]).to(device))
             for start in range(0, len(rows), batch_size)
         ]
     )
