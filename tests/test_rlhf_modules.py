@@ -14,7 +14,7 @@ import torch
 from workbench.specs import DatasetContext, RunInfo, StageContext
 from workbench_gpt.model import GPT, GPTConfig
 from workbench_rlhf.dpo import DPOConfig, build_dpo
-from workbench_rlhf.heads import ScalarHead
+from workbench_rlhf.heads import RewardHead, ScalarHead
 from workbench_rlhf.ppo import PPOConfig, build_ppo
 from workbench_rlhf.reward_model import RewardModelConfig, build_reward_model
 from workbench_rlhf.synthetic_pairs import SyntheticPreferencesConfig, load_synthetic_preferences
@@ -148,8 +148,15 @@ def test_reward_model_trains_its_head(world, tmp_path):
     parts = build_reward_model(
         context(world, tiny_gpt(world.tokenizer), cfg, world.pairs, tmp_path)
     )
-    start = parts.heads["reward"].linear.weight.detach().clone()
+    head = parts.heads["reward"]
+    start = head.linear.weight.detach().clone()
+    assert head.likelihood is not None and not head.likelihood.weight.any()  # starts at zero
     history = fit(parts).history
-    assert not torch.equal(start, parts.heads["reward"].linear.weight.detach())
+    assert not torch.equal(start, head.linear.weight.detach())
+    assert head.likelihood.weight.abs().sum() > 0  # the LM's surprise counts after training
+    restored = RewardHead.from_state(head.linear.in_features, head.state_dict())
+    assert restored.likelihood is not None
+    plain = RewardHead.from_state(16, ScalarHead(16).state_dict())  # a head saved without them
+    assert plain.likelihood is None
     assert {"val/loss", "val/accuracy", "val/margin"} <= set(history)
     assert history["val/loss"][-1][1] < math.log(2)

@@ -17,7 +17,7 @@ from workbench.data import PREFERENCES
 from workbench.protocols import SEQUENCE_ENCODER
 from workbench.specs import StageContext, StageParts, StageSpec
 from workbench_rlhf.batches import ListData, collate_pairs, encode_pairs
-from workbench_rlhf.heads import REWARD_HEAD, ScalarHead, sequence_scores
+from workbench_rlhf.heads import REWARD_HEAD, RewardHead, sequence_scores
 from workbench_rlhf.losses import bradley_terry_loss
 from workbench_rlhf.optim import adamw
 from workbench_rlhf.sequences import END_TEXT
@@ -43,12 +43,21 @@ class RewardModelConfig(PairTrainingConfig):
     """Options of the reward-model stage."""
 
     train_trunk: bool = Field(True, description="fine-tune the LM under the head (else head only)")
+    likelihood_features: bool = Field(
+        True,
+        description="the head also reads the LM's surprise at the completion's tokens (excess "
+        "surprise sum and minimum, mean log-probability): how the LM's knowledge of facts "
+        "reaches the score",
+    )
+    likelihood_lr_scale: float = Field(
+        30.0, gt=0, description="learning rate of the likelihood features' weights, times lr"
+    )
 
 
 class RewardModelTraining(pl.LightningModule):
     """Bradley-Terry training of a scalar head (and the trunk under it)."""
 
-    def __init__(self, model: torch.nn.Module, head: ScalarHead, cfg: RewardModelConfig):
+    def __init__(self, model: torch.nn.Module, head: RewardHead, cfg: RewardModelConfig):
         super().__init__()
         self.model, self.head, self.cfg = model, head, cfg
         if not cfg.train_trunk:
@@ -56,7 +65,9 @@ class RewardModelTraining(pl.LightningModule):
                 param.requires_grad_(False)
 
     def _scores(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        scores = sequence_scores(self.model, self.head, batch["ids"], batch["last"]).float()
+        scores = sequence_scores(
+            self.model, self.head, batch["ids"], batch["last"], batch["completion_mask"]
+        ).float()
         half = scores.size(0) // 2
         return scores[:half], scores[half:]
 
@@ -78,7 +89,13 @@ class RewardModelTraining(pl.LightningModule):
         self.log("val/reward_rejected", rejected.mean(), batch_size=size)
 
     def configure_optimizers(self):  # type: ignore[override]
-        groups = [{"params": list(self.head.parameters()), "weight_decay": 0.0}]
+        likelihood = self.head.likelihood
+        extra = [] if likelihood is None else list(likelihood.parameters())
+        own = [p for p in self.head.parameters() if all(p is not q for q in extra)]
+        groups = [{"params": own, "weight_decay": 0.0}]
+        if extra:
+            scaled = self.cfg.lr * self.cfg.likelihood_lr_scale
+            groups.append({"params": extra, "weight_decay": 0.0, "lr": scaled})
         if self.cfg.train_trunk:
             groups += (
                 self.model.optimizer_groups(self.cfg.weight_decay)
@@ -104,10 +121,11 @@ def build_reward_model(ctx: StageContext) -> StageParts:
     pairs = ctx.dataset
     train = encode_pairs(ctx.tokenizer, pairs.train, block_size, "train", cfg.end_text)
     val = encode_pairs(ctx.tokenizer, pairs.val, block_size, "val", cfg.end_text)
-    head = ScalarHead(ctx.model.hidden_size)
     if REWARD_HEAD in ctx.parent_heads:
         # Continuing from a reward-model run: keep training its head.
-        head.load_state_dict(ctx.parent_heads[REWARD_HEAD])
+        head = RewardHead.from_state(ctx.model.hidden_size, ctx.parent_heads[REWARD_HEAD])
+    else:
+        head = RewardHead(ctx.model.hidden_size, likelihood=cfg.likelihood_features)
     data = ListData(train, val, cfg.batch_size, ctx.run.seed, collate_pairs, cfg.eval_batches)
     return StageParts(
         module=RewardModelTraining(ctx.model, head, cfg),

@@ -94,7 +94,8 @@ def scoring_rows(
     rows = []
     for prompt, response in zip(prompts, responses, strict=True):
         ids = [*prompt, *response.tokens, *([] if response.finished else stop)]
-        rows.append(Encoded(ids[-block_size:], 1))
+        cut = max(0, len(ids) - block_size)
+        rows.append(Encoded(ids[cut:], max(1, len(prompt) - cut)))
     return rows
 
 
