@@ -158,5 +158,7 @@ def test_reward_model_trains_its_head(world, tmp_path):
     assert restored.likelihood is not None
     plain = RewardHead.from_state(16, ScalarHead(16).state_dict())  # a head saved without them
     assert plain.likelihood is None
-    assert {"val/loss", "val/accuracy", "val/margin"} <= set(history)
+    assert {"val/loss", "val/accuracy", "val/margin", "train/lm_loss", "val/lm_loss"} <= set(
+        history
+    )
     assert history["val/loss"][-1][1] < math.log(2)

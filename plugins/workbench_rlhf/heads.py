@@ -94,13 +94,30 @@ def sequence_scores(
     whole prompt + completion (right padding, so the last real token has seen all of it). A
     :class:`RewardHead` with likelihood features also reads the LM's surprise at the completion's
     tokens (``completion_mask`` says which they are)."""
-    if getattr(head, "likelihood", None) is None:
-        return head(last_hidden(model.hidden_states(ids), last))
-    if completion_mask is None:
-        raise ValueError("a reward head with likelihood features needs the completion mask")
+    return scores_and_logits(model, head, ids, last, completion_mask)[0]
+
+
+def scores_and_logits(
+    model: nn.Module,
+    head: nn.Module,
+    ids: torch.Tensor,
+    last: torch.Tensor,
+    completion_mask: torch.Tensor | None = None,
+    need_logits: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """:func:`sequence_scores` and, when the head reads likelihood features or ``need_logits``,
+    the LM's logits from the same pass (else None)."""
+    uses_likelihood = getattr(head, "likelihood", None) is not None
+    if not uses_likelihood and not need_logits:
+        return head(last_hidden(model.hidden_states(ids), last)), None
     logits, hidden = logits_and_hidden(model, ids)
-    features = likelihood_features(logits, ids, completion_mask)
-    return head(last_hidden(hidden, last)) + head.likelihood(features).squeeze(-1)
+    scores = head(last_hidden(hidden, last))
+    if uses_likelihood:
+        if completion_mask is None:
+            raise ValueError("a reward head with likelihood features needs the completion mask")
+        features = likelihood_features(logits, ids, completion_mask)
+        scores = scores + head.likelihood(features).squeeze(-1)
+    return scores, logits
 
 
 @dataclass
