@@ -200,6 +200,12 @@ def test_evaluations_score_the_policies_and_the_reward_model(lineage, capsys):
         won = ["--set", "max_prompts=8", "--set", "samples_per_prompt=2", "--set", "samples=1"]
         assert main(["evaluate", "tiny-ppo", "win-rate", "--set", "reward_run=tiny-rm", *won]) == 0
         assert main(["evaluate", "tiny-lm", "win-rate", *won]) == 2  # no parent to compare with
+        # The PPO run's highest-proxy answers against its parent's, queued for labelling.
+        before = store.count_pairs()
+        queued = ["pairs", "generate", "--from-run", "tiny-ppo", "--count", "3", "--pool", "12"]
+        assert main([*queued, "--max-tokens", "20"]) == 0
+        assert 0 < store.count_pairs() - before <= 3
+        assert main(["pairs", "generate", "--from-run", "tiny-dpo", "--count", "3"]) == 2
         assert main(["evaluate", "tiny-ppo", "preference-accuracy"]) == 2  # no reward head
     capsys.readouterr()
     scored = store.evaluations(run_of(store, "tiny-ppo").id)[0].metrics

@@ -146,3 +146,24 @@ def test_the_reference_defaults_to_the_parent_and_must_exist(runs, prompts, tmp_
     assert evaluate(runs, prompts, tmp_path, "a", parent="a")["kl"] == pytest.approx(0, abs=1e-5)
     with pytest.raises(ValueError, match="no parent"):
         evaluate(runs, prompts, tmp_path, "a", parent=None)
+
+
+def test_highest_proxy_pairs_are_the_best_scored_answers_against_the_reference(runs, prompts):
+    from workbench_rlhf.hacking import highest_proxy_pairs
+    from workbench_rlhf.heads import load_reward_model
+
+    reward = load_reward_model(runs.loaded["rm"], "rm")
+    policy, reference = runs.loaded["a"].model, runs.loaded["b"].model
+    texts = prompts.train[:10]
+    options = {"count": 4, "seed": 5, "max_new_tokens": 10}
+    picked = highest_proxy_pairs(policy, reference, runs.tokenizer, reward, texts, **options)
+    assert 0 < len(picked) <= 4
+    proxies = [p.proxy for p in picked]
+    assert proxies == sorted(proxies, reverse=True)
+    everyone = highest_proxy_pairs(
+        policy, reference, runs.tokenizer, reward, texts, **{**options, "count": 10}
+    )
+    assert picked == everyone[: len(picked)]  # the top of the full ranking
+    assert all(p.policy.strip() != p.reference.strip() for p in everyone)
+    # A policy that is its reference answers alike everywhere: nothing to compare.
+    assert highest_proxy_pairs(policy, policy, runs.tokenizer, reward, texts, **options) == []
