@@ -162,3 +162,50 @@ def test_reward_model_trains_its_head(world, tmp_path):
         history
     )
     assert history["val/loss"][-1][1] < math.log(2)
+
+
+def test_ppo_resumed_from_a_checkpoint_matches_an_uninterrupted_run(world, tmp_path):
+    """Stop PPO after 2 of 4 rollouts, resume from the checkpoint: the rollout count, the adaptive
+    KL coefficient, the optimizer, the value head and the data stream continue, so the result
+    equals the run that was never stopped."""
+    reward_trunk = tiny_gpt(world.tokenizer, seed=1)
+    torch.manual_seed(1)
+    reward_head = ScalarHead(reward_trunk.hidden_size)
+    loaded = SimpleNamespace(
+        model=reward_trunk, tokenizer=world.tokenizer, heads={"reward": reward_head.state_dict()}
+    )
+    cfg = PPOConfig(
+        reward_run="rm", rollouts=4, rollout_batch_size=6, mini_batch_size=4, ppo_epochs=2,
+        lr=1e-3, max_new_tokens=10, eval_interval=100, val_prompts=4, samples=0,
+        target_kl=0.5, kl_horizon=10, curve_interval=0,
+    )  # fmt: skip
+
+    def build():
+        ctx = context(world, tiny_gpt(world.tokenizer), cfg, world.prompts, tmp_path,
+                      load_run=lambda ref: loaded)  # fmt: skip
+        return build_ppo(ctx)
+
+    def trainer(max_steps: int) -> pl.Trainer:
+        return pl.Trainer(
+            accelerator="cpu", devices=1, max_steps=max_steps, logger=False,
+            enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+            **build().trainer_kwargs,
+        )  # fmt: skip
+
+    whole = build()
+    trainer(16).fit(whole.module, datamodule=whole.datamodule)
+
+    first = build()
+    stopped = trainer(8)  # 2 rollouts x 2 epochs x 2 mini-batches
+    stopped.fit(first.module, datamodule=first.datamodule)
+    path = tmp_path / "half.ckpt"
+    stopped.save_checkpoint(path)
+    assert first.module._rollouts_done == 2
+
+    second = build()
+    trainer(16).fit(second.module, datamodule=second.datamodule, ckpt_path=path)
+    assert second.module._rollouts_done == whole.module._rollouts_done == 4
+    assert second.module.kl_ctl.value == pytest.approx(whole.module.kl_ctl.value)
+    assert whole.module.kl_ctl.value != pytest.approx(cfg.kl_coef)  # the controller did move
+    for key, value in whole.module.state_dict().items():
+        assert torch.allclose(second.module.state_dict()[key], value, atol=1e-5), key
