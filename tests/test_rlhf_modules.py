@@ -113,6 +113,7 @@ def test_ppo_rollouts_update_the_policy_and_value_head(world, tmp_path):
     assert history["curve/kl"][0][1] == pytest.approx(0.0, abs=1e-5)  # policy == reference
     assert history["curve/gold_win"][0][1] == 0.5  # the same answers as the reference: all ties
     assert history["curve/proxy_win"][0][1] == 0.5
+    assert [v for _, v in history["sentinel/warning"]] == [0.0, 0.0]  # nothing to compare yet
     for name in ("proxy", "gold", "sqrt_kl", "kl_coef"):
         assert all(math.isfinite(v) for _, v in history[f"curve/{name}"])
     assert history["curve/sqrt_kl"][1][1] == pytest.approx(max(history["curve/kl"][1][1], 0) ** 0.5)

@@ -48,6 +48,7 @@ from workbench_rlhf.losses import (
     ppo_losses,
 )
 from workbench_rlhf.rollout import fit_prompt, sample_responses, scoring_rows
+from workbench_rlhf.sentinel import SENTINEL_PROMPT, Sentinel
 from workbench_rlhf.sequences import (
     END_TEXT,
     Encoded,
@@ -102,6 +103,15 @@ class PPOConfig(BaseModel):
     gold_judge_options: dict[str, Any] = Field(
         default_factory=dict, description="options of the gold judge"
     )
+    sentinel_window: int = Field(
+        2, ge=1, description="reward-hacking sentinel: compare curve points this far apart"
+    )
+    sentinel_gold_drop: float = Field(
+        0.3, ge=0, description="warn when the proxy rose and the gold fell by more than this"
+    )
+    kl_budget: float | None = Field(
+        None, gt=0, description="warn when a curve point's KL passes this (empty: never)"
+    )
 
 
 class PPOTraining(pl.LightningModule):
@@ -132,6 +142,8 @@ class PPOTraining(pl.LightningModule):
         self.kl_ctl = AdaptiveKLController(cfg.kl_coef, cfg.target_kl, cfg.kl_horizon)
         self._rollouts_done = 0
         self._probe = probe
+        self._curve: list[dict[str, float]] = []
+        self._sentinel = Sentinel(cfg.sentinel_window, cfg.sentinel_gold_drop, cfg.kl_budget)
 
     # -- Lightning plumbing ---------------------------------------------------------------
     def train(self, mode: bool = True) -> PPOTraining:
@@ -155,16 +167,27 @@ class PPOTraining(pl.LightningModule):
         )
         point["rollouts"] = float(self._rollouts_done)
         point["kl_coef"] = self.kl_ctl.value
+        self._curve.append(point)
+        warning = self._sentinel.check(self._curve)
+        logged = {f"curve/{k}": v for k, v in point.items()}
+        logged["sentinel/warning"] = float(warning is not None)
         for logger in self.loggers:
-            logger.log_metrics({f"curve/{k}": v for k, v in point.items()}, step=self.global_step)
+            logger.log_metrics(logged, step=self.global_step)
+        if warning is not None:
+            self._log_sample(self.global_step, SENTINEL_PROMPT, warning)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["ppo"] = {"kl_coef": self.kl_ctl.value, "rollouts": self._rollouts_done}
+        checkpoint["ppo"] = {
+            "kl_coef": self.kl_ctl.value,
+            "rollouts": self._rollouts_done,
+            "curve": list(self._curve),  # the sentinel's memory
+        }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint.get("ppo", {})
         self.kl_ctl.value = state.get("kl_coef", self.kl_ctl.value)
         self._rollouts_done = state.get("rollouts", 0)
+        self._curve = list(state.get("curve", []))
 
     def configure_optimizers(self):  # type: ignore[override]
         groups = self.model.optimizer_groups(self.cfg.weight_decay)
