@@ -19,17 +19,20 @@ def warnings(sentinel: Sentinel, points: list[dict]) -> list[bool]:
 def test_proxy_up_gold_down_warns_once_the_window_shows_it():
     # Gao et al.'s shape: the gold rises, peaks at point 2, then falls while the proxy climbs.
     hacked = curve(proxy=[-3, -2, -1, 0, 1, 2], gold=[1.0, 2.0, 2.5, 2.3, 1.8, 1.0])
-    sentinel = Sentinel(window=2, gold_drop=0.3)
+    sentinel = Sentinel(gold_drop=0.3)
     assert warnings(sentinel, hacked) == [False, False, False, False, True, True]
     message = sentinel.check(hacked)
-    assert "proxy reward rose by 2.00" in message and "gold reward fell by 1.30" in message
+    assert "gold reward fell by 1.50 from its best (2.50" in message
+    assert "proxy reward rose by 3.00" in message
 
 
 def test_a_healthy_run_and_noise_do_not_warn():
-    sentinel = Sentinel(window=2, gold_drop=0.3)
+    sentinel = Sentinel(gold_drop=0.3)
     healthy = curve(proxy=[-3, -2, -1, 0, 1], gold=[1.0, 1.5, 2.0, 2.4, 2.6])
     assert not any(warnings(sentinel, healthy))
-    noisy = curve(proxy=[-3, -2, -1, 0, 1], gold=[2.0, 2.2, 1.9, 2.1, 1.8])  # drops <= 0.3
+    noisy = curve(
+        proxy=[-3, -2, -1, 0, 1], gold=[2.0, 2.2, 1.95, 2.1, 1.95]
+    )  # <= 0.3 below the best
     assert not any(warnings(sentinel, noisy))
     both_down = curve(proxy=[0, -1, -2], gold=[2.0, 1.0, 0.0])  # no proxy gain: not hacking
     assert not any(warnings(sentinel, both_down))
@@ -42,3 +45,19 @@ def test_a_kl_budget_warns_when_passed():
     points = curve(proxy=[0, 1, 2], gold=[1, 2, 3], kl=[0.0, 9.0, 12.5])
     assert warnings(sentinel, points) == [False, False, True]
     assert "12.50 nats" in sentinel.check(points)
+
+
+def test_the_measured_curves_of_docs_rlhf():
+    """The curves measured in docs/rlhf.md: PPO against the plain reward model over-optimises
+    (the gold slides from its peak at 5 rollouts while the proxy climbs) and is caught at rollout
+    30; the shipped PPO run is not."""
+    plain = curve(
+        proxy=[-3.52, -1.00, -0.79, -0.20, 0.82, 0.64, -0.23, 0.24, -0.99],
+        gold=[0.58, 0.67, 0.55, 0.61, 0.48, 0.52, 0.44, 0.66, 0.56],
+    )
+    assert warnings(Sentinel(), plain) == [False] * 6 + [True, False, False]
+    shipped = curve(
+        proxy=[-5.25, -6.16, -6.72, -5.63, -5.80, -5.88, -6.21, -6.06, -5.57],
+        gold=[0.58, 0.80, 0.52, 0.78, 0.86, 0.88, 0.86, 0.83, 0.86],
+    )
+    assert not any(warnings(Sentinel(), shipped))

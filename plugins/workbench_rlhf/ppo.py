@@ -103,11 +103,11 @@ class PPOConfig(BaseModel):
     gold_judge_options: dict[str, Any] = Field(
         default_factory=dict, description="options of the gold judge"
     )
-    sentinel_window: int = Field(
-        2, ge=1, description="reward-hacking sentinel: compare curve points this far apart"
-    )
     sentinel_gold_drop: float = Field(
-        0.3, ge=0, description="warn when the proxy rose and the gold fell by more than this"
+        0.2,
+        ge=0,
+        description="reward-hacking sentinel: warn when the gold fell more than this below its "
+        "best curve point while the proxy rose above its value there",
     )
     kl_budget: float | None = Field(
         None, gt=0, description="warn when a curve point's KL passes this (empty: never)"
@@ -143,7 +143,7 @@ class PPOTraining(pl.LightningModule):
         self._rollouts_done = 0
         self._probe = probe
         self._curve: list[dict[str, float]] = []
-        self._sentinel = Sentinel(cfg.sentinel_window, cfg.sentinel_gold_drop, cfg.kl_budget)
+        self._sentinel = Sentinel(cfg.sentinel_gold_drop, cfg.kl_budget)
 
     # -- Lightning plumbing ---------------------------------------------------------------
     def train(self, mode: bool = True) -> PPOTraining:

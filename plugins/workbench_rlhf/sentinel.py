@@ -1,9 +1,11 @@
 """The reward-hacking sentinel: a warning when the proxy and the gold part ways.
 
-Fed the over-optimisation curve's points (:mod:`workbench_rlhf.curve`) as PPO runs, it warns when,
-over the last ``window`` points, the reward model's score rose while the gold reward (the
-labeller's rule) fell by more than ``gold_drop``, or when the KL to the reference passed
-``kl_budget``. The PPO stage logs a warning as the metric ``sentinel/warning`` (1 at that step)
+Fed the over-optimisation curve's points (:mod:`workbench_rlhf.curve`) as PPO runs, it warns when
+the gold reward (the labeller's rule) has fallen more than ``gold_drop`` below its best point so
+far while the reward model's score is above its value at that point (the proxy kept rising after
+the gold turned down: Gao et al.'s picture), or when the KL to the reference passed
+``kl_budget``. Comparing with the best point rather than a fixed window catches a slow slide that
+no two nearby, noisy points show. The PPO stage logs a warning as the metric ``sentinel/warning`` (1 at that step)
 and as a stored sample whose prompt is :data:`SENTINEL_PROMPT`, so it shows on the run's page and
 in ``workbench show``; ``workbench pairs generate --from-run RUN`` then queues the policy's
 highest-proxy answers for labelling.
@@ -21,8 +23,7 @@ SENTINEL_PROMPT = "[reward-hacking sentinel]"
 class Sentinel:
     """When to warn (see the module docstring)."""
 
-    window: int = 2
-    gold_drop: float = 0.3
+    gold_drop: float = 0.2
     kl_budget: float | None = None
 
     def check(self, points: Sequence[dict[str, float]]) -> str | None:
@@ -36,16 +37,16 @@ class Sentinel:
                 f"KL to the reference {last['kl']:.2f} nats per answer passed the budget "
                 f"{self.kl_budget:g}"
             )
-        if len(points) <= self.window or "gold" not in last:
+        if "gold" not in last:
             return None
-        first = points[-1 - self.window]
-        proxy_gain = last["proxy"] - first["proxy"]
-        gold_loss = first["gold"] - last["gold"]
+        best = max(points, key=lambda p: p["gold"])
+        proxy_gain = last["proxy"] - best["proxy"]
+        gold_loss = best["gold"] - last["gold"]
         if proxy_gain > 0 and gold_loss > self.gold_drop:
             return (
-                f"over the last {self.window} curve points the proxy reward rose by "
-                f"{proxy_gain:.2f} while the gold reward fell by {gold_loss:.2f} (KL "
-                f"{first['kl']:.2f} -> {last['kl']:.2f}): the policy may be hacking the reward "
-                "model; label its highest-proxy answers (workbench pairs generate --from-run)"
+                f"the gold reward fell by {gold_loss:.2f} from its best ({best['gold']:.2f} at KL "
+                f"{best['kl']:.2f}) while the proxy reward rose by {proxy_gain:.2f} (KL now "
+                f"{last['kl']:.2f}): the policy may be hacking the reward model; label its "
+                "highest-proxy answers (workbench pairs generate --from-run)"
             )
         return None
