@@ -167,3 +167,17 @@ def test_highest_proxy_pairs_are_the_best_scored_answers_against_the_reference(r
     assert all(p.policy.strip() != p.reference.strip() for p in everyone)
     # A policy that is its reference answers alike everywhere: nothing to compare.
     assert highest_proxy_pairs(policy, policy, runs.tokenizer, reward, texts, **options) == []
+
+
+def test_held_out_prompts_that_occur_in_training_are_left_out():
+    from workbench.data import PromptSet
+    from workbench_rlhf.reward_score import prompts_of
+
+    dataset = PromptSet(
+        train=["Q: a\nA:", "Q: b\nA:"],
+        val=["Q: b\nA:", "Q: c\nA:"],
+        properties=[{"n": 0}, {"n": 1}, {"n": 2}, {"n": 3}],
+        extras={"world": "w"},
+    )
+    assert prompts_of(dataset, "val") == (["Q: c\nA:"], [{"n": 3}], "w")
+    assert prompts_of(dataset, "train")[0] == ["Q: a\nA:", "Q: b\nA:"]

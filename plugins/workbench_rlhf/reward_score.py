@@ -67,7 +67,7 @@ def prompts_of(dataset: Any, split: str) -> tuple[list[str], list[dict] | None, 
         if dataset.properties:
             offset = 0 if split == "train" else len(dataset.train)
             props = dataset.properties[offset : offset + len(prompts)]
-        return prompts, props, world
+        return (*_unseen(prompts, props, dataset.train, split), world)
     if getattr(dataset, "kind", None) == "preferences":
         prompts = list(dict.fromkeys(pair["prompt"] for pair in getattr(dataset, split)))
         table = extras.get("prompt_properties")
@@ -81,11 +81,24 @@ def prompts_of(dataset: Any, split: str) -> tuple[list[str], list[dict] | None, 
 
         train, val = split_preference_prompts(items)
         chosen = val if split == "val" else train
-        return [i["prompt"] for i in chosen], [i["properties"] for i in chosen], world
+        prompts, props = [i["prompt"] for i in chosen], [i["properties"] for i in chosen]
+        return (*_unseen(prompts, props, [i["prompt"] for i in train], split), world)
     raise ValueError(
         "reward-score needs a prompts or preferences dataset, e.g. --dataset "
         "'{name: synthetic-prompts, size_chars: 1000000, seed: 1337}'"
     )
+
+
+def _unseen(
+    prompts: list[str], props: list[dict] | None, train: list[str], split: str
+) -> tuple[list[str], list[dict] | None]:
+    """Held-out prompts that never occur among the training prompts (the synthetic corpus may
+    draw a question twice): a policy is judged on prompts it was not trained on."""
+    if split != "val":
+        return prompts, props
+    seen = set(train)
+    keep = [i for i, prompt in enumerate(prompts) if prompt not in seen]
+    return [prompts[i] for i in keep], [props[i] for i in keep] if props is not None else None
 
 
 def rule_metrics(completions: list[str], props: list[dict], world: Any) -> dict[str, float]:
