@@ -109,6 +109,9 @@ class PPOConfig(BaseModel):
         description="reward-hacking sentinel: warn when the gold fell more than this below its "
         "best curve point while the proxy rose above its value there",
     )
+    sentinel_window: int | None = Field(
+        None, ge=1, description="unused: the sentinel now compares with the gold's best point"
+    )
     kl_budget: float | None = Field(
         None, gt=0, description="warn when a curve point's KL passes this (empty: never)"
     )
