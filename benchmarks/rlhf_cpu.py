@@ -1,20 +1,23 @@
-"""RLHF on a CPU: reward model, PPO and DPO on the quickstart LM, through the real CLI.
+"""RLHF on a CPU: reward model, PPO and DPO on the quickstart LM, judged by the labeller's rule.
 
     python benchmarks/rlhf_cpu.py --out bench-out/rlhf_cpu.json
 
-Prints ``NAME: VALUE`` lines and writes them to a JSON file. Steps, in one fresh home:
+Prints ``NAME: VALUE`` lines (at least ``rm_acc``, ``rm_acc_false``, ``ppo_gold_win``, ``ppo_kl``,
+``dpo_gold_win``, ``dpo_kl``) and writes them to a JSON file. Steps, in one fresh home:
 
 1. pre-train the quickstart LM (``configs/quickstart.yaml``; ``--pretrain-steps`` shortens it);
    ``--home H --lm-run NAME`` reuses a finished one instead;
 2. ``configs/rlhf-reward.yaml``: the reward model; its accuracy on the held-out pairs
    (``preference-accuracy``, overall and per flaw);
-3. ``reward-score`` of the LM on held-out prompts: mean reward, KL to itself (0), the rule-based
-   shares (factual, answers, polite, rude);
-4. ``configs/rlhf-ppo.yaml`` from the LM against the reward model; the reward and KL of its first
-   and last rollouts, and ``reward-score`` of the result (KL measured against the LM);
-5. ``configs/rlhf-dpo.yaml`` from the LM; ``reward-score`` of the result.
+3. ``configs/rlhf-ppo.yaml`` from the LM against the reward model; ``win-rate`` of the result
+   against the LM on the held-out prompts: gold win rate (the ``factual-polite`` rule), proxy win
+   rate (the reward model), KL to the LM per answer, the factual share of both; the first and
+   last points of its over-optimisation curve;
+4. ``configs/rlhf-dpo.yaml`` from the LM; ``win-rate`` of the result against the LM.
 
-Every run uses ``torch`` with ``--threads`` threads (default 2).
+``--seed S`` sets the seed of the reward, PPO and DPO runs (the LM is the same) and suffixes their
+names with ``-sS``; ``--seeds 1337 1`` repeats steps 2-4 for each and adds the mean of each figure
+(``mean_NAME``). Every run uses ``torch`` with ``--threads`` threads (default 2).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
+REWARD, PPO, DPO = "quickstart-rlhf-reward", "quickstart-rlhf-ppo", "quickstart-rlhf-dpo"
 
 
 def report(results: dict, name: str, value: float | str) -> None:
@@ -39,15 +43,18 @@ def report(results: dict, name: str, value: float | str) -> None:
     print(f"{name}: {shown}", flush=True)
 
 
-def run(config: Path, overrides: list[str]) -> None:
+def run(config: Path, overrides: list[str]) -> float:
+    """Run a config through the CLI; its wall time in seconds."""
     from workbench.cli import main
 
     args = ["run", str(config)]
     for item in overrides:
         args += ["--set", item]
+    started = time.monotonic()
     code = main(args)
     if code != 0:
         raise SystemExit(f"run {config.name} failed (exit {code})")
+    return time.monotonic() - started
 
 
 def evaluate(store, run_name: str, evaluation: str, options: dict) -> dict:
@@ -67,6 +74,74 @@ def mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
 
+def rlhf_chain(args, store, lm: str, seed: int | None, results: dict) -> None:
+    """Steps 2-4 for one seed."""
+    suffix = "" if seed is None else f"-s{seed}"
+    reward, ppo, dpo = REWARD + suffix, PPO + suffix, DPO + suffix
+    common = [*args.overrides, f"init_from={lm}"]
+    if seed is not None:
+        common.append(f"seed={seed}")
+
+    steps = [] if args.reward_steps is None else [f"stage.max_steps={args.reward_steps}"]
+    report(
+        results,
+        "rm_seconds",
+        run(CONFIGS / "rlhf-reward.yaml", [*common, *steps, f"name={reward}"]),
+    )
+    accuracy = evaluate(store, reward, "preference-accuracy", {})
+    report(results, "rm_acc", accuracy["accuracy"])
+    report(results, "rm_acc_false", accuracy["accuracy/false"])
+    for flaw in ("rude", "off-topic", "truncated"):
+        report(results, f"rm_acc_{flaw.replace('-', '_')}", accuracy[f"accuracy/{flaw}"])
+    report(results, "rm_pairs", accuracy["pairs"])
+
+    judged = {
+        "reward_run": reward,
+        "reference_run": lm,
+        "max_prompts": args.eval_prompts,
+        "samples_per_prompt": args.samples_per_prompt,
+    }
+    ppo_steps = [] if args.ppo_rollouts is None else [f"stage.rollouts={args.ppo_rollouts}"]
+    ppo_run = [*common, *ppo_steps, f"stage.reward_run={reward}", f"name={ppo}"]
+    report(results, "ppo_seconds", run(CONFIGS / "rlhf-ppo.yaml", ppo_run))
+    ppo_id = store.find_run(ppo).id
+    won = evaluate(store, ppo, "win-rate", judged)
+    report(results, "ppo_gold_win", won["gold/win_rate"])
+    report(results, "ppo_gold_win_se", won["gold/win_rate_se"])
+    report(results, "ppo_proxy_win", won["proxy/win_rate"])
+    report(results, "ppo_kl", won["kl"])
+    report(results, "ppo_gold_reward", won["gold/mean"])
+    report(results, "ppo_proxy_reward", won["proxy/mean"])
+    report(results, "lm_gold_reward", won["gold/reference_mean"])
+    report(results, "lm_proxy_reward", won["proxy/reference_mean"])
+    for key in ("share_factual", "share_answers_question", "share_polite", "share_rude"):
+        report(results, f"ppo_{key}", won[key])
+        report(results, f"lm_{key}", won[f"reference/{key}"])
+    curve = {
+        name: [m.value for m in store.metrics(ppo_id, f"curve/{name}")]
+        for name in ("kl", "proxy", "gold", "gold_win")
+    }
+    if curve["kl"]:
+        for name, values in curve.items():
+            report(results, f"ppo_curve_{name}_first", values[0])
+            report(results, f"ppo_curve_{name}_last", values[-1])
+        report(results, "ppo_curve_points", float(len(curve["kl"])))
+    report(results, "ppo_final_kl_coef", store.metrics(ppo_id, "train/kl_coef")[-1].value)
+
+    dpo_steps = [] if args.dpo_steps is None else [f"stage.max_steps={args.dpo_steps}"]
+    report(
+        results, "dpo_seconds", run(CONFIGS / "rlhf-dpo.yaml", [*common, *dpo_steps, f"name={dpo}"])
+    )
+    won = evaluate(store, dpo, "win-rate", judged)
+    report(results, "dpo_gold_win", won["gold/win_rate"])
+    report(results, "dpo_gold_win_se", won["gold/win_rate_se"])
+    report(results, "dpo_proxy_win", won["proxy/win_rate"])
+    report(results, "dpo_kl", won["kl"])
+    report(results, "dpo_gold_reward", won["gold/mean"])
+    for key in ("share_factual", "share_answers_question", "share_polite", "share_rude"):
+        report(results, f"dpo_{key}", won[key])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", help="workbench home (default: a temporary one)")
@@ -77,10 +152,12 @@ def main() -> int:
         default=1500,
         help="quickstart steps (1500 = the quickstart config)",
     )
-    parser.add_argument("--reward-steps", type=int, default=200)
-    parser.add_argument("--ppo-rollouts", type=int, default=40)
-    parser.add_argument("--dpo-steps", type=int, default=200)
-    parser.add_argument("--eval-prompts", type=int, default=64)
+    parser.add_argument("--reward-steps", type=int, help="default: the config's")
+    parser.add_argument("--ppo-rollouts", type=int, help="default: the config's")
+    parser.add_argument("--dpo-steps", type=int, help="default: the config's")
+    parser.add_argument("--eval-prompts", type=int, default=100, help="held-out prompts judged")
+    parser.add_argument("--samples-per-prompt", type=int, default=4)
+    parser.add_argument("--seeds", type=int, nargs="+", help="seeds of the RLHF runs")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--set",
@@ -107,49 +184,25 @@ def main() -> int:
     lm = args.lm_run or "quickstart-synthetic-gpt"
     if args.lm_run is None:
         steps = args.pretrain_steps
-        every = f"stage.eval_interval={steps}"
-        run(CONFIGS / "quickstart.yaml", [*args.overrides, f"stage.max_steps={steps}", every])
+        every = f"stage.eval_interval={min(250, steps)}"
+        pretrain = [*args.overrides, f"stage.max_steps={steps}", every]
+        report(results, "lm_seconds", run(CONFIGS / "quickstart.yaml", pretrain))
     store = open_store(resolve_home(home))
     report(results, "lm_val_loss", store.metrics(store.find_run(lm).id, "val/loss")[-1].value)
-    common = [*args.overrides, f"init_from={lm}"]
 
-    every = f"stage.eval_interval={min(50, args.reward_steps)}"
-    run(CONFIGS / "rlhf-reward.yaml", [*common, f"stage.max_steps={args.reward_steps}", every])
-    accuracy = evaluate(store, "quickstart-rlhf-reward", "preference-accuracy", {})
-    for key in ("accuracy", "accuracy/false", "accuracy/rude", "accuracy/off-topic",
-                "accuracy/truncated", "margin"):  # fmt: skip
-        report(results, f"reward_model_{key.replace('/', '_')}", accuracy[key])
-
-    score = {
-        "reward_run": "quickstart-rlhf-reward",
-        "reference_run": lm,
-        "max_prompts": args.eval_prompts,
-    }
-    before = evaluate(store, lm, "reward-score", {**score, "split": "val"})
-    keys = ("reward/mean", "kl", "share_factual", "share_answers_question", "share_polite",
-            "share_rude", "mean_words")  # fmt: skip
-    for key in keys:
-        report(results, f"lm_{key.replace('/', '_')}", before[key])
-
-    run(CONFIGS / "rlhf-ppo.yaml", [*common, f"stage.rollouts={args.ppo_rollouts}"])
-    ppo_id = store.find_run("quickstart-rlhf-ppo").id
-    rewards = [m.value for m in store.metrics(ppo_id, "train/reward/mean")]
-    kls = [m.value for m in store.metrics(ppo_id, "train/kl")]
-    report(results, "ppo_train_reward_first5", mean(rewards[:5]))
-    report(results, "ppo_train_reward_last5", mean(rewards[-5:]))
-    report(results, "ppo_train_kl_first5", mean(kls[:5]))
-    report(results, "ppo_train_kl_last5", mean(kls[-5:]))
-    after = evaluate(store, "quickstart-rlhf-ppo", "reward-score", {**score, "split": "val"})
-    for key in keys:
-        report(results, f"ppo_{key.replace('/', '_')}", after[key])
-
-    every = f"stage.eval_interval={min(50, args.dpo_steps)}"
-    run(CONFIGS / "rlhf-dpo.yaml", [*common, f"stage.max_steps={args.dpo_steps}", every])
-    dpo_id = store.find_run("quickstart-rlhf-dpo").id
-    report(results, "dpo_val_accuracy", store.metrics(dpo_id, "val/rewards/accuracy")[-1].value)
-    dpo = evaluate(store, "quickstart-rlhf-dpo", "reward-score", {**score, "split": "val"})
-    for key in keys:
-        report(results, f"dpo_{key.replace('/', '_')}", dpo[key])
+    seeds = args.seeds or [None]
+    per_seed: list[dict] = []
+    for seed in seeds:
+        if seed is not None:
+            print(f"# seed {seed}", flush=True)
+        per_seed.append({})
+        rlhf_chain(args, store, lm, seed, per_seed[-1])
+        results.update(
+            {f"{k}{'' if seed is None else f'_s{seed}'}": v for k, v in per_seed[-1].items()}
+        )
+    if len(per_seed) > 1:
+        for key in per_seed[0]:
+            report(results, f"mean_{key}", mean([r[key] for r in per_seed]))
 
     report(results, "wall_seconds", time.monotonic() - started)
     if args.out is not None:

@@ -87,6 +87,16 @@ def test_items_shows_an_evaluations_items_filtered_by_task_and_k(home, capsys):
     assert "no evaluation with id 999" in capsys.readouterr().err
 
 
+def test_show_lists_every_warning_sample(home, capsys):
+    store, parent, _ = make_runs(home)
+    store.add_sample(parent, step=40, prompt="[reward-hacking sentinel]", text="gold fell")
+    store.add_sample(parent, step=80, prompt="Q: hi\nA:", text=" hello")
+    assert main(["show", "base"]) == 0
+    text = capsys.readouterr().out
+    assert "warnings\n    step 40: [reward-hacking sentinel] gold fell" in text
+    assert "last sample (step 80)" in text
+
+
 def test_plugins_json_shape(home, capsys):
     assert main(["plugins", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

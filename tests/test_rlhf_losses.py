@@ -190,3 +190,23 @@ def test_fit_to_window_keeps_the_prompt_end_and_the_completion_start():
     assert long.ids == [1, 2, 100, 101, 102, 103, 104, 105] and long.completion_len == 6
     with pytest.raises(ValueError, match="no tokens"):
         fit_to_window([], [1], 8)
+
+
+def test_likelihood_features_on_hand_values():
+    from workbench_rlhf.heads import likelihood_features
+
+    # Vocabulary of 2. Position 0 predicts uniformly, position 1 is sure of token 0.
+    logits = torch.tensor([[[0.0, 0.0], [30.0, -30.0], [0.0, 0.0]]])
+    mask = torch.tensor([[True, True]])
+    # ids[1] = 1 under the uniform guess: log p = H = -log 2 ... excess 0;
+    # ids[2] = 0 where the LM was sure of 0: excess 0. Nothing surprising.
+    expected = likelihood_features(logits, torch.tensor([[0, 1, 0]]), mask)
+    assert expected[0].tolist() == pytest.approx([0.0, 0.0, -math.log(2) / 2], abs=1e-6)
+    # ids[2] = 1 where the LM was sure of 0: log p = -60, entropy ~0: excess -60.
+    wrong = likelihood_features(logits, torch.tensor([[0, 1, 1]]), mask)
+    assert wrong[0].tolist() == pytest.approx([-60.0, -60.0, (-math.log(2) - 60) / 2], abs=1e-4)
+    # Prompt positions do not count.
+    only_last = likelihood_features(
+        logits, torch.tensor([[0, 1, 1]]), torch.tensor([[False, True]])
+    )
+    assert only_last[0].tolist() == pytest.approx([-60.0, -60.0, -60.0], abs=1e-4)

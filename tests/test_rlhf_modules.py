@@ -14,7 +14,7 @@ import torch
 from workbench.specs import DatasetContext, RunInfo, StageContext
 from workbench_gpt.model import GPT, GPTConfig
 from workbench_rlhf.dpo import DPOConfig, build_dpo
-from workbench_rlhf.heads import ScalarHead
+from workbench_rlhf.heads import RewardHead, ScalarHead
 from workbench_rlhf.ppo import PPOConfig, build_ppo
 from workbench_rlhf.reward_model import RewardModelConfig, build_reward_model
 from workbench_rlhf.synthetic_pairs import SyntheticPreferencesConfig, load_synthetic_preferences
@@ -91,7 +91,7 @@ def test_ppo_rollouts_update_the_policy_and_value_head(world, tmp_path):
     samples = []
     cfg = PPOConfig(
         reward_run="rm", rollouts=3, rollout_batch_size=6, mini_batch_size=4, ppo_epochs=2,
-        lr=1e-3, max_new_tokens=12, eval_interval=3, val_prompts=4, samples=2,
+        lr=1e-3, max_new_tokens=12, eval_interval=3, val_prompts=4, samples=2, curve_interval=2,
     )  # fmt: skip
     ctx = context(
         world, policy, cfg, world.prompts, tmp_path,
@@ -107,6 +107,16 @@ def test_ppo_rollouts_update_the_policy_and_value_head(world, tmp_path):
                  "approx_kl", "response_length"):  # fmt: skip
         assert all(math.isfinite(v) for _, v in history[f"train/{name}"])
     assert "val/reward/mean" in history and len(samples) == 2
+    # The over-optimisation curve: before the first rollout and after rollout 2.
+    assert [step for step, _ in history["curve/kl"]] == [0, 8]
+    assert [v for _, v in history["curve/rollouts"]] == [0.0, 2.0]
+    assert history["curve/kl"][0][1] == pytest.approx(0.0, abs=1e-5)  # policy == reference
+    assert history["curve/gold_win"][0][1] == 0.5  # the same answers as the reference: all ties
+    assert history["curve/proxy_win"][0][1] == 0.5
+    assert [v for _, v in history["sentinel/warning"]] == [0.0, 0.0]  # nothing to compare yet
+    for name in ("proxy", "gold", "sqrt_kl", "kl_coef"):
+        assert all(math.isfinite(v) for _, v in history[f"curve/{name}"])
+    assert history["curve/sqrt_kl"][1][1] == pytest.approx(max(history["curve/kl"][1][1], 0) ** 0.5)
     changed = any(not torch.equal(start[k], v) for k, v in policy.state_dict().items())
     assert changed and "value" in parts.heads
     # The reference stayed the starting policy.
@@ -139,8 +149,64 @@ def test_reward_model_trains_its_head(world, tmp_path):
     parts = build_reward_model(
         context(world, tiny_gpt(world.tokenizer), cfg, world.pairs, tmp_path)
     )
-    start = parts.heads["reward"].linear.weight.detach().clone()
+    head = parts.heads["reward"]
+    start = head.linear.weight.detach().clone()
+    assert head.likelihood is not None and not head.likelihood.weight.any()  # starts at zero
     history = fit(parts).history
-    assert not torch.equal(start, parts.heads["reward"].linear.weight.detach())
-    assert {"val/loss", "val/accuracy", "val/margin"} <= set(history)
+    assert not torch.equal(start, head.linear.weight.detach())
+    assert head.likelihood.weight.abs().sum() > 0  # the LM's surprise counts after training
+    restored = RewardHead.from_state(head.linear.in_features, head.state_dict())
+    assert restored.likelihood is not None
+    plain = RewardHead.from_state(16, ScalarHead(16).state_dict())  # a head saved without them
+    assert plain.likelihood is None
+    assert {"val/loss", "val/accuracy", "val/margin", "train/lm_loss", "val/lm_loss"} <= set(
+        history
+    )
     assert history["val/loss"][-1][1] < math.log(2)
+
+
+def test_ppo_resumed_from_a_checkpoint_matches_an_uninterrupted_run(world, tmp_path):
+    """Stop PPO after 2 of 4 rollouts, resume from the checkpoint: the rollout count, the adaptive
+    KL coefficient, the optimizer, the value head and the data stream continue, so the result
+    equals the run that was never stopped."""
+    reward_trunk = tiny_gpt(world.tokenizer, seed=1)
+    torch.manual_seed(1)
+    reward_head = ScalarHead(reward_trunk.hidden_size)
+    loaded = SimpleNamespace(
+        model=reward_trunk, tokenizer=world.tokenizer, heads={"reward": reward_head.state_dict()}
+    )
+    cfg = PPOConfig(
+        reward_run="rm", rollouts=4, rollout_batch_size=6, mini_batch_size=4, ppo_epochs=2,
+        lr=1e-3, max_new_tokens=10, eval_interval=100, val_prompts=4, samples=0,
+        target_kl=0.5, kl_horizon=10, curve_interval=0,
+    )  # fmt: skip
+
+    def build():
+        ctx = context(world, tiny_gpt(world.tokenizer), cfg, world.prompts, tmp_path,
+                      load_run=lambda ref: loaded)  # fmt: skip
+        return build_ppo(ctx)
+
+    def trainer(max_steps: int) -> pl.Trainer:
+        return pl.Trainer(
+            accelerator="cpu", devices=1, max_steps=max_steps, logger=False,
+            enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+            **build().trainer_kwargs,
+        )  # fmt: skip
+
+    whole = build()
+    trainer(16).fit(whole.module, datamodule=whole.datamodule)
+
+    first = build()
+    stopped = trainer(8)  # 2 rollouts x 2 epochs x 2 mini-batches
+    stopped.fit(first.module, datamodule=first.datamodule)
+    path = tmp_path / "half.ckpt"
+    stopped.save_checkpoint(path)
+    assert first.module._rollouts_done == 2
+
+    second = build()
+    trainer(16).fit(second.module, datamodule=second.datamodule, ckpt_path=path)
+    assert second.module._rollouts_done == whole.module._rollouts_done == 4
+    assert second.module.kl_ctl.value == pytest.approx(whole.module.kl_ctl.value)
+    assert whole.module.kl_ctl.value != pytest.approx(cfg.kl_coef)  # the controller did move
+    for key, value in whole.module.state_dict().items():
+        assert torch.allclose(second.module.state_dict()[key], value, atol=1e-5), key

@@ -50,8 +50,11 @@ RUNS = {
     ),
     "tiny-rm": config(
         "tiny-rm",
+        # A plain head: PPO's mechanics are checked by raising its score (docs/rlhf.md says why
+        # PPO may not raise a likelihood-feature head's score).
         {"name": "reward-model", "max_steps": 150, "batch_size": 16, "lr": 1e-3,
-         "warmup_steps": 10, "eval_interval": 50, "eval_batches": 4},
+         "warmup_steps": 10, "eval_interval": 50, "eval_batches": 4,
+         "likelihood_features": False, "lm_coef": 0.0},
         "synthetic-preferences",
         init_from="tiny-lm",
     ),
@@ -141,6 +144,9 @@ def test_ppo_logs_its_rollouts_saves_a_value_head_and_raises_the_reward(lineage)
               "approx_kl", "response_length", "kl_coef"}  # fmt: skip
     assert {f"train/{n}" for n in wanted} <= names
     assert {"val/reward/mean", "val/kl"} <= names
+    # The over-optimisation curve: before the first rollout and after rollout 5 (every 5).
+    assert [v for v in values(store, "tiny-ppo", "curve/rollouts")] == [0.0, 5.0]
+    assert {"curve/kl", "curve/sqrt_kl", "curve/proxy", "curve/gold", "curve/gold_win"} <= names
     kl = values(store, "tiny-ppo", "train/kl")
     assert len(kl) == 8  # one point per rollout
     assert kl[0] == pytest.approx(0.0, abs=1e-4)  # before any update the policy is the reference
@@ -193,6 +199,16 @@ def test_evaluations_score_the_policies_and_the_reward_model(lineage, capsys):
         prompts = "{name: synthetic-prompts, size_chars: 20000, seed: 3, prompts_val_fraction: 0.2}"
         assert main(["evaluate", "tiny-ppo", "reward-score", *common, "--dataset", prompts]) == 0
         assert main(["evaluate", "tiny-rm", "preference-accuracy"]) == 0
+        # The gold judge: PPO against its parent (tiny-lm) by the factual-polite rule.
+        won = ["--set", "max_prompts=8", "--set", "samples_per_prompt=2", "--set", "samples=1"]
+        assert main(["evaluate", "tiny-ppo", "win-rate", "--set", "reward_run=tiny-rm", *won]) == 0
+        assert main(["evaluate", "tiny-lm", "win-rate", *won]) == 2  # no parent to compare with
+        # The PPO run's highest-proxy answers against its parent's, queued for labelling.
+        before = store.count_pairs()
+        queued = ["pairs", "generate", "--from-run", "tiny-ppo", "--count", "3", "--pool", "12"]
+        assert main([*queued, "--max-tokens", "20"]) == 0
+        assert 0 < store.count_pairs() - before <= 3
+        assert main(["pairs", "generate", "--from-run", "tiny-dpo", "--count", "3"]) == 2
         assert main(["evaluate", "tiny-ppo", "preference-accuracy"]) == 2  # no reward head
     capsys.readouterr()
     scored = store.evaluations(run_of(store, "tiny-ppo").id)[0].metrics
@@ -204,6 +220,13 @@ def test_evaluations_score_the_policies_and_the_reward_model(lineage, capsys):
     assert start["kl"] == pytest.approx(0.0, abs=1e-4)  # the LM against itself
     assert scored["kl"] > 0.0  # PPO moved the policy away from the LM
     assert set(start) == set(scored)
+    evaluations = store.evaluations(run_of(store, "tiny-ppo").id)
+    judged = next(e for e in evaluations if e.name == "win-rate").metrics
+    assert judged["comparisons"] == 16
+    for key in ("gold/win_rate", "proxy/win_rate", "gold/mean", "gold/reference_mean", "kl",
+                "share_factual", "reference/share_factual"):  # fmt: skip
+        assert math.isfinite(judged[key]), key
+    assert 0.0 <= judged["gold/win_rate"] <= 1.0
     accuracy = store.evaluations(run_of(store, "tiny-rm").id)[0].metrics
     assert accuracy["accuracy"] >= 0.65
     assert {"accuracy/false", "accuracy/rude", "accuracy/off-topic", "accuracy/truncated"} <= set(

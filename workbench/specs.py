@@ -117,7 +117,9 @@ class AnnotatorSpec(_Spec):
     none) and ``world`` the synthetic world the prompt was drawn from (``extras["world"]``), or
     ``None`` when the prompt came from elsewhere. An annotator states its rule in its docstring
     and is deterministic for a given config; its labels are stored under an annotator of kind
-    ``simulated``."""
+    ``simulated``. It may also offer ``score(prompt, completion, properties, world) -> float``,
+    the rule as a number (higher is better, consistent with ``label``): the RLHF evaluations
+    then report a mean gold reward beside the gold win rate."""
 
     kind: ClassVar[str] = "annotators"
 

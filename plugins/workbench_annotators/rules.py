@@ -78,6 +78,25 @@ class FactualPoliteAnnotator:
             return "both_bad"
         return "tie"
 
+    def score(
+        self,
+        prompt: str,
+        completion: str,
+        properties: Mapping[str, Any] | None = None,
+        world: Any = None,
+    ) -> float:
+        """The rule as a number: ``4 * factual + 2 * answers_question + polite``, so that
+        comparing two completions' scores decides exactly as :meth:`label` does (a tie when
+        equal). The gold reward of the RLHF evaluations."""
+        if world is None:
+            raise ValueError("factual-polite scores facts against the synthetic world")
+        measured = completion_properties(completion, dict(properties or {}), world)
+        # Weights 4, 2, 1: an earlier property outweighs all later ones together.
+        n = len(FACTUAL_POLITE_ORDER)
+        return float(
+            sum(2 ** (n - 1 - i) * bool(measured[k]) for i, k in enumerate(FACTUAL_POLITE_ORDER))
+        )
+
 
 # -- concise ----------------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 Datasets ``synthetic-preferences`` (rule-written pairs for the synthetic corpus) and
 ``preference-jsonl`` (TRL-format files); stages ``reward-model``, ``ppo`` and ``dpo``;
-evaluations ``reward-score`` and ``preference-accuracy``. See docs/rlhf.md.
+evaluations ``reward-score``, ``win-rate`` (judged by a simulated annotator's rule) and
+``preference-accuracy``. See docs/rlhf.md.
 
 Registered through the ``workbench`` entry-point group like any third-party plugin; the modules
 are imported inside the hooks so that listing plugins stays cheap.
@@ -35,6 +36,8 @@ def register_stages(register):
 def register_evaluations(register):
     from workbench_rlhf.preference_accuracy import PREFERENCE_ACCURACY_SPEC
     from workbench_rlhf.reward_score import REWARD_SCORE_SPEC
+    from workbench_rlhf.win_rate import WIN_RATE_SPEC
 
     register(REWARD_SCORE_SPEC)
+    register(WIN_RATE_SPEC)
     register(PREFERENCE_ACCURACY_SPEC)

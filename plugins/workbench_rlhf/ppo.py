@@ -30,7 +30,9 @@ from workbench.data import PROMPTS
 from workbench.protocols import CAUSAL_LM
 from workbench.specs import StageContext, StageParts, StageSpec
 from workbench_rlhf.batches import ListData, collate_indices
+from workbench_rlhf.curve import OverOptimisationProbe
 from workbench_rlhf.dpo import frozen_copy, quiet_frozen_reference_warning
+from workbench_rlhf.gold import DEFAULT_JUDGE, load_judge
 from workbench_rlhf.heads import (
     VALUE_HEAD,
     RewardModel,
@@ -46,6 +48,7 @@ from workbench_rlhf.losses import (
     ppo_losses,
 )
 from workbench_rlhf.rollout import fit_prompt, sample_responses, scoring_rows
+from workbench_rlhf.sentinel import SENTINEL_PROMPT, Sentinel
 from workbench_rlhf.sequences import (
     END_TEXT,
     Encoded,
@@ -85,6 +88,33 @@ class PPOConfig(BaseModel):
     eval_interval: int = Field(10, ge=1, description="validate every this many rollouts")
     val_prompts: int = Field(64, ge=1, description="held-out prompts scored at each validation")
     samples: int = Field(3, ge=0, le=20, description="completions stored at each validation")
+    curve_interval: int = Field(
+        5,
+        ge=0,
+        description="every this many rollouts (and before the first), measure the "
+        "over-optimisation curve on the held-out prompts: KL, proxy and gold reward (0 = off)",
+    )
+    curve_samples: int = Field(2, ge=1, le=16, description="answers per held-out prompt per point")
+    gold_judge: str | None = Field(
+        DEFAULT_JUDGE,
+        description="simulated annotator whose rule gives the curve's gold reward (empty: proxy "
+        "and KL only; needs prompts from the synthetic corpus)",
+    )
+    gold_judge_options: dict[str, Any] = Field(
+        default_factory=dict, description="options of the gold judge"
+    )
+    sentinel_gold_drop: float = Field(
+        0.2,
+        ge=0,
+        description="reward-hacking sentinel: warn when the gold fell more than this below its "
+        "best curve point while the proxy rose above its value there",
+    )
+    sentinel_window: int | None = Field(
+        None, ge=1, description="unused: the sentinel now compares with the gold's best point"
+    )
+    kl_budget: float | None = Field(
+        None, gt=0, description="warn when a curve point's KL passes this (empty: never)"
+    )
 
 
 class PPOTraining(pl.LightningModule):
@@ -101,6 +131,7 @@ class PPOTraining(pl.LightningModule):
         tokenizer: Any,
         log_sample,
         seed: int,
+        probe: OverOptimisationProbe | None = None,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -113,6 +144,9 @@ class PPOTraining(pl.LightningModule):
         self._stop = tokenizer.encode(cfg.stop_text) if cfg.stop_text else []
         self.kl_ctl = AdaptiveKLController(cfg.kl_coef, cfg.target_kl, cfg.kl_horizon)
         self._rollouts_done = 0
+        self._probe = probe
+        self._curve: list[dict[str, float]] = []
+        self._sentinel = Sentinel(cfg.sentinel_gold_drop, cfg.kl_budget)
 
     # -- Lightning plumbing ---------------------------------------------------------------
     def train(self, mode: bool = True) -> PPOTraining:
@@ -123,13 +157,40 @@ class PPOTraining(pl.LightningModule):
     def on_fit_start(self) -> None:
         self._reward[0].to(self.device)
 
+    def on_train_start(self) -> None:
+        if self._rollouts_done == 0:  # a resumed run has its first point already
+            self._curve_point()
+
+    def _curve_point(self) -> None:
+        """One point of the over-optimisation curve, logged as ``curve/*`` at this step."""
+        if self._probe is None:
+            return
+        point = self._probe.measure(
+            self.model, self.reference, self._reward[0], self._logprobs, self.device
+        )
+        point["rollouts"] = float(self._rollouts_done)
+        point["kl_coef"] = self.kl_ctl.value
+        self._curve.append(point)
+        warning = self._sentinel.check(self._curve)
+        logged = {f"curve/{k}": v for k, v in point.items()}
+        logged["sentinel/warning"] = float(warning is not None)
+        for logger in self.loggers:
+            logger.log_metrics(logged, step=self.global_step)
+        if warning is not None:
+            self._log_sample(self.global_step, SENTINEL_PROMPT, warning)
+
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["ppo"] = {"kl_coef": self.kl_ctl.value, "rollouts": self._rollouts_done}
+        checkpoint["ppo"] = {
+            "kl_coef": self.kl_ctl.value,
+            "rollouts": self._rollouts_done,
+            "curve": list(self._curve),  # the sentinel's memory
+        }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint.get("ppo", {})
         self.kl_ctl.value = state.get("kl_coef", self.kl_ctl.value)
         self._rollouts_done = state.get("rollouts", 0)
+        self._curve = list(state.get("curve", []))
 
     def configure_optimizers(self):  # type: ignore[override]
         groups = self.model.optimizer_groups(self.cfg.weight_decay)
@@ -215,6 +276,8 @@ class PPOTraining(pl.LightningModule):
         # Every rollout is worth a point on the curves; log_every_n_steps would thin them out.
         for logger in self.loggers:
             logger.log_metrics({f"train/{k}": v for k, v in metrics.items()}, step=self.global_step)
+        if self.cfg.curve_interval and self._rollouts_done % self.cfg.curve_interval == 0:
+            self._curve_point()
 
     def _optimise(self, seqs: SequenceBatch, exp: dict[str, torch.Tensor]) -> dict[str, float]:
         optimizer = self.optimizers()
@@ -317,6 +380,25 @@ def build_ppo(ctx: StageContext) -> StageParts:
         ),
         "val": encode_prompts(ctx.tokenizer, val_texts, "val", block_size, cfg.max_new_tokens),
     }
+    probe = None
+    if cfg.curve_interval:
+        offset = len(prompt_set.train) if prompt_set.val else 0
+        props = prompt_set.properties[offset : offset + len(val_texts)] or None
+        world = (prompt_set.extras or {}).get("world")
+        judge = None
+        if cfg.gold_judge is not None and props and world is not None:
+            judge = load_judge(cfg.gold_judge, cfg.gold_judge_options, world)
+        probe = OverOptimisationProbe(
+            val_texts,
+            props if judge is not None else None,
+            judge,
+            ctx.tokenizer,
+            samples=cfg.curve_samples,
+            seed=ctx.run.seed + 1,
+            max_new_tokens=cfg.max_new_tokens,
+            stop_text=cfg.stop_text,
+            temperature=cfg.temperature,
+        )
     value_head = ScalarHead(ctx.model.hidden_size)
     if VALUE_HEAD in ctx.parent_heads:
         value_head.load_state_dict(ctx.parent_heads[VALUE_HEAD])
@@ -330,6 +412,7 @@ def build_ppo(ctx: StageContext) -> StageParts:
         ctx.tokenizer,
         ctx.log_sample,
         ctx.run.seed,
+        probe,
     )
     steps_per_rollout = cfg.ppo_epochs * math.ceil(cfg.rollout_batch_size / cfg.mini_batch_size)
     data = ListData(

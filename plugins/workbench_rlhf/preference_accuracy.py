@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from workbench.protocols import SEQUENCE_ENCODER
 from workbench.specs import EvaluationContext, EvaluationSpec
 from workbench_rlhf.batches import collate_pairs, encode_pairs
-from workbench_rlhf.heads import REWARD_HEAD, ScalarHead, sequence_scores
+from workbench_rlhf.heads import REWARD_HEAD, RewardHead, sequence_scores
 from workbench_rlhf.losses import bradley_terry_loss
 from workbench_rlhf.sequences import END_TEXT
 
@@ -46,13 +46,14 @@ def evaluate_preference_accuracy(ctx: EvaluationContext) -> dict[str, float]:
         raise ValueError(f"the dataset has no {cfg.split!r} pairs")
     end_text = ctx.run_config.get("stage", {}).get("end_text", END_TEXT)
     model = ctx.model.eval()
-    head = ScalarHead(model.hidden_size)
-    head.load_state_dict(ctx.heads[REWARD_HEAD])
+    head = RewardHead.from_state(model.hidden_size, ctx.heads[REWARD_HEAD])
     encoded = encode_pairs(ctx.tokenizer, pairs, model.block_size, cfg.split, end_text)
     chosen, rejected = [], []
     for start in range(0, len(encoded), cfg.batch_size):
         batch = collate_pairs(encoded[start : start + cfg.batch_size])
-        scores = sequence_scores(model, head, batch["ids"], batch["last"]).float()
+        scores = sequence_scores(
+            model, head, batch["ids"], batch["last"], batch["completion_mask"]
+        ).float()
         half = scores.size(0) // 2
         chosen.append(scores[:half])
         rejected.append(scores[half:])

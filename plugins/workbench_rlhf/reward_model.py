@@ -17,10 +17,10 @@ from workbench.data import PREFERENCES
 from workbench.protocols import SEQUENCE_ENCODER
 from workbench.specs import StageContext, StageParts, StageSpec
 from workbench_rlhf.batches import ListData, collate_pairs, encode_pairs
-from workbench_rlhf.heads import REWARD_HEAD, ScalarHead, sequence_scores
+from workbench_rlhf.heads import REWARD_HEAD, RewardHead, scores_and_logits
 from workbench_rlhf.losses import bradley_terry_loss
 from workbench_rlhf.optim import adamw
-from workbench_rlhf.sequences import END_TEXT
+from workbench_rlhf.sequences import END_TEXT, token_logprobs
 
 
 class PairTrainingConfig(BaseModel):
@@ -43,34 +43,71 @@ class RewardModelConfig(PairTrainingConfig):
     """Options of the reward-model stage."""
 
     train_trunk: bool = Field(True, description="fine-tune the LM under the head (else head only)")
+    likelihood_features: bool = Field(
+        True,
+        description="the head also reads the LM's surprise at the completion's tokens (excess "
+        "surprise sum and minimum, mean log-probability): how the LM's knowledge of facts "
+        "reaches the score",
+    )
+    lm_coef: float = Field(
+        0.5,
+        ge=0,
+        description="weight of an auxiliary language-model loss on the chosen completions: the "
+        "trunk learns the facts the labels vouch for, which the likelihood features then read",
+    )
+    likelihood_lr_scale: float = Field(
+        30.0, gt=0, description="learning rate of the likelihood features' weights, times lr"
+    )
 
 
 class RewardModelTraining(pl.LightningModule):
     """Bradley-Terry training of a scalar head (and the trunk under it)."""
 
-    def __init__(self, model: torch.nn.Module, head: ScalarHead, cfg: RewardModelConfig):
+    def __init__(self, model: torch.nn.Module, head: RewardHead, cfg: RewardModelConfig):
         super().__init__()
         self.model, self.head, self.cfg = model, head, cfg
         if not cfg.train_trunk:
             for param in model.parameters():
                 param.requires_grad_(False)
 
-    def _scores(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        scores = sequence_scores(self.model, self.head, batch["ids"], batch["last"]).float()
+    def _scores(
+        self, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Chosen scores, rejected scores and the LM loss on the chosen completions (None when
+        ``lm_coef`` is 0)."""
+        scores, logits = scores_and_logits(
+            self.model,
+            self.head,
+            batch["ids"],
+            batch["last"],
+            batch["completion_mask"],
+            need_logits=self.cfg.lm_coef > 0,
+        )
+        scores = scores.float()
         half = scores.size(0) // 2
-        return scores[:half], scores[half:]
+        lm_loss = None
+        if self.cfg.lm_coef > 0 and logits is not None:
+            ids, mask = batch["ids"][:half], batch["completion_mask"][:half].float()
+            logp = token_logprobs(logits[:half], ids)
+            lm_loss = -(logp * mask).sum() / mask.sum().clamp(min=1.0)
+        return scores[:half], scores[half:], lm_loss
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        chosen, rejected = self._scores(batch)
+        chosen, rejected, lm_loss = self._scores(batch)
         loss = bradley_terry_loss(chosen, rejected)
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/accuracy", (chosen > rejected).float().mean())
         self.log("lr", self.optimizers().param_groups[0]["lr"])
+        if lm_loss is not None:
+            self.log("train/lm_loss", lm_loss)
+            loss = loss + self.cfg.lm_coef * lm_loss
         return loss
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        chosen, rejected = self._scores(batch)
+        chosen, rejected, lm_loss = self._scores(batch)
         size = chosen.size(0)
+        if lm_loss is not None:
+            self.log("val/lm_loss", lm_loss, batch_size=size)
         self.log("val/loss", bradley_terry_loss(chosen, rejected), prog_bar=True, batch_size=size)
         self.log("val/accuracy", (chosen > rejected).float().mean(), batch_size=size)
         self.log("val/margin", (chosen - rejected).mean(), batch_size=size)
@@ -78,7 +115,13 @@ class RewardModelTraining(pl.LightningModule):
         self.log("val/reward_rejected", rejected.mean(), batch_size=size)
 
     def configure_optimizers(self):  # type: ignore[override]
-        groups = [{"params": list(self.head.parameters()), "weight_decay": 0.0}]
+        likelihood = self.head.likelihood
+        extra = [] if likelihood is None else list(likelihood.parameters())
+        own = [p for p in self.head.parameters() if all(p is not q for q in extra)]
+        groups = [{"params": own, "weight_decay": 0.0}]
+        if extra:
+            scaled = self.cfg.lr * self.cfg.likelihood_lr_scale
+            groups.append({"params": extra, "weight_decay": 0.0, "lr": scaled})
         if self.cfg.train_trunk:
             groups += (
                 self.model.optimizer_groups(self.cfg.weight_decay)
@@ -104,10 +147,11 @@ def build_reward_model(ctx: StageContext) -> StageParts:
     pairs = ctx.dataset
     train = encode_pairs(ctx.tokenizer, pairs.train, block_size, "train", cfg.end_text)
     val = encode_pairs(ctx.tokenizer, pairs.val, block_size, "val", cfg.end_text)
-    head = ScalarHead(ctx.model.hidden_size)
     if REWARD_HEAD in ctx.parent_heads:
         # Continuing from a reward-model run: keep training its head.
-        head.load_state_dict(ctx.parent_heads[REWARD_HEAD])
+        head = RewardHead.from_state(ctx.model.hidden_size, ctx.parent_heads[REWARD_HEAD])
+    else:
+        head = RewardHead(ctx.model.hidden_size, likelihood=cfg.likelihood_features)
     data = ListData(train, val, cfg.batch_size, ctx.run.seed, collate_pairs, cfg.eval_batches)
     return StageParts(
         module=RewardModelTraining(ctx.model, head, cfg),

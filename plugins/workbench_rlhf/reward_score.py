@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from workbench.protocols import CAUSAL_LM
 from workbench.specs import EvaluationContext, EvaluationSpec
 from workbench_rlhf.heads import check_same_vocabulary, load_reward_model
-from workbench_rlhf.rollout import fit_prompt, sample_responses, scoring_rows
+from workbench_rlhf.rollout import sample_answers, score_answers
 from workbench_rlhf.sequences import END_TEXT, Encoded, completion_logprob, pad_batch
 
 
@@ -67,7 +67,7 @@ def prompts_of(dataset: Any, split: str) -> tuple[list[str], list[dict] | None, 
         if dataset.properties:
             offset = 0 if split == "train" else len(dataset.train)
             props = dataset.properties[offset : offset + len(prompts)]
-        return prompts, props, world
+        return (*_unseen(prompts, props, dataset.train, split), world)
     if getattr(dataset, "kind", None) == "preferences":
         prompts = list(dict.fromkeys(pair["prompt"] for pair in getattr(dataset, split)))
         table = extras.get("prompt_properties")
@@ -81,11 +81,24 @@ def prompts_of(dataset: Any, split: str) -> tuple[list[str], list[dict] | None, 
 
         train, val = split_preference_prompts(items)
         chosen = val if split == "val" else train
-        return [i["prompt"] for i in chosen], [i["properties"] for i in chosen], world
+        prompts, props = [i["prompt"] for i in chosen], [i["properties"] for i in chosen]
+        return (*_unseen(prompts, props, [i["prompt"] for i in train], split), world)
     raise ValueError(
         "reward-score needs a prompts or preferences dataset, e.g. --dataset "
         "'{name: synthetic-prompts, size_chars: 1000000, seed: 1337}'"
     )
+
+
+def _unseen(
+    prompts: list[str], props: list[dict] | None, train: list[str], split: str
+) -> tuple[list[str], list[dict] | None]:
+    """Held-out prompts that never occur among the training prompts (the synthetic corpus may
+    draw a question twice): a policy is judged on prompts it was not trained on."""
+    if split != "val":
+        return prompts, props
+    seen = set(train)
+    keep = [i for i, prompt in enumerate(prompts) if prompt not in seen]
+    return [prompts[i] for i in keep], [props[i] for i in keep] if props is not None else None
 
 
 def rule_metrics(completions: list[str], props: list[dict], world: Any) -> dict[str, float]:
@@ -102,17 +115,23 @@ def rule_metrics(completions: list[str], props: list[dict], world: Any) -> dict[
 
 @torch.no_grad()
 def sequence_kl(
-    model: torch.nn.Module, reference: torch.nn.Module, rows: list[Encoded], batch_size: int
+    model: torch.nn.Module,
+    reference: torch.nn.Module,
+    rows: list[Encoded],
+    batch_size: int,
+    temperature: float = 1.0,
 ) -> float:
     """Mean over ``rows`` of the summed ``log pi - log ref`` of their completion tokens: the
-    sample estimate of KL(pi || ref) per completion when the rows were sampled from ``model``."""
+    sample estimate of KL(pi || ref) per completion when the rows were sampled from ``model``
+    (at ``temperature``: both models' logits are divided by it, as in PPO)."""
+    scale = temperature if temperature > 0 else 1.0
     total = 0.0
     for start in range(0, len(rows), batch_size):
         batch = pad_batch(rows[start : start + batch_size])
         total += float(
             (
-                completion_logprob(model(batch.ids)[0], batch)
-                - completion_logprob(reference(batch.ids)[0], batch)
+                completion_logprob(model(batch.ids)[0] / scale, batch)
+                - completion_logprob(reference(batch.ids)[0] / scale, batch)
             ).sum()
         )
     return total / len(rows)
@@ -127,17 +146,16 @@ def evaluate_reward_score(ctx: EvaluationContext) -> dict[str, float]:
     model, tokenizer = ctx.model, ctx.tokenizer
     model.eval()
     stop = tokenizer.encode(cfg.stop_text) if cfg.stop_text else []
-    encoded = [
-        fit_prompt(tokenizer.encode(p), model.block_size, cfg.max_new_tokens) for p in prompts
-    ]
-    gen = torch.Generator().manual_seed(cfg.seed)
-    responses = sample_responses(
-        model, encoded, cfg.max_new_tokens, stop, temperature=cfg.temperature, generator=gen
+    answers = sample_answers(
+        model,
+        tokenizer,
+        prompts,
+        max_new_tokens=cfg.max_new_tokens,
+        stop_text=cfg.stop_text,
+        temperature=cfg.temperature,
+        seed=cfg.seed,
     )
-    completions = [
-        tokenizer.decode(r.tokens[: len(r.tokens) - len(stop)] if r.finished else r.tokens)
-        for r in responses
-    ]
+    encoded, responses, completions = answers.prompts, answers.responses, answers.texts
     metrics: dict[str, float] = {
         "prompts": float(len(prompts)),
         "finished": sum(r.finished for r in responses) / len(responses),
@@ -148,13 +166,7 @@ def evaluate_reward_score(ctx: EvaluationContext) -> dict[str, float]:
             raise ValueError("this runner cannot load the reward run")
         reward = load_reward_model(ctx.load_run(cfg.reward_run), cfg.reward_run)
         check_same_vocabulary(tokenizer, reward.tokenizer, prompts[:20], cfg.reward_run)
-        scored = scoring_rows(encoded, responses, stop, reward.block_size)
-        scores = torch.cat(
-            [
-                reward.score(pad_batch(scored[start : start + cfg.batch_size]))
-                for start in range(0, len(scored), cfg.batch_size)
-            ]
-        )
+        scores = score_answers(reward, answers, stop, cfg.batch_size)
         metrics["reward/mean"] = float(scores.mean())
         metrics["reward/std"] = float(scores.std()) if len(scores) > 1 else 0.0
     if cfg.reference_run is not None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from workbench_rlhf.sequences import Encoded
+from workbench_rlhf.sequences import Encoded, pad_batch
 
 
 @dataclass(frozen=True)
@@ -94,5 +94,62 @@ def scoring_rows(
     rows = []
     for prompt, response in zip(prompts, responses, strict=True):
         ids = [*prompt, *response.tokens, *([] if response.finished else stop)]
-        rows.append(Encoded(ids[-block_size:], 1))
+        cut = max(0, len(ids) - block_size)
+        rows.append(Encoded(ids[cut:], max(1, len(prompt) - cut)))
     return rows
+
+
+@dataclass(frozen=True)
+class SampledAnswers:
+    """Answers sampled by :func:`sample_answers`: the fitted prompt ids, the responses, and the
+    answers as text (without the stop text)."""
+
+    prompts: list[list[int]]
+    responses: list[Response]
+    texts: list[str]
+
+
+@torch.no_grad()
+def sample_answers(
+    model: torch.nn.Module,
+    tokenizer,
+    prompts: Sequence[str],
+    *,
+    max_new_tokens: int,
+    stop_text: str,
+    temperature: float,
+    seed: int,
+    device: torch.device | str = "cpu",
+) -> SampledAnswers:
+    """One answer per prompt from ``model`` with a fresh generator seeded by ``seed``: two models
+    given the same prompts and seed draw from the same random numbers (common random numbers make
+    their comparison less noisy)."""
+    stop = tokenizer.encode(stop_text) if stop_text else []
+    encoded = [fit_prompt(tokenizer.encode(p), model.block_size, max_new_tokens) for p in prompts]
+    gen = torch.Generator(device=device).manual_seed(seed)
+    responses = sample_responses(
+        model, encoded, max_new_tokens, stop, temperature=temperature, generator=gen, device=device
+    )
+    texts = [
+        tokenizer.decode(r.tokens[: len(r.tokens) - len(stop)] if r.finished else r.tokens)
+        for r in responses
+    ]
+    return SampledAnswers(encoded, responses, texts)
+
+
+def score_answers(
+    reward,
+    answers: SampledAnswers,
+    stop: Sequence[int],
+    batch_size: int,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """The reward model's score of each answer, read as PPO's rollouts are
+    (:func:`scoring_rows`)."""
+    rows = scoring_rows(answers.prompts, answers.responses, stop, reward.block_size)
+    return torch.cat(
+        [
+            reward.score(pad_batch(rows[start : start + batch_size]).to(device))
+            for start in range(0, len(rows), batch_size)
+        ]
+    )

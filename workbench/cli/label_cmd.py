@@ -56,7 +56,25 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
         "different completions per prompt (each ends at a newline) and store prompts, "
         "completions and comparison pairs.",
     )
-    g.add_argument("run", help="run id or name (a finished causal-LM run)")
+    g.add_argument("run", nargs="?", help="run id or name (a finished causal-LM run)")
+    g.add_argument(
+        "--from-run",
+        metavar="RUN",
+        help="instead of two samples of RUN: the policy run RUN's answers the reward model scores "
+        "highest (of --pool prompts), each paired with its reference's answer to the same "
+        "prompt, for labelling where the policy may be hacking the reward",
+    )
+    g.add_argument(
+        "--reference", metavar="RUN", help="with --from-run: the reference (default: its parent)"
+    )
+    g.add_argument(
+        "--reward-run",
+        metavar="RUN",
+        help="with --from-run: the reward model (default: the run's stage.reward_run)",
+    )
+    g.add_argument(
+        "--pool", type=int, default=200, help="with --from-run: prompts sampled (default 200)"
+    )
     g.add_argument(
         "--dataset",
         metavar="YAML",
@@ -196,6 +214,107 @@ def world_for_source(source: str, registry: Registry, paths: Paths) -> Any:
     return (getattr(dataset, "extras", None) or {}).get("world")
 
 
+def _finished_run(ctx: Context, ref: str) -> RunRecord:
+    run = ctx.store.find_run(ref)
+    if run.status != "succeeded":
+        raise UserError(f"run {run.id} ({run.name}) is {run.status}; use a finished run")
+    return run
+
+
+def _pairs_from_run(args: argparse.Namespace) -> int:
+    """``pairs generate --from-run RUN``: the policy's highest-proxy answers against the
+    reference's (see :mod:`workbench_rlhf.hacking`)."""
+    from workbench.runner import build
+
+    try:
+        from workbench_rlhf.hacking import highest_proxy_pairs
+        from workbench_rlhf.heads import load_reward_model
+    except ImportError as exc:  # pragma: no cover - the rlhf plugin is built in
+        raise UserError(f"--from-run needs the rlhf plugin ({exc})") from None
+    if args.pool < 1:
+        raise UserError(f"--pool must be at least 1, got {args.pool}")
+    ctx = open_context(args.home)
+    run = _finished_run(ctx, args.from_run)
+    reference_ref = args.reference or run.config.get("init_from")
+    if reference_ref is None:
+        raise UserError(f"run {run.id} has no parent (init_from); name one with --reference")
+    reward_ref = args.reward_run or (run.config.get("stage") or {}).get("reward_run")
+    if reward_ref is None:
+        raise UserError(f"run {run.id} names no reward_run; name one with --reward-run")
+    reference, reward_run = (
+        _finished_run(ctx, str(reference_ref)),
+        _finished_run(ctx, str(reward_ref)),
+    )
+
+    block = prompts_block(run, ctx.registry, args.dataset)
+    prompts, source = load_prompts(block, run.seed, ctx.registry, ctx.paths)
+    texts = [*prompts.train, *prompts.val][: args.pool]
+    properties = list(prompts.properties) or [{} for _ in texts]
+
+    def load(record: RunRecord) -> Any:
+        return build.load_run(record.config, ctx.paths.run_dir(record.id), ctx.registry)
+
+    policy, ref_model = load(run), load(reference)
+    try:
+        reward = load_reward_model(load(reward_run), reward_ref)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    seed = run.seed if args.seed is None else args.seed
+    picked = highest_proxy_pairs(
+        policy.model,
+        ref_model.model,
+        policy.tokenizer,
+        reward,
+        texts,
+        count=args.count,
+        seed=seed,
+        max_new_tokens=args.max_tokens,
+        temperature=args.temperature,
+    )
+    generation = {
+        "temperature": args.temperature,
+        "top_k": None,
+        "max_new_tokens": args.max_tokens,
+        "stop": STOP,
+        "seed": seed,
+    }
+    prompt_ids = ctx.store.add_prompts(
+        (texts[p.index], source, properties[p.index]) for p in picked
+    )
+    policy_ids = ctx.store.add_completions(
+        [
+            (pid, p.policy, {**generation, "step": run.step, "proxy": p.proxy})
+            for pid, p in zip(prompt_ids, picked, strict=True)
+        ],
+        run_id=run.id,
+    )
+    reference_ids = ctx.store.add_completions(
+        [
+            (pid, p.reference, {**generation, "step": reference.step, "proxy": p.reference_proxy})
+            for pid, p in zip(prompt_ids, picked, strict=True)
+        ],
+        run_id=reference.id,
+    )
+    pair_ids = ctx.store.add_pairs(zip(policy_ids, reference_ids, strict=True))
+    summary = {
+        "run": run.id,
+        "reference": reference.id,
+        "reward_run": reward_run.id,
+        "pool": len(texts),
+        "pairs": len(pair_ids),
+        "pair_ids": pair_ids,
+        "proxy": [p.proxy for p in picked],
+    }
+    if args.json:
+        print_json(summary)
+        return EXIT_OK
+    print(
+        f"stored {len(pair_ids)} comparison pair(s): run {run.id} ({run.name})'s highest-proxy "
+        f"answers of {len(texts)} prompts against run {reference.id} ({reference.name})"
+    )
+    return EXIT_OK
+
+
 def _sampler(loaded: Any, args: argparse.Namespace, seed: int) -> Callable[[str], list[str]]:
     """``sample(prompt) -> [text, text]``: two completions, each cut at the first newline."""
     import torch
@@ -242,6 +361,10 @@ def cmd_pairs_generate(args: argparse.Namespace) -> int:
 
     if args.count < 1:
         raise UserError(f"--count must be at least 1, got {args.count}")
+    if (args.run is None) == (args.from_run is None):
+        raise UserError("name one run: RUN (two samples per prompt) or --from-run RUN")
+    if args.from_run is not None:
+        return _pairs_from_run(args)
     if args.temperature <= 0:
         raise UserError(
             f"--temperature must be above 0 (got {args.temperature}): greedy decoding gives the "

@@ -120,6 +120,13 @@ def cmd_show(args: argparse.Namespace) -> int:
                 for k, v in sorted(e.metrics.items())
             )
             print(f"    #{e.id:<4} {e.name:<12} {e.status:<9} {shown}")
+    # A stage's warnings are samples whose prompt is a bracketed tag, e.g. PPO's
+    # "[reward-hacking sentinel]": show every one, not only the last sample.
+    warnings = [s for s in samples if s.prompt.startswith("[") and s.prompt.endswith("]")]
+    if warnings:
+        print("  warnings")
+        for w in warnings:
+            print(f"    step {w.step}: {w.prompt} {w.text}")
     if samples:
         last = samples[-1]
         print(f"  last sample (step {last.step}):")
