@@ -33,6 +33,9 @@ def test_keys_label_skip_and_undo_only_while_the_tab_is_shown(tmp_path: Path) ->
     prompts = store.add_prompts((f"Q: q{i}?\nA:", "test", {}) for i in range(3))
     done = store.add_completions([(p, f" {side}{p}", {}) for p in prompts for side in "xy"])
     store.add_pairs((done[i], done[i + 1]) for i in range(0, len(done), 2))
+    # The tab records the annotator when it first serves a pair; record it here too, so that the
+    # expected prompt below can be read before the browser's first request has been answered.
+    store.ensure_annotator("local", "human")
     with gr.Blocks() as app, gr.Tabs(selected="other"):
         with gr.Tab("Other", id="other"):
             gr.Markdown("another tab")
