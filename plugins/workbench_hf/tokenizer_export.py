@@ -72,9 +72,6 @@ def _char_tokenizer(tokenizer: Any) -> tuple[Any, list[str]]:
 def _word_tokenizer(tokenizer: Any) -> tuple[Any, list[str]]:
     from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
 
-    # The word tokenizer's own pattern (re.findall's matches are its tokens).
-    from workbench_transfer.tokenizer import _WORD_PATTERN
-
     config = tokenizer.config
     words = list(tokenizer.words)
     vocab = {token: i for i, token in enumerate(words)}
@@ -85,7 +82,8 @@ def _word_tokenizer(tokenizer: Any) -> tuple[Any, list[str]]:
     backend.pre_tokenizer = pre_tokenizers.Sequence(
         [
             pre_tokenizers.Split(Regex(spaces), behavior="removed"),
-            pre_tokenizers.Split(Regex(_WORD_PATTERN.pattern), behavior="isolated"),
+            # The word tokenizer's own pattern (re.findall's matches are its tokens).
+            pre_tokenizers.Split(Regex(tokenizer.pattern), behavior="isolated"),
         ]
     )
     return backend, list(tokenizer.special_tokens)

@@ -121,6 +121,11 @@ class WordTokenizer:
         return list(self._specials)
 
     @property
+    def pattern(self) -> str:
+        """The regular expression whose matches are this tokenizer's tokens (for exporters)."""
+        return _WORD_PATTERN.pattern
+
+    @property
     def words(self) -> list[str]:
         """The whole vocabulary in id order (a copy)."""
         return list(self._require_fitted())
