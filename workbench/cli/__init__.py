@@ -106,6 +106,9 @@ def _command_of(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from workbench.runner import startup
+
+    startup.mark_command_start()
     words = list(sys.argv[1:] if argv is None else argv)
     command = _command_of(words)
     parser = build_parser(command, every=False)

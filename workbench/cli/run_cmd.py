@@ -109,14 +109,19 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
 
 
 def _start(ctx, run_id: int, *, resume: bool, detach: bool) -> int:
+    from workbench.runner.startup import command_started_at
+
+    began = command_started_at()  # the worker's startup_s counts from this command's start
     if detach:
-        proc = launcher.spawn(ctx.paths, run_id, resume=resume, store=ctx.store)
+        proc = launcher.spawn(ctx.paths, run_id, resume=resume, store=ctx.store, started_at=began)
         print(
             f"run {run_id} started in the background (pid {proc.pid}); "
             f"log: {ctx.paths.run_dir(run_id) / 'run.log'}"
         )
         return EXIT_OK
-    proc = launcher.spawn(ctx.paths, run_id, resume=resume, foreground=True, store=ctx.store)
+    proc = launcher.spawn(
+        ctx.paths, run_id, resume=resume, foreground=True, store=ctx.store, started_at=began
+    )
     status = launcher.wait_foreground(ctx.store, run_id, proc)
     run = ctx.store.get_run(run_id)
     print(f"run {run_id} {status} at step {run.step}")

@@ -16,7 +16,7 @@ from pathlib import Path
 from workbench.config import ConfigError, ResolvedConfig, apply_overrides, resolve_config
 from workbench.paths import Paths
 from workbench.registry import Registry
-from workbench.runner import preflight, procs
+from workbench.runner import preflight, procs, startup
 from workbench.runner.worker import package_versions
 from workbench.store import RunNotFound, RunRecord, Store
 
@@ -117,6 +117,7 @@ def spawn(
     resume: bool = False,
     foreground: bool = False,
     store: Store | None = None,
+    started_at: float | None = None,
 ) -> subprocess.Popen:
     """Start the worker process. In the foreground it shares the terminal (progress bar);
     otherwise its output goes to ``run.log`` in the run folder and it gets its own session, so
@@ -124,11 +125,15 @@ def spawn(
 
     With ``store``, the child's pid is recorded at once, so a worker that dies before it writes
     anything is found ``interrupted``, and a process that cannot be started marks the run
-    ``failed`` with the reason."""
+    ``failed`` with the reason. ``started_at`` (seconds since the epoch) is when the command
+    that asked for the run started; the worker counts its ``startup_s`` from it."""
     cmd = worker_command(paths, run_id, resume=resume, progress=foreground)
+    env = None
+    if started_at is not None:
+        env = dict(os.environ, **{startup.STARTED_AT_ENV: repr(started_at)})
     try:
         if foreground:
-            proc = subprocess.Popen(cmd)
+            proc = subprocess.Popen(cmd, env=env)
         else:
             run_dir = paths.run_dir(run_id)
             run_dir.mkdir(parents=True, exist_ok=True)
@@ -139,6 +144,7 @@ def spawn(
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
                     start_new_session=True,
+                    env=env,
                 )
     except OSError as exc:
         if store is not None:

@@ -88,7 +88,8 @@ def execute(
     from workbench.devices import check_trainer_options, peak_bf16_flops
     from workbench.registry import load_registry
     from workbench.runner import build
-    from workbench.runner.callbacks import ThroughputMonitor, sweep_temporaries
+    from workbench.runner.callbacks import StartupTimer, ThroughputMonitor, sweep_temporaries
+    from workbench.runner.startup import started_at
     from workbench.specs import RunInfo, StageContext
 
     _quiet_lightning()
@@ -171,7 +172,10 @@ def execute(
         run_id=run_id,
         run_dir=run_dir,
         progress=progress and rank_zero,
-        extra_callbacks=[ThroughputMonitor(flops, peak)],
+        extra_callbacks=[
+            ThroughputMonitor(flops, peak),
+            StartupTimer(store, run_id, started_at()),
+        ],
         stop_requested=lambda: guard.pending,
         home=paths.home,
         run_name=run.name,
