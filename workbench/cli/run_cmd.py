@@ -122,6 +122,10 @@ def _start(ctx, run_id: int, *, resume: bool, detach: bool) -> int:
     proc = launcher.spawn(
         ctx.paths, run_id, resume=resume, foreground=True, store=ctx.store, started_at=began
     )
+    return _wait(ctx, run_id, proc)
+
+
+def _wait(ctx, run_id: int, proc) -> int:
     status = launcher.wait_foreground(ctx.store, run_id, proc)
     run = ctx.store.get_run(run_id)
     print(f"run {run_id} {status} at step {run.step}")
@@ -131,14 +135,29 @@ def _start(ctx, run_id: int, *, resume: bool, detach: bool) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    ctx = open_context(args.home)
-    resolved = load_config(args.config, ctx.registry, args.overrides)
-    run_id = launcher.create_run(ctx.store, ctx.registry, resolved)
+    from workbench.paths import resolve_home
+    from workbench.runner.startup import command_started_at
+
+    worker = None
+    if not (args.detach or args.create_only):
+        # The foreground worker starts importing now, while this process validates the config.
+        paths = resolve_home(args.home).ensure()
+        worker = launcher.prestart(paths, started_at=command_started_at())
+    try:
+        ctx = open_context(args.home)
+        resolved = load_config(args.config, ctx.registry, args.overrides)
+        run_id = launcher.create_run(ctx.store, ctx.registry, resolved)
+    except BaseException:
+        if worker is not None:
+            launcher.abandon(worker)
+        raise
     print(f"run {run_id}: {resolved.name}", flush=True)
     if args.create_only:
         ctx.store.update_run(run_id, pid=None)  # no owner: a worker started elsewhere claims it
         print("start it with: python " + " ".join(launcher.worker_command(ctx.paths, run_id)[1:]))
         return EXIT_OK
+    if worker is not None and launcher.hand_over(worker, ctx.store, run_id):
+        return _wait(ctx, run_id, worker)
     return _start(ctx, run_id, resume=False, detach=args.detach)
 
 

@@ -92,7 +92,7 @@ def create_run(
 
 
 def worker_command(
-    paths: Paths, run_id: int, *, resume: bool = False, progress: bool = False
+    paths: Paths, run_id: int | str, *, resume: bool = False, progress: bool = False
 ) -> list[str]:
     cmd = [
         sys.executable,
@@ -153,6 +153,51 @@ def spawn(
     if store is not None and store.get_run(run_id).status == "queued":
         store.update_run(run_id, **procs.owner(proc.pid))
     return proc
+
+
+PRESTART_ID = "-"
+"""``--run-id -``: the worker reads its run id from stdin once its imports are done."""
+
+
+def prestart(paths: Paths, *, started_at: float | None = None) -> subprocess.Popen | None:
+    """Start a foreground worker before the run exists, so that its imports (torch, Lightning,
+    the plugins: seconds) overlap the command's own validation; :func:`hand_over` then gives it
+    the run id, :func:`abandon` sends it away. None when it cannot be started (the caller falls
+    back to :func:`spawn`)."""
+    cmd = worker_command(paths, PRESTART_ID, progress=True)
+    env = None
+    if started_at is not None:
+        env = dict(os.environ, **{startup.STARTED_AT_ENV: repr(started_at)})
+    try:
+        return subprocess.Popen(cmd, stdin=subprocess.PIPE, env=env)
+    except OSError:
+        return None
+
+
+def hand_over(proc: subprocess.Popen, store: Store, run_id: int) -> bool:
+    """Give a prestarted worker its run. False when it is no longer there to take it."""
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(f"{run_id}\n".encode())
+        proc.stdin.close()
+    except (BrokenPipeError, OSError):
+        abandon(proc)
+        return False
+    if store.get_run(run_id).status == "queued":
+        store.update_run(run_id, **procs.owner(proc.pid))
+    return True
+
+
+def abandon(proc: subprocess.Popen) -> None:
+    """Send a prestarted worker away: it has no run yet and has written nothing, so it is
+    simply killed (waiting for it to finish its imports would hold up the command's error)."""
+    try:
+        if proc.stdin is not None and not proc.stdin.closed:
+            proc.stdin.close()
+    except OSError:
+        pass
+    proc.kill()
+    proc.wait()
 
 
 def wait_foreground(store: Store, run_id: int, proc: subprocess.Popen) -> str:

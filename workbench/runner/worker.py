@@ -314,13 +314,46 @@ def record_failure(store: Store, run_id: int, exc: BaseException, run_dir: Path)
             continue
 
 
+def _await_run_id() -> int | None:
+    """For a worker prestarted by ``workbench run``: do the slow imports while the command
+    validates the config, then read the run id from stdin (None at end of input). The id is put
+    into ``sys.argv``, because Lightning starts the processes of further devices from it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command's Ctrl-C is the command's
+    import pytorch_lightning  # noqa: F401
+    import torch  # noqa: F401
+
+    import workbench.runner.build  # noqa: F401
+    import workbench.runner.callbacks  # noqa: F401
+    from workbench.registry import load_registry
+
+    load_registry()  # imports every plugin's modules
+    line = sys.stdin.readline().strip()
+    if not line:
+        return None
+    run_id = int(line)
+    if "-" in sys.argv:
+        sys.argv[sys.argv.index("-")] = str(run_id)
+    return run_id
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workbench.runner.worker")
     parser.add_argument("--home", required=True)
-    parser.add_argument("--run-id", type=int, required=True)
+    parser.add_argument(
+        "--run-id", required=True, help="the run, or '-' to read it from stdin after start-up"
+    )
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
     args = parser.parse_args(argv)
+    if args.run_id == "-":
+        args.run_id = _await_run_id()
+        if args.run_id is None:
+            return EXIT_SUCCEEDED  # prestarted, then not needed (the config was refused)
+    else:
+        try:
+            args.run_id = int(args.run_id)
+        except ValueError:
+            parser.error(f"--run-id must be a number or '-', got {args.run_id!r}")
 
     guard = _SigtermGuard()
     if args.progress:
