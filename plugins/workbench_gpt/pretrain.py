@@ -251,6 +251,11 @@ def build_pretrain(ctx: StageContext) -> StageParts:
     block_size = ctx.model.block_size
     train_ids = _encode(ctx.tokenizer, corpus.train)
     val_ids = _encode(ctx.tokenizer, corpus.val or corpus.train)
+    if cfg.sample_tokens:
+        try:  # now, not at the first validation after minutes of training
+            ctx.tokenizer.encode(cfg.sample_prompt)
+        except ValueError as exc:
+            raise ValueError(f"stage.sample_prompt {cfg.sample_prompt!r}: {exc}") from None
     data = TokenWindowData(
         train_ids,
         val_ids,
