@@ -21,7 +21,7 @@ import yaml
 
 from workbench.charts.curves import loss_figure, metrics_figure
 from workbench.runner import launcher
-from workbench.runner.procs import is_same_process
+from workbench.runner.reconcile import reconcile
 from workbench.store import RUN_STATUSES, RunHasChildren, RunNotFound, RunRecord
 from workbench.ui.attention_section import (
     AttentionSectionState,
@@ -75,7 +75,7 @@ def runs_table(
 
     Runs whose process is gone (killed, machine rebooted) are marked ``interrupted`` first, as
     every CLI command does, so the table never shows a dead run as running."""
-    ctx.store.reconcile(is_same_process)
+    reconcile(ctx.store, ctx.paths)
     runs = ctx.store.list_runs(
         status=None if status in ("", ALL, None) else status,
         stage=None if stage in ("", ALL, None) else stage,
