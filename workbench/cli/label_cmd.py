@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +27,7 @@ from workbench.cli.common import (
     print_table,
 )
 from workbench.config import apply_overrides, validate_options
+from workbench.files import atomic_write
 from workbench.paths import Paths
 from workbench.registry import Registry, UnknownPluginError
 from workbench.store import KIND_FILTERS, PREFERENCE_CHOICES, RunRecord, StoreError
@@ -505,19 +504,8 @@ def cmd_label(args: argparse.Namespace) -> int:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, so a reader never
-    sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``text`` to ``path`` durably, so a reader never sees half a file."""
+    atomic_write(path, text, fsync=True)
 
 
 def export_jsonl(ctx: Context, annotator: str | None, kind: str | None) -> tuple[str, int, int]:

@@ -86,6 +86,7 @@ def execute(
 
     from workbench.config import resolve_config
     from workbench.devices import check_trainer_options, peak_bf16_flops
+    from workbench.files import sha256_of
     from workbench.registry import load_registry
     from workbench.runner import build
     from workbench.runner.callbacks import StartupTimer, ThroughputMonitor, sweep_temporaries
@@ -121,7 +122,7 @@ def execute(
                 run_id,
                 kind="tokenizer",
                 path=str(file.relative_to(paths.home)),
-                sha256=build.sha256_of(file),
+                sha256=sha256_of(file),
                 size=file.stat().st_size,
             )
 
@@ -207,7 +208,7 @@ def execute(
                     run_id,
                     kind=kind,
                     path=str(file.relative_to(paths.home)),
-                    sha256=build.sha256_of(file),
+                    sha256=sha256_of(file),
                     size=file.stat().st_size,
                     step=trainer.global_step,
                 )

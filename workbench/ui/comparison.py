@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from workbench.files import atomic_file
 
 NOT_SET = "—"
 EXPORT_FOLDER = "workbench-exports"
@@ -110,14 +111,8 @@ def write_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]], name: str) 
     folder = Path(tempfile.gettempdir()) / EXPORT_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(headers)
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(headers)
+        writer.writerows(rows)
     return path

@@ -14,7 +14,6 @@ call them directly; :func:`build_label_tab` only lays out components and wires t
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any, Final
 
 import gradio as gr
 
+from workbench.files import atomic_file
 from workbench.store import KIND_FILTERS, PREFERENCE_CHOICES, StoreError
 from workbench.ui.context import UIContext
 
@@ -258,11 +258,9 @@ def export_labels(ctx: UIContext, kind: str) -> tuple[str | None, str]:
         return None, f"No {kind} labels that name a winner yet (ties and 'both bad' are left out)."
     folder = Path(tempfile.mkdtemp(prefix="workbench-labels-"))
     path = folder / f"preference-labels-{kind}.jsonl"
-    tmp = folder / f".{path.name}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
+    with atomic_file(path) as handle:
         for example in examples:
             handle.write(json.dumps(example.trl(), ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
     return str(path), f"Exported {len(examples)} {kind} preference pair(s)."
 
 
