@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from workbench.config import ConfigError, ResolvedConfig, apply_overrides, resolve_config
@@ -18,10 +18,16 @@ from workbench.paths import Paths
 from workbench.registry import Registry
 from workbench.runner import preflight, procs, startup
 from workbench.runner.worker import package_versions
-from workbench.store import RunNotFound, RunRecord, Store
+from workbench.store import (
+    RESUMABLE_STATUSES,
+    TERMINAL_STATUSES,
+    RunNotFound,
+    RunRecord,
+    Store,
+)
 
-TERMINAL = ("succeeded", "failed", "cancelled", "interrupted")
-RESUMABLE = ("cancelled", "interrupted", "failed")
+TERMINAL = TERMINAL_STATUSES
+RESUMABLE = RESUMABLE_STATUSES
 
 
 class RunStateError(ValueError):
@@ -296,7 +302,7 @@ def prepare_resume(
     store.update_run(run_id, **procs.owner(os.getpid()))
 
 
-def wait_for_status(store: Store, run_id: int, statuses: tuple[str, ...], timeout: float) -> str:
+def wait_for_status(store: Store, run_id: int, statuses: Collection[str], timeout: float) -> str:
     """Poll until the run reaches one of ``statuses``; returns the status (or the last seen)."""
     deadline = time.monotonic() + timeout
     status = store.get_run(run_id).status
