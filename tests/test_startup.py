@@ -82,5 +82,7 @@ def test_a_prestarted_worker_takes_its_id_from_stdin(monkeypatch):
         with pytest.raises(SystemExit) as usage:
             worker.main(["--home", "h", "--run-id", "soon"])
         assert usage.value.code == 2
+        assert worker._PRELOADED.pop("registry") is not None  # loaded while it waited
     finally:
+        worker._PRELOADED.clear()
         signal.signal(signal.SIGINT, previous)

@@ -98,7 +98,7 @@ def execute(
     run = store.get_run(run_id)
     run_dir = paths.run_dir(run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
-    registry = load_registry()
+    registry = _PRELOADED.pop("registry", None) or load_registry()
     resolved = resolve_config(run.config, registry)
     pl.seed_everything(resolved.run.seed, workers=True, verbose=False)
 
@@ -315,6 +315,10 @@ def record_failure(store: Store, run_id: int, exc: BaseException, run_dir: Path)
             continue
 
 
+_PRELOADED: dict[str, Any] = {}
+"""What a prestarted worker loaded while it waited for its run (the registry), used once."""
+
+
 def _await_run_id() -> int | None:
     """For a worker prestarted by ``workbench run``: do the slow imports while the command
     validates the config, then read the run id from stdin (None at end of input). The id is put
@@ -327,7 +331,7 @@ def _await_run_id() -> int | None:
     import workbench.runner.callbacks  # noqa: F401
     from workbench.registry import load_registry
 
-    load_registry()  # imports every plugin's modules
+    _PRELOADED["registry"] = load_registry()  # imports every plugin's modules
     line = sys.stdin.readline().strip()
     if not line:
         return None
