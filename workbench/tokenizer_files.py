@@ -1,4 +1,5 @@
-"""Helpers shared by tokenizer plugins: input normalisation, atomic saves, special-token checks."""
+"""Helpers for tokenizer plugins (core, so that plugins need not import each other): input
+normalisation, the saved file's name, atomic saves, special-token checks."""
 
 from __future__ import annotations
 
