@@ -198,10 +198,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     if args.metric:
         records = [m for m in records if m.name in args.metric]
         names = [name for name in names if name in args.metric]
-    rows = [
-        {"step": m.step, "name": m.name, "value": m.value, "wall_time": m.wall_time}
-        for m in sorted(records, key=lambda m: (m.step, m.name))
-    ]
+    rows = [asdict(m) for m in sorted(records, key=lambda m: (m.step, m.name))]
     if args.json:
         print_json(rows)
         return EXIT_OK
