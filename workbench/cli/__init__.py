@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("run_cmd", "sample text from a finished run"),
     "runs": ("runs_cmd", "list runs, newest first"),
     "show": ("runs_cmd", "show one run"),
+    "metrics": ("runs_cmd", "a run's full metric history (table, JSON or CSV)"),
+    "delete": ("delete_cmd", "delete a stopped run with its metrics, samples and files"),
     "evaluate": ("evaluate_cmd", "run an evaluation on a finished run"),
     "items": ("items_cmd", "show the items an evaluation scored"),
     "export": (

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+import yaml
+
 from workbench.cli.common import EXIT_BAD_INPUT, EXIT_OK, STATUS_EXIT, UserError, open_context
 from workbench.config import load_config, load_yaml
+from workbench.registry import load_registry
 from workbench.runner import launcher, queue
 
 
@@ -35,6 +38,12 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
         action="store_true",
         help="record the run as queued and print its id without starting it (to launch the "
         "worker yourself, e.g. under torchrun or SLURM)",
+    )
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved config as YAML (every default filled in, presets applied, "
+        "--set overrides included) and exit: nothing is recorded or run",
     )
     p.set_defaults(handler=cmd_run)
 
@@ -135,6 +144,10 @@ def _wait(ctx, run_id: int, proc) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.print_config:
+        resolved = load_config(args.config, load_registry(), args.overrides)
+        sys.stdout.write(yaml.safe_dump(resolved.to_dict(), sort_keys=False, allow_unicode=True))
+        return EXIT_OK
     from workbench.paths import resolve_home
     from workbench.runner.startup import command_started_at
 

@@ -10,7 +10,6 @@ confirmation and is refused while other runs name this one as their parent.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,9 +19,9 @@ import plotly.graph_objects as go
 import yaml
 
 from workbench.charts.curves import loss_figure, metrics_figure
-from workbench.runner import launcher
+from workbench.runner import deletion, launcher
 from workbench.runner.reconcile import reconcile
-from workbench.store import RUN_STATUSES, RunHasChildren, RunNotFound, RunRecord
+from workbench.store import RUN_STATUSES, RunNotFound, RunRecord
 from workbench.ui.attention_section import (
     AttentionSectionState,
     AttentionView,
@@ -256,19 +255,14 @@ def resume_run(ctx: UIContext, run_id: int | None) -> str:
 
 
 def delete_question(ctx: UIContext, run_id: int | None) -> tuple[str, bool]:
-    """The confirmation text, and whether deleting can go ahead at all."""
+    """The confirmation text, and whether deleting can go ahead at all (the rules are
+    :mod:`workbench.runner.deletion`'s, shared with ``workbench delete``)."""
     if run_id is None:
         return "Choose a run first.", False
     try:
-        run = ctx.store.get_run(run_id)
-    except RunNotFound as exc:
-        return f"Refused: {exc}", False
-    if run.status in ACTIVE:
-        return f"Refused: Run {run_id} is {run.status}; cancel it before deleting it.", False
-    children = ctx.store.children(run_id)
-    if children:
-        ids = ", ".join(str(c.id) for c in children)
-        return f"Refused: Run {run_id} has child run(s) {ids}; delete those first.", False
+        run = deletion.check_deletable(ctx.store, run_id)
+    except (deletion.DeleteRefused, RunNotFound) as exc:
+        return f"Refused: {exc}.", False
     return (
         f"Delete run {run.id} ({run.name}) with its metrics, samples and files under "
         f"`artifacts/runs/{run.id}`? This cannot be undone.",
@@ -282,12 +276,9 @@ def delete_run(ctx: UIContext, run_id: int | None) -> str:
     if not allowed or run_id is None:
         return message
     try:
-        ctx.store.delete_run(run_id)
-    except (RunHasChildren, RunNotFound) as exc:
-        return f"Refused: {exc}"
-    run_dir = ctx.paths.run_dir(run_id)
-    if run_dir.is_dir() and run_dir.resolve().is_relative_to(ctx.paths.artifacts.resolve()):
-        shutil.rmtree(run_dir, ignore_errors=True)
+        deletion.delete_run(ctx.store, ctx.paths, run_id)
+    except (deletion.DeleteRefused, RunNotFound) as exc:
+        return f"Refused: {exc}."
     return f"Run {run_id} deleted."
 
 
