@@ -128,6 +128,10 @@ def _start(ctx, run_id: int, *, resume: bool, detach: bool) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     ctx = open_context(args.home)
     resolved = load_config(args.config, ctx.registry, args.overrides)
+    from workbench.config_warnings import config_warnings, format_warnings
+
+    if warnings := config_warnings(resolved):  # valid, but it makes no sense: say so, run anyway
+        print(format_warnings(warnings), file=sys.stderr, flush=True)
     run_id = launcher.create_run(ctx.store, ctx.registry, resolved)
     print(f"run {run_id}: {resolved.name}", flush=True)
     if args.create_only:

@@ -87,7 +87,7 @@ def execute(
     from workbench.config import resolve_config
     from workbench.devices import check_trainer_options, peak_bf16_flops
     from workbench.registry import load_registry
-    from workbench.runner import build
+    from workbench.runner import build, phase
     from workbench.runner.callbacks import ThroughputMonitor, sweep_temporaries
     from workbench.specs import RunInfo, StageContext
 
@@ -100,7 +100,11 @@ def execute(
     resolved = resolve_config(run.config, registry)
     pl.seed_everything(resolved.run.seed, workers=True, verbose=False)
 
+    if rank_zero:
+        phase.set_phase(run_dir, phase.DATA)
     dataset = build.build_dataset(resolved, registry, paths)
+    if rank_zero:
+        phase.set_phase(run_dir, phase.TOKENIZER)
 
     tokenizer_dir = run_dir / build.TOKENIZER_DIR
     parent_dir = paths.run_dir(run.parent_id) if run.parent_id is not None else None
@@ -124,6 +128,8 @@ def execute(
                 size=file.stat().st_size,
             )
 
+    if rank_zero:
+        phase.set_phase(run_dir, phase.MODEL)
     model = build.build_model(resolved, registry, tokenizer.vocab_size)
     checkpoint = run_dir / "checkpoints" / "last.ckpt"
     if rank_zero:
@@ -183,6 +189,8 @@ def execute(
         step = torch.load(checkpoint, map_location="cpu", weights_only=False)["global_step"]
         store.delete_metrics_after(run_id, step)
     guard.training = True
+    if rank_zero:
+        phase.set_phase(run_dir, phase.FIRST_STEPS)
     trainer.fit(
         parts.module, datamodule=parts.datamodule, ckpt_path=str(checkpoint) if resuming else None
     )
