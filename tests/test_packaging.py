@@ -49,6 +49,13 @@ def test_wheel_ships_the_migrations_as_package_data(wheel: Path):
     assert "workbench/_migrations/__init__.py" not in names
 
 
+def test_wheel_ships_the_example_configs_the_dashboard_starts_from(wheel: Path):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    configs = sorted(p.name for p in (REPO_ROOT / "configs").glob("*.yaml"))
+    assert "quickstart.yaml" in configs
+    assert {f"workbench/_configs/{name}" for name in configs} <= names
+
+
 def test_wheel_ships_every_builtin_plugin_and_its_entry_point(wheel: Path):
     archive = zipfile.ZipFile(wheel)
     names = set(archive.namelist())

@@ -85,6 +85,11 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     g.add_argument("--top-k", type=int, default=None, help="sample from the k likeliest tokens")
     g.add_argument("--max-tokens", type=int, default=48, help="longest completion in tokens")
     g.add_argument("--seed", type=int, default=None, help="sampling seed (default: the run's)")
+    g.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="keep pairs with an empty completion (by default such a sample is drawn again)",
+    )
     g.add_argument("--json", action="store_true", help="print JSON")
     g.set_defaults(handler=cmd_pairs_generate)
 
@@ -401,7 +406,8 @@ def cmd_pairs_generate(args: argparse.Namespace) -> int:
     for index, prompt in enumerate(tqdm(texts, desc="sampling", unit="prompt", file=sys.stderr)):
         for _ in range(DISTINCT_ATTEMPTS):
             first, second = sample(prompt)
-            if first != second:
+            empty = not (first.strip() and second.strip())
+            if first != second and (args.allow_empty or not empty):
                 kept.append((index, [first, second]))
                 break
         else:
@@ -436,7 +442,7 @@ def cmd_pairs_generate(args: argparse.Namespace) -> int:
     if skipped:
         print(
             f"  {skipped} prompt(s) skipped: {DISTINCT_ATTEMPTS} tries gave two equal "
-            "completions (raise --temperature)"
+            "completions or an empty one (raise --temperature, or --allow-empty)"
         )
     return EXIT_OK
 

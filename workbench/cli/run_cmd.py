@@ -148,6 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         resolved = load_config(args.config, load_registry(), args.overrides)
         sys.stdout.write(yaml.safe_dump(resolved.to_dict(), sort_keys=False, allow_unicode=True))
         return EXIT_OK
+    from workbench.config_warnings import config_warnings, format_warnings
     from workbench.paths import resolve_home
     from workbench.runner.startup import command_started_at
 
@@ -159,6 +160,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         ctx = open_context(args.home)
         resolved = load_config(args.config, ctx.registry, args.overrides)
+        if warnings := config_warnings(resolved):  # valid but senseless: say so, run anyway
+            print(format_warnings(warnings), file=sys.stderr, flush=True)
         run_id = launcher.create_run(ctx.store, ctx.registry, resolved)
     except BaseException:
         if worker is not None:

@@ -88,7 +88,7 @@ def execute(
     from workbench.devices import check_trainer_options, peak_bf16_flops
     from workbench.files import sha256_of
     from workbench.registry import load_registry
-    from workbench.runner import build
+    from workbench.runner import build, phase
     from workbench.runner.callbacks import StartupTimer, ThroughputMonitor, sweep_temporaries
     from workbench.runner.startup import started_at
     from workbench.specs import RunInfo, StageContext
@@ -102,7 +102,11 @@ def execute(
     resolved = resolve_config(run.config, registry)
     pl.seed_everything(resolved.run.seed, workers=True, verbose=False)
 
+    if rank_zero:
+        phase.set_phase(run_dir, phase.DATA)
     dataset = build.build_dataset(resolved, registry, paths)
+    if rank_zero:
+        phase.set_phase(run_dir, phase.TOKENIZER)
 
     tokenizer_dir = run_dir / build.TOKENIZER_DIR
     parent_dir = paths.run_dir(run.parent_id) if run.parent_id is not None else None
@@ -126,6 +130,8 @@ def execute(
                 size=file.stat().st_size,
             )
 
+    if rank_zero:
+        phase.set_phase(run_dir, phase.MODEL)
     model = build.build_model(resolved, registry, tokenizer.vocab_size)
     checkpoint = run_dir / "checkpoints" / "last.ckpt"
     if rank_zero:
@@ -188,6 +194,8 @@ def execute(
         step = torch.load(checkpoint, map_location="cpu", weights_only=False)["global_step"]
         store.delete_metrics_after(run_id, step)
     guard.training = True
+    if rank_zero:
+        phase.set_phase(run_dir, phase.FIRST_STEPS)
     trainer.fit(
         parts.module, datamodule=parts.datamodule, ckpt_path=str(checkpoint) if resuming else None
     )
