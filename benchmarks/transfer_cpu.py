@@ -435,7 +435,10 @@ def main(argv: list[str] | None = None) -> int:
                                           strict=True)]  # fmt: skip
         gains[way] = statistics.mean(per_seed)
         report(results, f"gain_at_100_{'word2vec' if way == 'w2v' else way}", gains[way])
-        results[f"gain_at_100_{way}_std"] = statistics.stdev(per_seed) if len(per_seed) > 1 else 0.0
+        name = "word2vec" if way == "w2v" else way
+        results[f"gain_at_100_{name}_std"] = (
+            statistics.stdev(per_seed) if len(per_seed) > 1 else 0.0
+        )
     order = sorted(WAYS, key=lambda way: results[f"sentiment_{FEW}_{way}_pre"])
     report(results, "order_at_100", " < ".join(order))
     report(results, "order_matches_history", "yes" if tuple(order) == HISTORY else "no")

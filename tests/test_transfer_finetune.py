@@ -89,7 +89,7 @@ def test_a_word_vector_model_refuses_the_auxiliary_lm_loss(home, tmp_path):
 
 def test_the_documented_learning_curve_sweep_expands_to_pretrained_and_scratch():
     """The sweep in the header of configs/transfer-lstm-finetune.yaml: 4 label counts x
-    (pre-trained, scratch), every variant valid."""
+    (pre-trained, scratch) x 3 draws of labels, every variant valid."""
     import shlex
     from pathlib import Path
 
@@ -101,16 +101,20 @@ def test_the_documented_learning_curve_sweep_expands_to_pretrained_and_scratch()
     header = [line.lstrip("#").strip() for line in path.read_text().splitlines()
               if line.startswith("#")]  # fmt: skip
     start = next(i for i, line in enumerate(header) if line.startswith("workbench sweep"))
-    command = " ".join(line.rstrip("\\").strip() for line in header[start : start + 2])
+    command = " ".join(line.rstrip("\\").strip() for line in header[start : start + 3])
     words = shlex.split(command)
     grids = [words[i + 1] for i, word in enumerate(words) if word == "--grid"]
     assert grids == [
         "dataset.train_limit=25,100,400,null",
         "init_from=transfer-lstm-pretrain,null",
+        "dataset.subset_seed=0,1,2",
     ]
     configs = queue.expand(load_yaml(path), queue.parse_grid(grids), load_registry())
-    pairs = [(c.to_dict()["dataset"].get("train_limit"), c.run.init_from) for c in configs]
-    assert sorted(pairs, key=str) == sorted(
-        [(n, parent) for n in (25, 100, 400, None) for parent in ("transfer-lstm-pretrain", None)],
-        key=str,
-    )
+    cells = [
+        (c.to_dict()["dataset"].get("train_limit"), c.run.init_from,
+         c.to_dict()["dataset"].get("subset_seed"))
+        for c in configs
+    ]  # fmt: skip
+    expected = [(n, parent, seed) for n in (25, 100, 400, None)
+                for parent in ("transfer-lstm-pretrain", None) for seed in (0, 1, 2)]  # fmt: skip
+    assert sorted(cells, key=str) == sorted(expected, key=str)

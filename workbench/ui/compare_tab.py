@@ -146,10 +146,16 @@ def _test_accuracy(ctx: UIContext, run_id: int) -> float | None:
     return None
 
 
-def _line_label(config: dict[str, Any], keys: Sequence[str]) -> str:
-    parent = config.get("init_from")
+def _line_label(ctx: UIContext, run: RunRecord, keys: Sequence[str]) -> str:
+    """``pre-trained (<parent's name>)`` or ``from scratch``, then any other differing values."""
+    parent = run.config.get("init_from")
+    if run.parent_id is not None:
+        try:
+            parent = ctx.store.get_run(run.parent_id).name
+        except RunNotFound:
+            parent = parent or f"run {run.parent_id}"
     base = f"pre-trained ({parent})" if parent not in (None, "") else "from scratch"
-    flat = flatten(config)
+    flat = flatten(run.config)
     extra = [f"{key}={show(flat[key])}" for key in keys if key in flat]
     return base + (f" · {', '.join(extra)}" if extra else "")
 
@@ -180,7 +186,7 @@ def learning_curve(ctx: UIContext, picked: Sequence[Any] | None) -> LearningCurv
         y = test if use_test else val
         if y is None:
             continue
-        line = grouped.setdefault(_line_label(run.config, keys), {})
+        line = grouped.setdefault(_line_label(ctx, run, keys), {})
         line.setdefault(labels, []).append(y)
     lines: dict[str, list[CurvePoint]] = {}
     for label, by_x in grouped.items():
