@@ -87,6 +87,35 @@ def test_same_seed_gives_identical_text_and_extras(config, corpus):
     assert json.dumps(again.extras) == json.dumps(corpus.extras)
 
 
+def test_doc_weights_change_the_mix_deterministically(config, corpus):
+    heavy = config.model_copy(update={"doc_weights": {"review": 39.0, "lexicon": 0.0}})
+    first, again = generate_corpus(heavy, seed=123), generate_corpus(heavy, seed=123)
+    assert (first.train, first.val, first.test) == (again.train, again.val, again.test)
+    assert json.dumps(first.extras) == json.dumps(again.extras)  # same seed, same bytes
+    mix, default = (
+        first.extras["stats"]["documents"]["train"],
+        corpus.extras["stats"]["documents"]["train"],
+    )
+    assert mix.get("lexicon", 0) == 0
+    assert mix["review"] > 2 * default["review"]
+    assert first.extras["generator"]["config"]["doc_weights"] == {"review": 39.0, "lexicon": 0.0}
+    # Without the option the recorded options are those of a corpus made before it existed.
+    assert "doc_weights" not in corpus.extras["generator"]["config"]
+    with pytest.raises(ValidationError, match="unknown document type"):
+        SyntheticConfig(doc_weights={"poems": 3})
+    with pytest.raises(ValueError, match="no prose document type"):
+        generate_corpus(
+            config.model_copy(
+                update={
+                    "doc_weights": dict.fromkeys(
+                        ("biography", "place", "story", "review", "dialogue", "lexicon"), 0.0
+                    )
+                }
+            ),
+            seed=1,
+        )
+
+
 def test_different_seed_gives_different_corpus(config, corpus):
     other = generate_corpus(config, seed=124)
     assert other.train != corpus.train

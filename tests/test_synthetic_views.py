@@ -43,6 +43,72 @@ def test_train_limit_takes_a_fixed_subset(tmp_path):
     assert first.val == full.val
 
 
+def test_subset_seed_draws_other_fixed_subsets(tmp_path):
+    import json
+
+    def train(**options):
+        config = SyntheticTaskConfig(**SMALL, task="sentiment", train_limit=10, **options)
+        return SYNTHETIC_TASK_SPEC.factory(config, ctx(tmp_path)).train
+
+    def as_bytes(records):
+        return json.dumps(records, sort_keys=True).encode()
+
+    default, zero, one = train(), train(subset_seed=0), train(subset_seed=1)
+    assert as_bytes(train(subset_seed=1)) == as_bytes(one)  # same seed, same bytes
+    assert len({as_bytes(default), as_bytes(zero), as_bytes(one)}) == 3
+    full = SYNTHETIC_TASK_SPEC.factory(SyntheticTaskConfig(**SMALL), ctx(tmp_path)).train
+    assert all(record in full for record in one)
+    # Without a train_limit the option changes nothing.
+    unlimited = SyntheticTaskConfig(**SMALL, task="sentiment", subset_seed=4)
+    assert SYNTHETIC_TASK_SPEC.factory(unlimited, ctx(tmp_path)).train == full
+
+
+def test_world_entailment_needs_the_geography_and_is_deterministic(tmp_path):
+    import json
+    import re
+
+    from workbench_text.synthetic import World, is_true_in_world, parse_fact, split_sentences
+
+    config = SyntheticTaskConfig(**{**SMALL, "n_entities": 80}, task="world-entailment")
+    task = SYNTHETIC_TASK_SPEC.factory(config, ctx(tmp_path))
+    again = SYNTHETIC_TASK_SPEC.factory(config, ctx(tmp_path))
+    assert (
+        json.dumps([task.train, task.val, task.test]).encode()
+        == json.dumps([again.train, again.val, again.test]).encode()
+    )  # same seed, same bytes
+    other = SYNTHETIC_TASK_SPEC.factory(config, ctx(tmp_path, seed=4))
+    assert other.train != task.train
+    assert task.task_type == "entailment"
+    assert task.labels == ["entailment", "neutral", "contradiction"]
+    corpus = generate_corpus(SyntheticConfig(**{**SMALL, "n_entities": 80}), 3)
+    assert "world-entailment" not in corpus.extras["tasks"]  # the corpus's extras are unchanged
+    world = World.from_dict(corpus.extras["world"])
+    records = task.train + task.val + task.test
+    assert {r["label"] for r in records} == {0, 1, 2}
+    keys = [json.dumps(r, sort_keys=True) for r in records]
+    assert len(keys) == len(set(keys))
+    for record in records:
+        claim = parse_fact(record["hypothesis"], world)
+        assert claim is not None and claim.relation == "lives_in_country", record
+        # A later sentence about the subject may start with a pronoun: read it as the name.
+        sentences = [re.sub(r"^(He|She) ", claim.subject + " ", sentence)
+                     for sentence in split_sentences(record["premise"])]  # fmt: skip
+        premise = [parse_fact(sentence, world) for sentence in sentences]
+        assert all(is_true_in_world(s, world) in (True, None) for s in
+                   split_sentences(record["premise"]))  # fmt: skip
+        homes = [f.object for f in premise if f and f.relation == "lives_in"
+                 and f.subject == claim.subject]  # fmt: skip
+        countries = [f for f in premise if f and f.relation in ("lives_in_country", "in_country")]
+        assert not countries, record  # the country is never in the record: it is world knowledge
+        assert any(f and f.relation == "lives_in" for f in premise), record  # always a town
+        if record["label"] == 1:
+            assert not homes, record  # the town is someone else's
+        else:
+            assert len(homes) == 1, record
+            follows = world.town[homes[0]].country == claim.object
+            assert follows == (record["label"] == 0), record
+
+
 def test_multiple_choice_labels_name_positions(tmp_path):
     task = SYNTHETIC_TASK_SPEC.factory(
         SyntheticTaskConfig(**SMALL, task="multiple-choice", n_choices=3), ctx(tmp_path)

@@ -62,6 +62,8 @@ def test_lstm_lm_is_fine_tuned_and_read_as_frozen_features(home, tmp_path, capsy
     store = open_store(home_paths)
     assert [store.get_run(i).status for i in (1, 2, 3)] == ["succeeded"] * 3
     assert store.metrics(2, "train/lm_loss")  # the auxiliary LM loss ran through forward()
+    # The number of labelled records, the x axis of a learning curve.
+    assert store.metrics(2, "train/records")[-1].value == SYNTHETIC["task_train_size"]
     parent = torch.load(home_paths.run_dir(1) / "model.pt", weights_only=True)
     tuned = torch.load(home_paths.run_dir(2) / "model.pt", weights_only=True)
     frozen = torch.load(home_paths.run_dir(3) / "model.pt", weights_only=True)
@@ -83,3 +85,36 @@ def test_a_word_vector_model_refuses_the_auxiliary_lm_loss(home, tmp_path):
     assert run(tmp_path, config) != 0
     run_record = open_store(resolve_home(home)).get_run(1)
     assert run_record.status == "failed" and "lm_coef" in (run_record.error or "")
+
+
+def test_the_documented_learning_curve_sweep_expands_to_pretrained_and_scratch():
+    """The sweep in the header of configs/transfer-lstm-finetune.yaml: 4 label counts x
+    (pre-trained, scratch) x 3 draws of labels, every variant valid."""
+    import shlex
+    from pathlib import Path
+
+    from workbench.config import load_yaml
+    from workbench.registry import load_registry
+    from workbench.runner import queue
+
+    path = Path(__file__).resolve().parents[1] / "configs" / "transfer-lstm-finetune.yaml"
+    header = [line.lstrip("#").strip() for line in path.read_text().splitlines()
+              if line.startswith("#")]  # fmt: skip
+    start = next(i for i, line in enumerate(header) if line.startswith("workbench sweep"))
+    command = " ".join(line.rstrip("\\").strip() for line in header[start : start + 3])
+    words = shlex.split(command)
+    grids = [words[i + 1] for i, word in enumerate(words) if word == "--grid"]
+    assert grids == [
+        "dataset.train_limit=25,100,400,null",
+        "init_from=transfer-lstm-pretrain,null",
+        "dataset.subset_seed=0,1,2",
+    ]
+    configs = queue.expand(load_yaml(path), queue.parse_grid(grids), load_registry())
+    cells = [
+        (c.to_dict()["dataset"].get("train_limit"), c.run.init_from,
+         c.to_dict()["dataset"].get("subset_seed"))
+        for c in configs
+    ]  # fmt: skip
+    expected = [(n, parent, seed) for n in (25, 100, 400, None)
+                for parent in ("transfer-lstm-pretrain", None) for seed in (0, 1, 2)]  # fmt: skip
+    assert sorted(cells, key=str) == sorted(expected, key=str)

@@ -7,6 +7,7 @@ train in worker processes, as they do for a user.
 from __future__ import annotations
 
 import csv
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ import httpx
 import pytest
 import yaml
 from gradio_client import Client
-from ui_support import fake_finished_run, tiny_config, ui_home, wait_finished
+from ui_support import fake_finetune_run, fake_finished_run, tiny_config, ui_home, wait_finished
 
 from workbench.auth import add_user
 from workbench.cli import main
@@ -115,6 +116,23 @@ def test_compare_two_runs_and_export_csv(served):
     with open(exported, newline="") as handle:
         rows = list(csv.reader(handle))
     assert [r[1] for r in rows[1:]] == ["cmp-a", "cmp-b"]
+
+
+def test_compare_draws_a_learning_curve(served):
+    ctx, _, client = served
+    picked = [
+        str(
+            fake_finetune_run(
+                ctx, f"lc-{init or 'scratch'}-{n}", records=n, init_from=init, val_accuracy=acc
+            )
+        )  # fmt: skip
+        for init, n, acc in (("lm", 25, 0.7), ("lm", 100, 0.9), (None, 25, 0.5), (None, 100, 0.6))
+    ]
+    figure, notes = client.predict(picked, api_name="/learning_curve")
+    assert "validation accuracy" in notes
+    plot = json.loads(figure["plot"])
+    assert [trace["name"] for trace in plot["data"]] == ["pre-trained (lm)", "from scratch"]
+    assert plot["data"][0]["y"] == [0.7, 0.9]
 
 
 def test_serving_beyond_localhost_needs_an_auth_file(capsys):

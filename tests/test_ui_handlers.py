@@ -17,6 +17,7 @@ import torch
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from ui_support import (
+    fake_finetune_run,
     fake_finished_run,
     tiny_config,
     tiny_seq2seq_config,
@@ -434,6 +435,47 @@ def test_compare_overlays_diffs_and_exports(ctx):
     assert "stage.lr" in rows[0] and "final val/loss" in rows[0]
     assert rows[1][rows[0].index("stage.lr")] == "0.001"
     assert len(rows) == 3
+
+
+def test_learning_curve_draws_pretrained_and_scratch_against_labels(ctx):
+    runs = []
+    for records, pre, scratch in ((25, 0.70, 0.52), (100, 0.90, 0.60), (2000, 0.99, 0.98)):
+        for seed, wobble in ((0, 0.0), (1, 0.02)):
+            runs.append(
+                fake_finetune_run(
+                    ctx,
+                    f"pre-{records}-{seed}",
+                    records=records,
+                    seed=seed,
+                    val_accuracy=pre + wobble,
+                    init_from="lm-pretrain",
+                )
+            )
+            runs.append(fake_finetune_run(ctx, f"scratch-{records}-{seed}", records=records,
+                                          seed=seed, val_accuracy=scratch + wobble))  # fmt: skip
+    pretrain = fake_finished_run(ctx, "not-a-finetune")
+    curve = compare_tab.learning_curve(ctx, [str(r) for r in [*runs, pretrain]])
+    assert set(curve.lines) == {"pre-trained (lm-pretrain)", "from scratch"}
+    assert curve.y_title.startswith("validation accuracy")
+    pre = curve.lines["pre-trained (lm-pretrain)"]
+    assert [point[0] for point in pre] == [25.0, 100.0, 2000.0]
+    assert pre[1][1] == pytest.approx(0.91) and pre[1][3] == 2  # mean of the two seeds
+    assert pre[1][2] == pytest.approx(0.0141, abs=1e-3)  # their standard deviation
+    assert f"{pretrain}" in curve.notes and "train/records" in curve.notes
+    names = [trace.name for trace in curve.figure.data]
+    assert names == ["pre-trained (lm-pretrain)", "from scratch"]
+    assert curve.figure.layout.xaxis.type == "log"
+    assert list(curve.figure.data[1].x) == [25.0, 100.0, 2000.0]
+
+    # Test accuracy (task-accuracy on the test split) is used once every run has one.
+    a = fake_finetune_run(ctx, "t-a", records=100, val_accuracy=0.5, test_accuracy=0.61,
+                          init_from="lm-pretrain")  # fmt: skip
+    b = fake_finetune_run(ctx, "t-b", records=100, val_accuracy=0.5, test_accuracy=0.55)
+    tested = compare_tab.learning_curve(ctx, [str(a), str(b)])
+    assert tested.y_title.startswith("test accuracy")
+    assert tested.lines["pre-trained (lm-pretrain)"] == [(100.0, 0.61, 0.0, 1)]
+    assert tested.notes == ""
+    assert compare_tab.learning_curve(ctx, []).lines == {}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -188,3 +188,57 @@ def recorded_gpt_run(ctx: UIContext, name: str, dataset: dict, parent_id: int | 
     build.atomic_torch_save(model.state_dict(), run_dir / build.MODEL_FILE)
     assert corpus.extras["prompt_tasks"]
     return run_id
+
+
+def fake_finetune_run(
+    ctx: UIContext,
+    name: str,
+    *,
+    records: int,
+    val_accuracy: float,
+    init_from: str | None = None,
+    seed: int = 0,
+    test_accuracy: float | None = None,
+) -> int:
+    """A succeeded ``finetune`` run row that logged ``train/records`` and ``val/accuracy`` (and,
+    given ``test_accuracy``, a ``task-accuracy`` evaluation of its test split), recorded without
+    training: a point of a learning curve."""
+    config = {
+        "name": name,
+        "seed": seed,
+        "stage": {"name": "finetune", "max_steps": 10, "lr": 1e-3},
+        "architecture": {"name": "lstm-lm"},
+        "tokenizer": {"name": "word"},
+        "dataset": {"name": "synthetic-task", "task": "sentiment", "train_limit": records},
+        "init_from": init_from,
+    }
+    run_id = ctx.store.create_run(
+        name=name,
+        stage="finetune",
+        architecture="lstm-lm",
+        dataset="synthetic-task",
+        tokenizer="word",
+        config=config,
+        seed=seed,
+        plugin_versions={},
+        package_versions={},
+        status="succeeded",
+        max_steps=10,
+    )
+    ctx.store.add_metrics(
+        run_id,
+        [
+            (10, "val/accuracy", val_accuracy, 1000.0),
+            (10, "val/loss", 1.0 - val_accuracy, 1000.0),
+            (10, "train/records", float(records), 1000.0),
+        ],
+    )
+    if test_accuracy is not None:
+        ctx.store.add_evaluation(
+            run_id,
+            name="task-accuracy",
+            config={"split": "test", "max_records": None},
+            metrics={"accuracy": test_accuracy, "n": 500.0},
+        )
+    ctx.store.update_run(run_id, step=10)
+    return run_id

@@ -28,6 +28,9 @@ from workbench_gpt1.head import TaskHead
 from workbench_gpt1.scoring import is_causal_lm, score_records, task_forward
 from workbench_gpt1.transforms import TaskTokens
 
+TRAIN_RECORDS_METRIC = "train/records"
+"""Logged at each validation: how many labelled records the run trains on."""
+
 HEAD_NAME = "classifier"
 """The name the head is saved under (``heads.pt``) and looked up by evaluations."""
 
@@ -105,6 +108,7 @@ class TaskFineTuning(pl.LightningModule):
         val_records: Sequence[EncodedRecord],
         max_steps: int,
         log_sample=lambda step, prompt, text: None,
+        n_train: int = 0,
     ):
         super().__init__()
         self.model, self.head, self.cfg = model, head, cfg
@@ -113,6 +117,7 @@ class TaskFineTuning(pl.LightningModule):
         self._val_records = list(val_records)
         self._max_steps = max_steps
         self._log_sample = log_sample
+        self._n_train = n_train
         self._with_lm = cfg.lm_coef > 0 and not cfg.freeze_encoder
         self._val: list[torch.Tensor] = []
         if cfg.freeze_encoder:
@@ -155,6 +160,8 @@ class TaskFineTuning(pl.LightningModule):
         self._val.clear()
         self.log("val/loss", loss / n, prog_bar=True)
         self.log("val/accuracy", correct / n, prog_bar=True)
+        # The number of labelled training records: the x axis of a learning curve (Compare tab).
+        self.log(TRAIN_RECORDS_METRIC, float(self._n_train))
         if not self.trainer.sanity_checking:
             self._store_samples()
 
@@ -246,7 +253,15 @@ def build_finetune(ctx: StageContext) -> StageParts:
         head.load_state_dict(saved)  # continue a parent's fine-tuning on the same task
     max_steps = total_steps(cfg, len(train))
     module = TaskFineTuning(
-        model, head, cfg, task, ctx.tokenizer, val, max_steps, log_sample=ctx.log_sample
+        model,
+        head,
+        cfg,
+        task,
+        ctx.tokenizer,
+        val,
+        max_steps,
+        log_sample=ctx.log_sample,
+        n_train=len(train),
     )
     data = RecordData(train, val, cfg.batch_size, cfg.eval_batch_size, ctx.run.seed)
     ctx.log_sample(

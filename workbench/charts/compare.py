@@ -100,3 +100,49 @@ def parallel_coordinates_figure(
     )
     fig.update_layout(title=title, height=420, margin={"l": 60, "r": 60, "t": 80, "b": 30})
     return fig
+
+
+CurvePoint = tuple[float, float, float, int]
+"""``(x, mean y, standard deviation of y, runs averaged)`` of one point of a learning curve."""
+
+
+def learning_curve_figure(
+    lines: Mapping[str, Sequence[CurvePoint]],
+    *,
+    x_title: str = "labelled training records",
+    y_title: str = "accuracy",
+    title: str = "Learning curve",
+) -> go.Figure:
+    """One line per group (e.g. pre-trained and from scratch): ``y_title`` against ``x_title`` on
+    a logarithmic x axis, each point the mean over the runs that share its x (error bars: their
+    standard deviation; the hover says how many runs)."""
+    drawn = {label: sorted(points) for label, points in lines.items() if points}
+    if not drawn:
+        return _empty(title, "choose fine-tuning runs that logged train/records and an accuracy")
+    fig = go.Figure()
+    for label, points in drawn.items():
+        xs = [p[0] for p in points]
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=[p[1] for p in points],
+                error_y={"type": "data", "array": [p[2] for p in points], "visible": True},
+                customdata=[p[3] for p in points],
+                hovertemplate="%{x:.0f} records: %{y:.3f} (mean of %{customdata} runs)"
+                "<extra>" + label + "</extra>",
+                name=label,
+                mode="lines+markers",
+            )
+        )
+    every_x = sorted({p[0] for points in drawn.values() for p in points})
+    fig.update_layout(
+        title=title,
+        template="plotly_white",
+        height=400,
+        xaxis={"title": x_title, "type": "log", "tickvals": every_x,
+               "ticktext": [f"{x:g}" for x in every_x]},
+        yaxis_title=y_title,
+        legend={"orientation": "h", "y": -0.2},
+        margin={"l": 50, "r": 20, "t": 50, "b": 40},
+    )  # fmt: skip
+    return fig

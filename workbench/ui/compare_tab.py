@@ -11,14 +11,43 @@ from typing import Any
 import gradio as gr
 import plotly.graph_objects as go
 
-from workbench.charts.compare import overlay_figure, parallel_coordinates_figure
+from workbench.charts.compare import (
+    CurvePoint,
+    learning_curve_figure,
+    overlay_figure,
+    parallel_coordinates_figure,
+)
 from workbench.store import RunNotFound, RunRecord
-from workbench.ui.comparison import config_differences, export_rows, hyperparameters, write_csv
+from workbench.ui.comparison import (
+    config_differences,
+    differing_keys,
+    export_rows,
+    flatten,
+    hyperparameters,
+    show,
+    write_csv,
+)
 from workbench.ui.context import UIContext
 from workbench.ui.runs_tab import parse_run_id, run_choices, run_label
 from workbench.ui.series import TOKENS_METRIC, X_AXES, along, final_value
 
 PREFERRED_METRICS = ("val/loss", "train/loss")
+
+LABELS_METRIC = "train/records"
+"""What a fine-tuning stage logs as its number of labelled training records (the ``finetune``
+stage does): the x axis of the learning curve."""
+VAL_ACCURACY = "val/accuracy"
+TEST_EVALUATION = "task-accuracy"
+NOT_A_LINE = (
+    "name",
+    "description",
+    "seed",
+    "init_from",
+    "dataset.train_limit",
+    "dataset.subset_seed",
+)
+"""Config keys that do not split the learning curve into lines: the labels are its x axis,
+seeds are averaged, and pre-trained against scratch is said by the line's own name."""
 
 
 @dataclass
@@ -91,6 +120,101 @@ def compare(
     )
 
 
+@dataclass
+class LearningCurve:
+    """Accuracy against the number of labelled training records, one line per group of runs."""
+
+    figure: go.Figure
+    lines: dict[str, list[CurvePoint]]
+    y_title: str
+    notes: str
+
+
+def _test_accuracy(ctx: UIContext, run_id: int) -> float | None:
+    """The accuracy of the run's latest ``task-accuracy`` evaluation of its own test split."""
+    for evaluation in reversed(ctx.store.evaluations(run_id)):
+        config = evaluation.config or {}
+        if (
+            evaluation.name == TEST_EVALUATION
+            and evaluation.status == "succeeded"
+            and config.get("split", "test") == "test"
+            and config.get("max_records") is None
+            and "dataset" not in config
+            and "accuracy" in evaluation.metrics
+        ):
+            return float(evaluation.metrics["accuracy"])
+    return None
+
+
+def _line_label(ctx: UIContext, run: RunRecord, keys: Sequence[str]) -> str:
+    """``pre-trained (<parent's name>)`` or ``from scratch``, then any other differing values."""
+    parent = run.config.get("init_from")
+    if run.parent_id is not None:
+        try:
+            parent = ctx.store.get_run(run.parent_id).name
+        except RunNotFound:
+            parent = parent or f"run {run.parent_id}"
+    base = f"pre-trained ({parent})" if parent not in (None, "") else "from scratch"
+    flat = flatten(run.config)
+    extra = [f"{key}={show(flat[key])}" for key in keys if key in flat]
+    return base + (f" · {', '.join(extra)}" if extra else "")
+
+
+def learning_curve(ctx: UIContext, picked: Sequence[Any] | None) -> LearningCurve:
+    """The picked fine-tuning runs as a learning curve: x = labelled training records (the
+    ``train/records`` metric), y = test accuracy (each run's latest ``task-accuracy`` evaluation
+    of its test split) when every such run has one, else the final validation accuracy. One line
+    per pre-trained parent and one for the runs from scratch (and per any other differing config
+    value but the seed); runs of the same line and x are averaged."""
+    runs = chosen_runs(ctx, picked)
+    usable: list[tuple[RunRecord, float, float | None, float | None]] = []
+    skipped = []
+    for run in runs:
+        records = ctx.store.metrics(run.id)
+        labels = final_value(records, LABELS_METRIC)
+        if labels is None:
+            skipped.append(str(run.id))
+            continue
+        usable.append(
+            (run, labels, _test_accuracy(ctx, run.id), final_value(records, VAL_ACCURACY))
+        )
+    use_test = bool(usable) and all(test is not None for _, _, test, _ in usable)
+    y_title = "test accuracy (task-accuracy)" if use_test else "validation accuracy (val/accuracy)"
+    keys = [k for k in differing_keys([run.config for run, *_ in usable]) if k not in NOT_A_LINE]
+    grouped: dict[str, dict[float, list[float]]] = {}
+    for run, labels, test, val in usable:
+        y = test if use_test else val
+        if y is None:
+            continue
+        line = grouped.setdefault(_line_label(ctx, run, keys), {})
+        line.setdefault(labels, []).append(y)
+    lines: dict[str, list[CurvePoint]] = {}
+    for label, by_x in grouped.items():
+        points = []
+        for x, ys in sorted(by_x.items()):
+            mean = sum(ys) / len(ys)
+            std = (sum((y - mean) ** 2 for y in ys) / (len(ys) - 1)) ** 0.5 if len(ys) > 1 else 0.0
+            points.append((x, mean, std, len(ys)))
+        lines[label] = points
+    notes = []
+    if skipped:
+        notes.append(
+            f"not on the learning curve (no {LABELS_METRIC}: not a fine-tuning run): "
+            + ", ".join(skipped)
+        )
+    if usable and not use_test:
+        notes.append(
+            "y is the final validation accuracy; evaluate every run with task-accuracy "
+            "for test accuracy"
+        )
+    return LearningCurve(
+        figure=learning_curve_figure(lines, y_title=y_title),
+        lines=lines,
+        y_title=y_title,
+        notes="; ".join(notes),
+    )
+
+
 def export_csv(ctx: UIContext, picked: Sequence[Any] | None) -> Path | None:
     """The comparison as CSV (identity, differing config values, final value of every metric)."""
     runs = chosen_runs(ctx, picked)
@@ -145,6 +269,8 @@ def build_compare_tab(ctx: UIContext, tab: gr.Tab) -> None:
         elem_id="wb-compare-diff",
     )  # fmt: skip
     parallel = gr.Plot(label="Hyper-parameters against the final metric")
+    curve_notes = gr.Markdown()
+    curve = gr.Plot(label="Learning curve: accuracy against labels", elem_id="wb-compare-curve")
     with gr.Row():
         export = gr.Button("Export comparison as CSV", scale=0)
         csv_file = gr.File(label="CSV", interactive=False)
@@ -166,6 +292,14 @@ def build_compare_tab(ctx: UIContext, tab: gr.Tab) -> None:
         inputs=[picked, metric, x_axis],
         outputs=outputs,
         api_name="compare",
+    )
+
+    def draw_curve(picked_v: list) -> list[Any]:
+        result = learning_curve(ctx, picked_v)
+        return [result.figure, f"_{result.notes}_" if result.notes else ""]
+
+    picked.change(
+        draw_curve, inputs=picked, outputs=[curve, curve_notes], api_name="learning_curve"
     )
 
     def on_export(picked_v: list) -> str | None:

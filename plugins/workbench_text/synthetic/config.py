@@ -87,6 +87,12 @@ class SyntheticConfig(BaseModel):
         le=1.0,
         description="share of prompt documents that start with the task's instruction line",
     )
+    doc_weights: dict[str, float] | None = Field(
+        None,
+        description="relative frequencies of some prose document types, replacing the defaults "
+        "for the types named (biography 25, place 12, story 25, review 13, dialogue 20, "
+        "lexicon 5), e.g. {review: 39} for three times the reviews; empty: the defaults",
+    )
     prompt_tasks: list[str] = Field(
         default_factory=lambda: list(PROMPT_TASK_NAMES),
         description="prompt tasks mixed into the text: "
@@ -121,6 +127,19 @@ class SyntheticConfig(BaseModel):
     seed: int | None = Field(
         None, description="generator seed (empty: use the run's seed)", ge=0, le=2**63 - 1
     )
+
+    @field_validator("doc_weights")
+    @classmethod
+    def _known_doc_types(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is None:
+            return None
+        known = ("biography", "place", "story", "review", "dialogue", "lexicon")
+        unknown = [name for name in value if name not in known]
+        if unknown:
+            raise ValueError(f"unknown document type(s) {unknown}; choose from {list(known)}")
+        if any(weight < 0 for weight in value.values()):
+            raise ValueError("document weights must not be negative")
+        return dict(value)
 
     @field_validator("prompt_tasks")
     @classmethod

@@ -75,7 +75,10 @@ def generate_corpus(config: SyntheticConfig, seed: int) -> TextCorpus:
         "dialogue": writer.dialogue,
         "lexicon": writer.lexicon,
     }
-    type_names, type_weights = list(DOC_TYPE_WEIGHTS), list(DOC_TYPE_WEIGHTS.values())
+    weights = {**DOC_TYPE_WEIGHTS, **(config.doc_weights or {})}
+    if sum(weights.values()) <= 0:
+        raise ValueError("doc_weights leave no prose document type with a positive weight")
+    type_names, type_weights = list(weights), list(weights.values())
     shares = (1.0 - config.val_fraction - config.test_fraction, config.val_fraction,
               config.test_fraction)  # fmt: skip
     docs: tuple[list[str], list[str], list[str]] = ([], [], [])
@@ -157,7 +160,10 @@ def generate_corpus(config: SyntheticConfig, seed: int) -> TextCorpus:
             "name": "synthetic",
             "version": GENERATOR_VERSION,
             "seed": seed,
-            "config": config.model_dump(mode="json"),
+            # A corpus without doc_weights records its options as before the option existed.
+            "config": config.model_dump(
+                mode="json", exclude={"doc_weights"} if config.doc_weights is None else None
+            ),
         },
         "stats": {
             "chars": {"train": len(train), "val": len(val), "test": len(test)},

@@ -10,10 +10,11 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from workbench_text.synthetic.config import SyntheticConfig
 from workbench_text.synthetic.documents import _Writer
 from workbench_text.synthetic.facts import render_fact, templates_for
 from workbench_text.synthetic.lexicon import PERSON_TRAIT_PAIRS, TOWN_TRAIT_PAIRS
-from workbench_text.synthetic.world import FUNCTIONAL_RELATIONS, Fact
+from workbench_text.synthetic.world import FUNCTIONAL_RELATIONS, Fact, World
 
 
 class _TaskWriter(_Writer):
@@ -86,6 +87,47 @@ class _TaskWriter(_Writer):
                 h = h.negate()
             hypothesis = self.fact_sentence(rng, h)
         return {"premise": " ".join(premise_sentences), "hypothesis": hypothesis, "label": label}
+
+    def world_entailment_record(self, rng: random.Random, label: int) -> dict[str, Any]:
+        """Entailment that needs the world's geography. Every premise says in which town
+        someone lives; the hypothesis says in which country the premise's person lives. When
+        the premise says where *that person* lives, the hypothesis follows (0) if the town lies
+        in the country and contradicts the premise (2) if it lies in another one, which the
+        record never says: only the corpus does (``X is a town in Y.``). Neutral (1): the town
+        in the premise is someone else's (a friend's, or another person's), and the country
+        named is that town's or not at random, so neither the hypothesis alone nor "a town of
+        that country is mentioned" gives the label away."""
+        w = self.w
+        person = rng.choice(w.people)
+        name = person.name
+        personal = [f for f in w.facts_about(name)
+                    if f.relation not in ("lives_in", "lives_in_country", "friend")]  # fmt: skip
+        if person.friends and rng.random() < 0.7:
+            other = w.person[rng.choice(person.friends)]
+            about_other = [
+                self.fact_sentence(rng, Fact("friend", name, other.name)),
+                self.fact_sentence(rng, Fact("lives_in", other.name, other.home)),
+            ]
+        else:
+            other = rng.choice([p for p in w.people if p.name != name])
+            about_other = [self.fact_sentence(rng, Fact("lives_in", other.name, other.home))]
+        if label in (0, 2):
+            facts = [Fact("lives_in", name, person.home), *rng.sample(personal, rng.randint(0, 1))]
+            rng.shuffle(facts)
+            sentences = self.sentences_about(rng, name, facts)
+            if rng.random() < 0.4:  # someone else's town beside it
+                sentences += about_other
+            country = w.town[person.home].country
+        else:
+            sentences = self.sentences_about(rng, name, rng.sample(personal, rng.randint(0, 1)))
+            sentences += about_other
+            country = w.town[other.home].country
+        others = [c.name for c in w.countries if c.name != country]
+        claimed = (
+            country if label == 0 or (label == 1 and rng.random() < 0.5) else rng.choice(others)
+        )
+        hypothesis = self.fact_sentence(rng, Fact("lives_in_country", name, claimed))
+        return {"premise": " ".join(sentences), "hypothesis": hypothesis, "label": label}
 
     def similarity_record(self, rng: random.Random, label: int) -> dict[str, Any]:
         """Two fact sentences: the same fact in other words (1) or a different fact (0)."""
@@ -166,6 +208,28 @@ TASK_TYPES = {
     "multiple-choice": "multiple_choice",
 }
 """GPT-1's input transformation for each task."""
+
+
+WORLD_TASKS: dict[str, tuple[str, list[str]]] = {
+    "world-entailment": ("entailment", ["entailment", "neutral", "contradiction"]),
+}
+"""Labelled tasks that are not in the corpus's ``extras`` (which stay as they were before these
+tasks existed): the ``synthetic-task`` view draws them from the world on request, with
+:func:`world_task`. Each maps to its input transformation and its labels."""
+
+
+def world_task(
+    name: str, world: World, config: SyntheticConfig, seed: int
+) -> dict[str, list[dict[str, Any]]]:
+    """The train / val / test records of one of :data:`WORLD_TASKS`, drawn from ``world`` with
+    their own random stream: the same seed and options give the same records."""
+    writer = _TaskWriter(world, config)
+    makers = {"world-entailment": writer.world_entailment_record}
+    n_labels = len(WORLD_TASKS[name][1])
+    sizes = (config.task_train_size, config.task_eval_size, config.task_eval_size)
+    return _make_task(
+        makers[name], n_labels, sizes, random.Random(f"workbench-synthetic/{seed}/task/{name}")
+    )
 
 
 def _record_key(record: Mapping[str, Any]) -> str:

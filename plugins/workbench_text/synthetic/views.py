@@ -17,8 +17,10 @@ from workbench.data import LabelledTask, PromptSet
 from workbench.specs import DatasetContext, DatasetSpec
 from workbench_text.synthetic.config import SyntheticConfig
 from workbench_text.synthetic.corpus import generate_corpus
+from workbench_text.synthetic.tasks import WORLD_TASKS, world_task
+from workbench_text.synthetic.world import World
 
-TaskName = Literal["sentiment", "entailment", "similarity", "multiple-choice"]
+TaskName = Literal["sentiment", "entailment", "world-entailment", "similarity", "multiple-choice"]
 
 
 class SyntheticTaskConfig(SyntheticConfig):
@@ -30,6 +32,12 @@ class SyntheticTaskConfig(SyntheticConfig):
         ge=2,
         description="keep only this many training records (a fixed random subset, for "
         "few-label experiments); empty: all of them",
+    )
+    subset_seed: int | None = Field(
+        None,
+        ge=0,
+        description="which random subset train_limit keeps: each value draws another one (for "
+        "repeats over label draws); empty: the subset fixed by the corpus seed",
     )
 
 
@@ -64,18 +72,26 @@ def _seed(config: SyntheticConfig, ctx: DatasetContext) -> int:
 
 def load_synthetic_task(config: SyntheticTaskConfig, ctx: DatasetContext) -> LabelledTask:
     seed = _seed(config, ctx)
-    base = SyntheticConfig(**config.model_dump(exclude={"task", "train_limit"}))
+    base = SyntheticConfig(**config.model_dump(exclude={"task", "train_limit", "subset_seed"}))
     extras = generate_corpus(base, seed).extras
-    splits = extras["tasks"][config.task]
+    if config.task in WORLD_TASKS:
+        # Drawn from the world on request; the corpus's extras do not carry it.
+        splits = world_task(config.task, World.from_dict(extras["world"]), base, seed)
+        task_type, task_labels = WORLD_TASKS[config.task]
+    else:
+        splits = extras["tasks"][config.task]
+        task_type, task_labels = extras["task_types"][config.task], extras["labels"][config.task]
     train = list(splits["train"])
     if config.train_limit is not None and config.train_limit < len(train):
-        rng = random.Random(f"workbench-synthetic-task/{seed}/{config.task}/{config.train_limit}")
+        name = f"workbench-synthetic-task/{seed}/{config.task}/{config.train_limit}"
+        if config.subset_seed is not None:
+            name += f"/subset-{config.subset_seed}"
+        rng = random.Random(name)
         train = rng.sample(train, config.train_limit)
-    task_type = extras["task_types"][config.task]
     if task_type == "multiple_choice":
         labels = [f"choice {i}" for i in range(config.n_choices)]
     else:
-        labels = list(extras["labels"][config.task])
+        labels = list(task_labels)
     return LabelledTask(
         name=config.task,
         task_type=task_type,
