@@ -51,6 +51,7 @@ _SINGULAR = {
     "tokenizers": "tokenizer",
     "annotators": "annotator",
     "exporters": "export format",
+    "claims": "claim",
 }
 
 
@@ -137,6 +138,9 @@ class Registry:
 
     def exporter(self, name: str) -> Any:
         return self.get("exporters", name)
+
+    def claim(self, name: str) -> Any:
+        return self.get("claims", name)
 
     def owner(self, kind: str, name: str) -> str:
         return self.owners[(kind, name)]
