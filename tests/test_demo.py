@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import tiny_config
+from demo_support import run_tiny_demo
 
 from workbench.config import load_config
 from workbench.demo import DEFAULT_MINUTES, recipe, step_keys
@@ -187,22 +185,6 @@ def test_a_failed_run_stops_the_chain_with_where_to_look(home, corpus):
 
 
 # -- the real recipe, end to end ---------------------------------------------------------------
-
-
-def demo_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
-    # One thread per process: on a shared CPU, two threads per run are many times slower.
-    return {**env, "WORKBENCH_HOME": str(home), "OMP_NUM_THREADS": "1"}
-
-
-def run_tiny_demo(home: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "workbench.cli", "demo", "--minutes", "1"],
-        env=demo_env(home),
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ Accuracy is a run's newest ``task-accuracy`` evaluation, else the last ``val/acc
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
+
 from workbench.charts.claims import grouped_bars
 from workbench.claims.pick import Measured, fmt, option, task_accuracy, twins
 from workbench.specs import ClaimContext, ClaimResult, ClaimSpec
@@ -48,7 +49,9 @@ def _where(run: RunRecord) -> str:
 
 def pretraining_helps(ctx: ClaimContext) -> ClaimResult:
     rows: list[tuple[RunRecord, Measured, RunRecord, Measured]] = []
-    for group in twins(_finetuned(ctx), lambda run: run.parent_id is not None, ignore=["init_from"]):
+    for group in twins(
+        _finetuned(ctx), lambda run: run.parent_id is not None, ignore=["init_from"]
+    ):
         pre, scratch = group.get(True), group.get(False)
         if pre is None or scratch is None:
             continue

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from workbench.charts.claims import grouped_bars
 from workbench.charts.prompting import accuracy_curve, accuracy_vs_k_figure
 from workbench.claims.pick import binomial_se, fmt, option

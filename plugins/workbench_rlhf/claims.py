@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from workbench.charts.claims import curves, grouped_bars, scatter
 from workbench.claims.pick import binomial_se, fmt, option
 from workbench.specs import ClaimContext, ClaimResult, ClaimSpec

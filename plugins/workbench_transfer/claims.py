@@ -10,6 +10,7 @@ from scratch.
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
+
 from workbench.charts.claims import grouped_bars
 from workbench.claims.pick import fmt, option, task_accuracy
 from workbench.specs import ClaimContext, ClaimResult, ClaimSpec

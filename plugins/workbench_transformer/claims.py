@@ -9,8 +9,9 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from workbench.charts.claims import grouped_bars
-from workbench.claims.pick import fmt, option, run_label, twins
+from workbench.claims.pick import fmt, run_label, twins
 from workbench.specs import ClaimContext, ClaimResult, ClaimSpec
 
 PAPER = "Transformer (Vaswani et al. 2017)"

@@ -62,13 +62,13 @@ def report_html(panels: Sequence[ClaimPanel], *, title: str, subtitle: str = "")
             f'<p class="claim">{html.escape(panel.claim)}</p>'
             f"{verdict_badge(panel.verdict)}"
             f'<p class="measured">Measured: {html.escape(panel.result.measured)}</p>'
-            f"{command}<p class=\"paper\">Runs: {html.escape(runs)}</p>{figure}</section>"
+            f'{command}<p class="paper">Runs: {html.escape(runs)}</p>{figure}</section>'
         )
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{STYLE}</style>"
-        f"<script type=\"text/javascript\">{get_plotlyjs()}</script></head><body>"
+        f'<script type="text/javascript">{get_plotlyjs()}</script></head><body>'
         + "\n".join(body)
-        + f"<p class=\"paper\">Generated {generated} by workbench report.</p></body></html>\n"
+        + f'<p class="paper">Generated {generated} by workbench report.</p></body></html>\n'
     )

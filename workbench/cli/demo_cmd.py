@@ -107,7 +107,7 @@ def _summary(ctx, demo, args: argparse.Namespace) -> None:
 
     print("\nThe lineage (run id · name · stage · parent):")
     shown: set[int] = set()
-    for key, run_id in demo.ids.items():
+    for run_id in demo.ids.values():
         if run_id in shown:
             continue
         shown.add(run_id)
@@ -119,5 +119,7 @@ def _summary(ctx, demo, args: argparse.Namespace) -> None:
         print(f"  {panel.verdict:<17} {panel.paper.split(' (')[0]}: {panel.name} — "
               f"{panel.result.measured}")  # fmt: skip
     home = _home_option(args)
-    print(f"\nSee it in the dashboard (Runs, Compare, Prompting, Label, Claims): workbench ui{home}")
+    print(
+        f"\nSee it in the dashboard (Runs, Compare, Prompting, Label, Claims): workbench ui{home}"
+    )
     print(f"or as one offline page: workbench report{home} -o claims.html")

@@ -147,9 +147,7 @@ class Demo:
         done = [r for r in same if r.status == "succeeded"]
         if done:
             self.ids[step.key] = done[0].id
-            return Outcome(
-                step.key, "reused", done[0].id, f"run {done[0].id} (same config){note}"
-            )
+            return Outcome(step.key, "reused", done[0].id, f"run {done[0].id} (same config){note}")
         active = [r for r in same if r.status in ("queued", "running")]
         if active:
             run = active[0]

@@ -16,7 +16,16 @@ import gradio as gr
 from workbench.claims import ClaimPanel, check_claims, claim_specs, judged_runs
 from workbench.ui.context import UIContext
 
-VERDICT_MARKS = {"holds": "✅", "does not hold": "❌", "not yet measured": "⏳"}
+VERDICT_COLOURS = {"holds": "#2e7d32", "does not hold": "#c62828", "not yet measured": "#757575"}
+
+
+def badge(verdict: str) -> str:
+    """The verdict as a coloured label (HTML inside the Markdown)."""
+    colour = VERDICT_COLOURS.get(verdict, "#555")
+    return (
+        f'<span class="wb-verdict" style="background:{colour};color:#fff;padding:2px 10px;'
+        f'border-radius:4px;font-weight:600">{verdict}</span>'
+    )
 
 
 def run_choices(ctx: UIContext) -> list[tuple[str, str]]:
@@ -39,7 +48,7 @@ def verdict_markdown(panel: ClaimPanel) -> str:
     """The verdict, the measured figure, the command and the runs, as Markdown."""
     result = panel.result
     lines = [
-        f"### {VERDICT_MARKS.get(result.verdict, '')} {result.verdict}",
+        f"### {badge(result.verdict)}",
         f"**Measured:** {result.measured}",
     ]
     if result.command:
@@ -55,9 +64,9 @@ def header_markdown(paper: str, name: str, claim: str) -> str:
 
 
 def summary_markdown(panels: Sequence[ClaimPanel], picked: list[int] | None) -> str:
-    counts = {v: sum(p.verdict == v for p in panels) for v in VERDICT_MARKS}
+    counts = {v: sum(p.verdict == v for p in panels) for v in VERDICT_COLOURS}
     which = "every succeeded run" if picked is None else f"runs {', '.join(map(str, picked))}"
-    shown = " · ".join(f"{VERDICT_MARKS[v]} {n} {v}" for v, n in counts.items())
+    shown = " · ".join(f"{n} {badge(v)}" for v, n in counts.items())
     return f"{shown} — judged on {which}."
 
 
@@ -82,7 +91,7 @@ def build_claims_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
                            allow_custom_value=True, elem_id="wb-claims-runs")  # fmt: skip
         again = gr.Button("Check the claims", variant="primary", scale=1,
                           elem_id="wb-claims-refresh")  # fmt: skip
-    summary = gr.Markdown(elem_id="wb-claims-summary")
+    summary = gr.Markdown(elem_id="wb-claims-summary", sanitize_html=False)
     outputs: list[Any] = [summary]
     if not specs:
         gr.Markdown("No plugin registers a claim (see the Plugins tab).")
@@ -91,7 +100,8 @@ def build_claims_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
             gr.Markdown(header_markdown(spec.paper, spec.name, spec.summary))
             with gr.Row():
                 with gr.Column(scale=2):
-                    verdict = gr.Markdown(elem_id=f"wb-claim-{spec.name}-verdict")
+                    verdict = gr.Markdown(elem_id=f"wb-claim-{spec.name}-verdict",
+                                          sanitize_html=False)  # fmt: skip
                 with gr.Column(scale=3):
                     plot = gr.Plot(show_label=False, elem_id=f"wb-claim-{spec.name}-plot")
         outputs += [verdict, plot]
