@@ -207,6 +207,13 @@ def test_the_tiny_demo_runs_the_whole_lineage_and_a_second_call_starts_nothing(t
         assert sum(evaluations.values()) >= 9
         pairs = store.count_pairs()
         assert pairs > 0 and store.progress("factual-polite").labelled == pairs
+    from workbench.cli import main
+
+    report = tmp_path / "claims.html"
+    assert main(["--home", str(home), "report", "-o", str(report)]) == 0
+    page = report.read_text()
+    assert page.count('class="panel"') >= 11 and "Plotly.newPlot" in page
+
     again = run_tiny_demo(home)
     assert again.returncode == 0, again.stderr[-3000:]
     assert " ran " not in again.stderr and " reused " in again.stderr

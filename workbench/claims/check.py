@@ -57,14 +57,14 @@ def check_claims(
     runs = judged_runs(store, run_ids)
     panels = []
     for spec in claim_specs(registry):
-        context = ClaimContext(
-            config=spec.config(),
-            runs=runs,
-            get_run=store.get_run,
-            metrics=lambda run_id, name: store.metrics(run_id, name),
-            evaluations=store.evaluations,
-        )
         try:
+            context = ClaimContext(
+                config=spec.config(),
+                runs=runs,
+                get_run=store.get_run,
+                metrics=lambda run_id, name: store.metrics(run_id, name),
+                evaluations=store.evaluations,
+            )
             result = spec.factory(context)
             if not isinstance(result, ClaimResult):
                 raise TypeError(f"returned {type(result).__name__}, expected ClaimResult")

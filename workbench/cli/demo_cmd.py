@@ -81,7 +81,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         flush=True,
     )
     _interrupt_on_signals()
-    display = Display(steps, enabled=True)
+    display = Display(steps)
     with open(log, "a", encoding="utf-8") as handle:
         demo = Demo(ctx.paths, ctx.store, ctx.registry, steps, display=display, log=handle)
         try:

@@ -17,9 +17,16 @@ class Display:
     """Draws on ``stream`` (the terminal's standard error by default), never on the streams an
     in-process command's output is redirected into."""
 
-    def __init__(self, steps: Sequence[Step], stream: IO[str] | None = None, enabled: bool = True):
+    def __init__(
+        self, steps: Sequence[Step], stream: IO[str] | None = None, enabled: bool | None = None
+    ):
+        """``enabled``: draw the bar (default: when ``stream`` is a terminal; otherwise each
+        step's start and end are printed as lines, for logs)."""
         self.steps = list(steps)
         self.stream = stream or sys.__stderr__ or sys.stderr
+        if enabled is None:
+            enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.enabled = enabled
         self._done = 0.0
         self._index = 0
         self._lock = threading.Lock()
@@ -46,6 +53,9 @@ class Display:
             self._index = index
             self.bar.set_description_str(f"[{index + 1}/{len(self.steps)}] {step.key} ", False)
             self.bar.set_postfix_str(step.title, refresh=True)
+            if not self.enabled:
+                self.bar.write(f"[{index + 1}/{len(self.steps)}] {step.key}: {step.title}",
+                               file=self.stream)  # fmt: skip
 
     def advance(self, fraction: float, detail: str) -> None:
         """The current step is ``fraction`` done; ``detail`` says where it is."""

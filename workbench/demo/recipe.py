@@ -123,14 +123,16 @@ def recipe(minutes: float = DEFAULT_MINUTES) -> list[Step]:
         parent=None,
     )  # fmt: skip
 
-    def finetune(name: str, labels: int | None, parent: str | None) -> dict[str, Any]:
+    def finetune(
+        name: str, labels: int | None, parent: str | None, lm_coef: float = 0.5
+    ) -> dict[str, Any]:
         budget = 375 if labels is None else 60
         steps = _scaled(budget, scale, 10)
         dataset = {"name": "synthetic-task", **world, "task": "sentiment"}
         if labels is not None:
             dataset["train_limit"] = labels
         stage = {"name": "finetune", "max_steps": steps, "batch_size": 16, "lr": 1.0e-3,
-                 "warmup_steps": min(20, steps // 5), "lm_coef": 0.5,
+                 "warmup_steps": min(20, steps // 5), "lm_coef": lm_coef,
                  "eval_interval": max(10, steps // 4)}  # fmt: skip
         return run(name, stage, dataset, parent=parent)
 
@@ -207,10 +209,14 @@ def recipe(minutes: float = DEFAULT_MINUTES) -> list[Step]:
              finetune(f"demo-gpt1-sentiment-{few}", few, "@pretrain"), seconds=9 * scale + 8),
         Step("finetune-few-scratch", f"{few} labels from scratch", "run",
              finetune(f"demo-gpt1-sentiment-{few}-scratch", few, None), seconds=9 * scale + 8),
+        Step("finetune-few-nolm", f"{few} labels without the auxiliary LM loss", "run",
+             finetune(f"demo-gpt1-sentiment-{few}-nolm", few, "@pretrain", lm_coef=0.0),
+             seconds=9 * scale + 8),
         *[
             Step(f"accuracy-{key}", f"task accuracy of {key}", "evaluate", run=key,
                  evaluation="task-accuracy", options={"split": "test"}, seconds=6)
-            for key in ("finetune", "finetune-scratch", "finetune-few", "finetune-few-scratch")
+            for key in ("finetune", "finetune-scratch", "finetune-few", "finetune-few-scratch",
+                        "finetune-few-nolm")
         ],
         Step("few-shot", "zero-, one- and few-shot prompting of the GPT", "evaluate",
              run="pretrain", evaluation="few-shot",
