@@ -38,7 +38,8 @@ def report_html(panels: Sequence[ClaimPanel], *, title: str, subtitle: str = "")
 
     counts = {v: sum(p.verdict == v for p in panels) for v in VERDICT_COLOURS}
     summary = "".join(
-        f"<tr><td>{html.escape(p.paper)}</td><td>{html.escape(p.name)}</td>"
+        f"<tr><td>{html.escape(p.paper)}</td>"
+        f'<td><a href="#claim-{html.escape(p.name)}">{html.escape(p.name)}</a></td>'
         f"<td>{verdict_badge(p.verdict)}</td></tr>"
         for p in panels
     )
@@ -51,8 +52,9 @@ def report_html(panels: Sequence[ClaimPanel], *, title: str, subtitle: str = "")
     for panel in panels:
         figure = panel.figure.to_html(full_html=False, include_plotlyjs=False)
         runs = ", ".join(str(r) for r in panel.result.runs) or "none"
+        label = "Measure it" if panel.verdict == "not yet measured" else "Measured with"
         command = (
-            f"<p>Measure it: <code>{html.escape(panel.result.command)}</code></p>"
+            f"<p>{label}: <code>{html.escape(panel.result.command)}</code></p>"
             if panel.result.command
             else ""
         )
