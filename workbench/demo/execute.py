@@ -100,12 +100,13 @@ class Demo:
         first = keys.index(start) if start is not None else 0
         for index, step in enumerate(self.steps):
             self.display.start(index, step)
+            started = time.monotonic()
             if index < first:
                 outcome = self._look_up(step)
             else:
                 outcome = self._do(step)
             self.outcomes.append(outcome)
-            self.display.finish(_line(outcome, step))
+            self.display.finish(_line(outcome, step, time.monotonic() - started))
         return self.outcomes
 
     def _do(self, step: Step) -> Outcome:
@@ -300,9 +301,12 @@ class _Tee:
         return "".join(self.parts)
 
 
-def _line(outcome: Outcome, step: Step) -> str:
+def _line(outcome: Outcome, step: Step, seconds: float) -> str:
     mark = {"reused": "=", "ran": "✓", "resumed": "✓", "waited for": "✓", "skipped": "-"}
-    return f"{mark.get(outcome.action, '✓')} {step.key:<30} {outcome.action:<8} {outcome.detail}"
+    took = f" [{int(seconds // 60)}:{int(seconds % 60):02d}]" if outcome.action != "reused" else ""
+    return (
+        f"{mark.get(outcome.action, '✓')} {step.key:<30} {outcome.action:<8} {outcome.detail}{took}"
+    )
 
 
 def log_path(paths: Paths) -> Path:
