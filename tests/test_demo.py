@@ -36,21 +36,22 @@ def test_every_run_of_the_recipe_validates_and_names_only_earlier_steps(registry
     assert len(set(keys)) == len(keys)
     ids: dict[str, int] = {}
     for index, step in enumerate(steps):
-        refs = json.dumps([step.config, step.options, step.fallback_dataset])
+        refs = json.dumps([step.config, step.options, step.dataset])
         for key in keys:
             if f'"@{key}"' in refs or step.run == key:
                 assert key in keys[:index], f"{step.key} uses {key}, which comes later"
         if step.kind == "run":
             config = resolve_refs(step.config, ids)
             load_config(None, registry, [], raw=config)  # raises on a bad option
-            if step.fallback_dataset:
-                load_config(None, registry, [], raw={**config, "dataset": step.fallback_dataset})
             ids[step.key] = index + 1
         elif step.kind == "evaluate":
             from workbench.config import validate_options
 
             spec = registry.evaluation(step.evaluation)
             validate_options(spec, resolve_refs(step.options, {**ids, "reward": 1}), "evaluation")
+            if step.dataset:
+                block = dict(step.dataset)
+                validate_options(registry.dataset(block.pop("name")), block, "dataset")
 
 
 def test_the_recipe_covers_the_lineage_and_scales_with_minutes():

@@ -136,8 +136,6 @@ class Demo:
     def _run(self, step: Step) -> Outcome:
         config = resolve_refs(step.config, self.ids)
         note = ""
-        if step.fallback_dataset is not None:
-            config, note = self._labels_or_rules(config, step.fallback_dataset)
         resolved = load_config(None, self.registry, [], raw=config)
         wanted = canonical(resolved.to_dict())
         same = [
@@ -179,21 +177,6 @@ class Demo:
                 f"  see `workbench show {final.id}` and {self.paths.run_dir(final.id) / 'run.log'}"
             )
         return Outcome(step.key, action, run.id, f"run {run.id} {final.name}{note}")
-
-    def _labels_or_rules(
-        self, config: dict[str, Any], fallback: dict[str, Any]
-    ) -> tuple[dict[str, Any], str]:
-        """The config as it is when enough of its annotator's labels name a winner, else on
-        ``fallback`` (rule-written pairs), with a note saying why."""
-        annotator = config["dataset"].get("annotator")
-        winners = len(self.store.preference_examples(annotator=annotator))
-        if winners >= MIN_LABELS:
-            return config, f" (on {winners} labels)"
-        swapped = {**config, "dataset": dict(fallback)}
-        return swapped, (
-            f" (on rule-written pairs: only {winners} of {annotator}'s labels name a winner, "
-            f"fewer than {MIN_LABELS})"
-        )
 
     def _wait(self, step: Step, run_id: int) -> RunRecord:
         record = self.store.get_run(run_id)
@@ -238,9 +221,24 @@ class Demo:
 
     def _evaluate(self, step: Step) -> Outcome:
         run_id = self.ids[step.run]  # type: ignore[index]
+        if step.needs_labels is not None:
+            winners = len(self.store.preference_examples(annotator=step.needs_labels))
+            if winners < MIN_LABELS:
+                return Outcome(
+                    step.key, "skipped", run_id,
+                    f"only {winners} of {step.needs_labels}'s labels name a winner",
+                )  # fmt: skip
         options = resolve_refs(step.options, self.ids)
         spec = self.registry.evaluation(step.evaluation)  # type: ignore[arg-type]
-        wanted = canonical(validate_options(spec, options, "evaluation").model_dump(mode="json"))
+        config = validate_options(spec, options, "evaluation").model_dump(mode="json")
+        extra: list[str] = []
+        if step.dataset is not None:
+            block = dict(step.dataset)
+            data_spec = self.registry.dataset(block.pop("name"))
+            data = validate_options(data_spec, block, "dataset").model_dump(mode="json")
+            config["dataset"] = {"name": data_spec.name, **data}
+            extra = ["--dataset", json.dumps(step.dataset)]
+        wanted = canonical(config)
         for evaluation in reversed(self.store.evaluations(run_id)):
             if (
                 evaluation.name == spec.name
@@ -249,7 +247,7 @@ class Demo:
             ):
                 return Outcome(step.key, "reused", run_id, f"evaluation {evaluation.id}")
         sets = [item for k, v in options.items() for item in ("--set", f"{k}={json.dumps(v)}")]
-        result = self._command(step, ["evaluate", str(run_id), spec.name, *sets])
+        result = self._command(step, ["evaluate", str(run_id), spec.name, *sets, *extra])
         return Outcome(step.key, "ran", run_id, f"evaluation {result.get('id', '?')}")
 
     def _pairs(self, step: Step) -> Outcome:

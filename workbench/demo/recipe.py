@@ -7,8 +7,9 @@ run that step ``KEY`` made, so every child names its exact parent.
 
 One pre-trained GPT is the root of the lineage: GPT-1 fine-tuning (with few and with all labels,
 each beside a twin trained from scratch), few-shot prompting of it against a copy fine-tuned on
-the prompt task, comparison pairs of its samples, a simulated annotator's labels, a reward
-model, PPO and DPO, and their evaluations. The seq2seq Transformer trains beside it.
+the prompt task, comparison pairs of its samples and a simulated annotator's labels of them, a
+reward model on rule-written pairs (today's ``rlhf-reward.yaml``) tested against those labels,
+PPO and DPO, and their evaluations. The seq2seq Transformer trains beside it.
 
 ``--minutes`` scales the step counts and evaluation sizes from the default budget
 (:data:`DEFAULT_MINUTES`, estimated for 2 CPU cores); below :data:`SMALL_MINUTES` the models
@@ -30,9 +31,8 @@ SMALL_MINUTES = 3.0
 ANNOTATOR = "factual-polite"
 """The simulated annotator that labels the demo's pairs, and judges the win rates."""
 
-MIN_LABELS = 100
-"""Labels naming a winner the reward model and DPO need to train on them; with fewer they train
-on rule-written pairs (``rlhf-reward.yaml``'s ``synthetic-preferences``) instead."""
+MIN_LABELS = 20
+"""Labels naming a winner that the reward model's agreement with the annotator needs."""
 
 StepKind = Literal["run", "evaluate", "pairs", "label"]
 
@@ -55,10 +55,11 @@ class Step:
     ``label``: annotator."""
     seconds: float = 10.0
     """Estimated wall time at the default budget on 2 CPU cores (for the progress display)."""
-    fallback_dataset: dict[str, Any] | None = None
-    """``run`` on the labels: the dataset to train on instead when fewer than
-    :data:`MIN_LABELS` of the annotator's labels name a winner (a model too young to write
-    answers that differ in what the rule sees)."""
+    dataset: dict[str, Any] | None = None
+    """``evaluate``: a dataset block to evaluate on instead of the run's own (``--dataset``)."""
+    needs_labels: str | None = None
+    """``evaluate``: skip it while fewer than :data:`MIN_LABELS` of this annotator's labels name
+    a winner (a model too young to write answers that differ in what the rule checks)."""
 
     @property
     def command(self) -> str:
@@ -149,15 +150,18 @@ def recipe(minutes: float = DEFAULT_MINUTES) -> list[Step]:
         parent="@pretrain",
     )  # fmt: skip
     prompts = {"n_preference_prompts": 3000, **world}
-    labels = {"name": "preference-labels", "annotator": ANNOTATOR, "val_fraction": 0.2}
+    # The reward model and DPO train on rule-written pairs (as configs/rlhf-reward.yaml does);
+    # the annotator's labels of the GPT's own samples then test the reward model on the answers
+    # PPO will meet: every labelled pair is held out from its training.
     rule_pairs = {"name": "synthetic-preferences", "pairs_per_prompt": 4, **prompts}
+    labels = {"name": "preference-labels", "annotator": ANNOTATOR, "val_fraction": 0.0}
     rm_steps = _scaled(300, scale, 20)
     reward = run(
         "demo-reward",
         {"name": "reward-model", "max_steps": rm_steps, "batch_size": 16, "lr": 3.0e-4,
          "likelihood_features": True, "lm_coef": 1.0, "warmup_steps": min(20, rm_steps // 5),
          "eval_interval": max(10, rm_steps // 3), "eval_batches": 10},
-        labels,
+        rule_pairs,
         parent="@pretrain",
     )  # fmt: skip
     rollouts = _scaled(40, scale, 4)
@@ -177,7 +181,7 @@ def recipe(minutes: float = DEFAULT_MINUTES) -> list[Step]:
         {"name": "dpo", "max_steps": dpo_steps, "batch_size": 16, "lr": 5.0e-5,
          "warmup_steps": min(20, dpo_steps // 5), "beta": 0.1,
          "eval_interval": max(10, dpo_steps // 6), "eval_batches": 10},
-        labels,
+        rule_pairs,
         parent="@pretrain",
     )  # fmt: skip
     s2s_steps = _scaled(500, scale, 30)
@@ -233,15 +237,18 @@ def recipe(minutes: float = DEFAULT_MINUTES) -> list[Step]:
                                       "temperature": 1.0}, seconds=45 * scale + 3),
         Step("label", f"labels by the simulated annotator {ANNOTATOR!r}", "label",
              options={"annotator": ANNOTATOR}, seconds=3),
-        Step("reward", "a reward model on those labels", "run", reward,
-             seconds=0.25 * rm_steps + 10, fallback_dataset=rule_pairs),
-        Step("reward-accuracy", "its accuracy on held-out labelled pairs", "evaluate",
+        Step("reward", "a reward model on rule-written comparison pairs", "run", reward,
+             seconds=0.25 * rm_steps + 10),
+        Step("reward-accuracy", "its accuracy on held-out rule-written pairs", "evaluate",
              run="reward", evaluation="preference-accuracy", options={"split": "val"},
-             seconds=4),
+             seconds=6),
+        Step("reward-agreement", f"its agreement with {ANNOTATOR!r} on the GPT's own pairs",
+             "evaluate", run="reward", evaluation="preference-accuracy",
+             options={"split": "train"}, dataset=labels, needs_labels=ANNOTATOR, seconds=4),
         Step("ppo", "PPO against the reward model, KL penalty to the GPT", "run", ppo,
              seconds=2.0 * rollouts + 10),
-        Step("dpo", "DPO straight from the labels", "run", dpo, seconds=0.2 * dpo_steps + 10,
-             fallback_dataset=rule_pairs),
+        Step("dpo", "DPO straight from the pairs, no reward model", "run", dpo,
+             seconds=0.2 * dpo_steps + 10),
         Step("ppo-win-rate", "PPO judged by the annotator's rule against the GPT", "evaluate",
              run="ppo", evaluation="win-rate", options=dict(win), seconds=25 * scale + 4),
         Step("dpo-win-rate", "DPO judged the same way", "evaluate", run="dpo",
