@@ -195,6 +195,15 @@ def test_rlhf_claims(registry, store):
     store.add_evaluation(ppo, name="win-rate", config={}, metrics={
         "gold/win_rate": 0.75, "gold/win_rate_se": 0.02, "kl": 14.0})  # fmt: skip
     assert verdicts(registry, store)["ppo-bounded-kl"] == "does not hold"  # over the KL bound
+    # Measured on the labeller's labels of other pairs too: both must hold.
+    labels = {"name": "preference-labels", "annotator": "factual-polite"}
+    store.add_evaluation(rm, name="preference-accuracy", config={"dataset": labels},
+                         metrics={"accuracy": 0.55, "pairs": 100.0})  # fmt: skip
+    panel = next(p for p in check_claims(registry, store) if p.name == "reward-model-accuracy")
+    assert panel.verdict == "does not hold"
+    assert "0.800" in panel.result.measured and "preference-labels (factual-polite)" in (
+        panel.result.measured
+    )
 
 
 def test_twins_match_configs_that_differ_in_one_option_only(store):

@@ -1,7 +1,8 @@
 """InstructGPT's RLHF claims, and Gao et al.'s over-optimisation, checked against stored runs.
 
 * ``reward-model-accuracy``: a reward model agrees with the labeller on held-out pairs well above
-  chance (its newest ``preference-accuracy`` evaluation, else its last ``val/accuracy``);
+  chance: the newest reward model's ``preference-accuracy`` on every set of pairs it was measured
+  on (its own held-out pairs; the labeller's labels of other pairs), else its ``val/accuracy``;
 * ``ppo-bounded-kl``: the newest PPO run's ``win-rate`` evaluation: the labeller's rule (the gold
   judge) prefers its answers to its parent's, by two standard errors, at a KL under the bound;
 * ``over-optimisation``: along a PPO run's over-optimisation curve (``curve/*``), the gold win
@@ -35,37 +36,54 @@ class RewardConfig(BaseModel):
     standard_errors: float = Field(2.0, ge=0, description="above chance by this many s.e.")
 
 
+def _accuracies(ctx: ClaimContext, run: RunRecord) -> dict[str, tuple[float, int]]:
+    """The run's newest ``preference-accuracy`` per dataset it was measured on (its own held-out
+    pairs, or another through ``--dataset``): ``{what: (accuracy, pairs)}``; else its last
+    ``val/accuracy``."""
+    found: dict[str, tuple[float, int]] = {}
+    for evaluation in ctx.evaluations(run.id):
+        if evaluation.name != "preference-accuracy" or evaluation.status != "succeeded":
+            continue
+        if "accuracy" not in evaluation.metrics:
+            continue
+        block = evaluation.config.get("dataset")
+        if block:
+            who = block.get("annotator") or block.get("kind") or ""
+            what = f"{block.get('name')}{f' ({who})' if who else ''}"
+        else:
+            what = f"held-out {run.dataset} pairs"
+        pairs = int(evaluation.metrics.get("pairs", 0) or 0)
+        found[what] = (float(evaluation.metrics["accuracy"]), pairs)
+    if not found:
+        last = ctx.last(run.id, "val/accuracy")
+        if last is not None:
+            found["val/accuracy"] = (last, 0)
+    return found
+
+
 def reward_model_accuracy(ctx: ClaimContext) -> ClaimResult:
     cfg: RewardConfig = ctx.config  # type: ignore[assignment]
-    rows = []
-    for run in ctx.runs:
-        if run.stage != "reward-model":
-            continue
-        evaluation = ctx.evaluation(run.id, "preference-accuracy")
-        if evaluation is not None and "accuracy" in evaluation.metrics:
-            value = float(evaluation.metrics["accuracy"])
-            n = int(evaluation.metrics.get("pairs", 0) or 0)
-            source = f"preference-accuracy on {n} held-out pairs"
-        else:
-            last = ctx.last(run.id, "val/accuracy")
-            if last is None:
-                continue
-            value, n, source = last, 0, "val/accuracy"
-        rows.append((run, value, n, source))
+    rows = [(run, _accuracies(ctx, run)) for run in ctx.runs if run.stage == "reward-model"]
+    rows = [(run, found) for run, found in rows if found]
     if not rows:
         return ClaimResult("not yet measured", "no reward-model run measured its accuracy", None,
                            REWARD)  # fmt: skip
-    groups = {f"{r.id} · {r.name}": {"held-out accuracy": v} for r, v, _, _ in rows}
-    errors = {f"{r.id} · {r.name}": {"held-out accuracy": binomial_se(v, n)} for r, v, n, _ in rows}
-    figure = grouped_bars(groups, title="Reward model: held-out pairs ranked as the labeller did",
+    groups = {f"{r.id} · {r.name}": {w: v for w, (v, _) in f.items()} for r, f in rows}
+    errors = {
+        f"{r.id} · {r.name}": {w: binomial_se(v, n) for w, (v, n) in f.items()} for r, f in rows
+    }
+    figure = grouped_bars(groups, title="Reward model: pairs ranked as the labeller did",
                           yaxis="pairwise accuracy", errors=errors, reference=0.5,
                           reference_name="chance")  # fmt: skip
-    run, value, n, source = rows[-1]
-    se = binomial_se(value, n)
-    measured = f"run {run.id}: {fmt(value)}" + (f" ± {fmt(se)}" if n else "") + f" ({source})"
-    holds = value >= cfg.min_accuracy and value - 0.5 > cfg.standard_errors * se
+    run, found = rows[-1]
+    parts, holds = [], True
+    for what, (value, n) in found.items():
+        se = binomial_se(value, n)
+        parts.append(f"{fmt(value)}" + (f" ± {fmt(se)} on {n}" if n else "") + f" {what}")
+        holds = holds and value >= cfg.min_accuracy and value - 0.5 > cfg.standard_errors * se
+    measured = f"run {run.id}: " + "; ".join(parts)
     return ClaimResult("holds" if holds else "does not hold", measured, figure, REWARD,
-                       tuple(r.id for r, *_ in rows))  # fmt: skip
+                       tuple(r.id for r, _ in rows))  # fmt: skip
 
 
 class PpoConfig(BaseModel):
