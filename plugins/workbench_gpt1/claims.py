@@ -47,6 +47,10 @@ def _where(run: RunRecord) -> str:
     return f"{option(run, 'dataset.task', run.dataset)}, {_labels(run)}"
 
 
+def _pair(first: RunRecord, second: RunRecord) -> str:
+    return f"{_where(first)} (runs {first.id}/{second.id})"
+
+
 def pretraining_helps(ctx: ClaimContext) -> ClaimResult:
     rows: list[tuple[RunRecord, Measured, RunRecord, Measured]] = []
     for group in twins(
@@ -66,13 +70,13 @@ def pretraining_helps(ctx: ClaimContext) -> ClaimResult:
             None,
             PRETRAIN,
         )
-    groups = {_where(p): {"pre-trained": a.value, "from scratch": b.value} for p, a, _, b in rows}
-    errors = {_where(p): {"pre-trained": a.se, "from scratch": b.se} for p, a, _, b in rows}
+    groups = {_pair(p, s): {"pre-trained": a.value, "from scratch": b.value} for p, a, s, b in rows}
+    errors = {_pair(p, s): {"pre-trained": a.se, "from scratch": b.se} for p, a, s, b in rows}
     figure = grouped_bars(
         groups, title="Fine-tuned accuracy: pre-trained against from scratch", yaxis="accuracy",
         errors=errors,
     )  # fmt: skip
-    gains = {_where(p): a.value - b.value for p, a, _, b in rows}
+    gains = {_pair(p, s): a.value - b.value for p, a, s, b in rows}
     measured = "; ".join(
         f"{where}: {fmt(groups[where]['pre-trained'])} vs {fmt(groups[where]['from scratch'])} "
         f"({gain:+.3f})"
@@ -123,13 +127,14 @@ def auxiliary_lm_loss(ctx: ClaimContext) -> ClaimResult:
             AUX,
         )
     groups = {
-        _where(aux): {f"λ = {coef:g}": a.value, "λ = 0": b.value} for aux, a, _, b, coef in rows
+        _pair(aux, plain): {f"λ = {coef:g}": a.value, "λ = 0": b.value}
+        for aux, a, plain, b, coef in rows
     }
     figure = grouped_bars(groups, title="Fine-tuned accuracy with and without the LM loss",
                           yaxis="accuracy")  # fmt: skip
     measured = "; ".join(
-        f"{_where(aux)}: λ={coef:g} {fmt(a.value)} vs λ=0 {fmt(b.value)}"
-        for aux, a, _, b, coef in rows
+        f"{_pair(aux, plain)}: λ={coef:g} {fmt(a.value)} vs λ=0 {fmt(b.value)}"
+        for aux, a, plain, b, coef in rows
     )
     holds = all(a.value > b.value for _, a, _, b, _ in rows)
     runs = tuple(r.id for aux, _, plain, _, _ in rows for r in (aux, plain))
