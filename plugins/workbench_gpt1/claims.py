@@ -11,7 +11,9 @@ Accuracy is a run's newest ``task-accuracy`` evaluation, else the last ``val/acc
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import math
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.charts.claims import grouped_bars
 from workbench.claims.pick import Measured, fmt, option, task_accuracy, twins
@@ -30,8 +32,16 @@ AUX = (
 )
 
 
-class NoOptions(BaseModel):
+class Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    standard_errors: float = Field(
+        2.0, ge=0, description="how many standard errors of the difference a gain must exceed"
+    )
+
+
+def _beats(a: Measured, b: Measured, standard_errors: float) -> bool:
+    """``a`` is the higher accuracy by more than ``standard_errors`` of the difference."""
+    return a.value - b.value > standard_errors * math.hypot(a.se, b.se)
 
 
 def _finetuned(ctx: ClaimContext) -> list[RunRecord]:
@@ -83,7 +93,8 @@ def pretraining_helps(ctx: ClaimContext) -> ClaimResult:
         for where, gain in gains.items()
     )
     runs = tuple(r.id for p, _, s, _ in rows for r in (p, s))
-    if not all(gain > 0 for gain in gains.values()):
+    cfg: Options = ctx.config  # type: ignore[assignment]
+    if not all(_beats(a, b, cfg.standard_errors) for _, a, _, b in rows):
         return ClaimResult("does not hold", measured, figure, PRETRAIN, runs)
     # "Most with few labels": the gain at the fewest labels against the gain at the most, per task.
     by_task: dict[str, list[tuple[float, float]]] = {}
@@ -136,7 +147,8 @@ def auxiliary_lm_loss(ctx: ClaimContext) -> ClaimResult:
         f"{_pair(aux, plain)}: λ={coef:g} {fmt(a.value)} vs λ=0 {fmt(b.value)}"
         for aux, a, plain, b, coef in rows
     )
-    holds = all(a.value > b.value for _, a, _, b, _ in rows)
+    cfg: Options = ctx.config  # type: ignore[assignment]
+    holds = all(_beats(a, b, cfg.standard_errors) for _, a, _, b, _ in rows)
     runs = tuple(r.id for aux, _, plain, _, _ in rows for r in (aux, plain))
     return ClaimResult("holds" if holds else "does not hold", measured, figure, AUX, runs)
 
@@ -145,7 +157,7 @@ PRETRAINING_CLAIM = ClaimSpec(
     name="pretraining-helps",
     summary="Generative pre-training improves the fine-tuned model on a labelled task, and "
     "helps most when labels are few.",
-    config=NoOptions,
+    config=Options,
     factory=pretraining_helps,
     paper=PAPER,
     order=20,
@@ -155,7 +167,7 @@ AUXILIARY_CLAIM = ClaimSpec(
     name="auxiliary-lm-loss",
     summary="Keeping a language-modelling loss beside the task loss during fine-tuning improves "
     "the fine-tuned model.",
-    config=NoOptions,
+    config=Options,
     factory=auxiliary_lm_loss,
     paper=PAPER,
     order=21,
