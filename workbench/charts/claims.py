@@ -80,6 +80,10 @@ def grouped_bars(
         fig.add_hline(y=reference, line_dash="dash", line_color="#888",
                       annotation_text=reference_name, annotation_position="top left")  # fmt: skip
     fig.update_layout(barmode="group")
+    fig.update_traces(cliponaxis=False)  # the value above a full-height bar stays readable
+    top = max([v for values in groups.values() for v in values.values()] + [reference or 0.0])
+    if top > 0:
+        fig.update_yaxes(range=[0, top * 1.15])
     return _layout(fig, title, yaxis)
 
 
