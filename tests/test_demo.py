@@ -71,7 +71,7 @@ def test_the_recipe_covers_the_lineage_and_scales_with_minutes():
     def steps_of(minutes: float) -> int:
         return next(s for s in recipe(minutes) if s.key == "pretrain").config["stage"]["max_steps"]
 
-    assert steps_of(1) < steps_of(DEFAULT_MINUTES) == 1500 < steps_of(24) == 3000
+    assert steps_of(1) < steps_of(DEFAULT_MINUTES) == 1500 < steps_of(30) == 3000
     small = next(s for s in recipe(1) if s.key == "pretrain").config
     assert small["architecture"]["n_layer"] < 4
     with pytest.raises(ValueError, match="minutes"):
