@@ -8,6 +8,8 @@
   can migrate its database; :func:`workbench.store.db.migrations_dir` finds it with
   ``importlib.resources``. The folder keeps its name and has no ``__init__.py`` (one would
   shadow the alembic library), so Alembic's own CLI and ``alembic.ini`` work from a checkout.
+- ``workbench._configs``: the repository-root ``configs/*.yaml``, the starting points the
+  dashboard's New run tab offers (:mod:`workbench.starters`).
 
 Everything else (metadata, dependencies, entry points) is in pyproject.toml.
 """
@@ -18,18 +20,21 @@ MIGRATIONS = {
     "workbench._migrations": "alembic",
     "workbench._migrations.versions": "alembic/versions",
 }
+CONFIGS = {"workbench._configs": "configs"}
 
 core = find_packages(where=".", include=["workbench", "workbench.*"])
 plugins = find_packages(where="plugins", include=["workbench_*"])
 
 setup(
-    packages=[*core, *plugins, *MIGRATIONS],
+    packages=[*core, *plugins, *MIGRATIONS, *CONFIGS],
     package_dir={
         **{name: "plugins/" + name.replace(".", "/") for name in plugins},
         **MIGRATIONS,
+        **CONFIGS,
     },
     package_data={
         "workbench._migrations": ["script.py.mako"],
+        "workbench._configs": ["*.yaml"],
         # The hf plugin's shipped lm-eval task folder (YAML, JSONL and its utils.py).
         "workbench_hf": ["shipped_lm_eval_tasks/*"],
     },

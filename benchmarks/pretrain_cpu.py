@@ -10,6 +10,10 @@ Prints ``NAME: VALUE`` lines and writes them to a JSON file.
   checkpoint callback and every per-step metric) over a plain PyTorch loop with the same model,
   data sampling and optimizer, in this one process, in alternating blocks so that load on a shared
   machine hits both alike.
+- wholerun: the whole ``workbench run`` of that config (its own process, start-up included)
+  against ``benchmarks/plain_loop.py`` (a plain PyTorch loop doing the same work, its own process)
+  in alternating pairs, so that load on a shared machine hits both alike; ``startup_s`` is the
+  workbench's time from the command's start to the first training step.
 - kv_cache: greedy generation of 256 tokens at the nanoGPT GPU shape (6x384, block 256), with and
   without the KV cache; same outputs required.
 """
@@ -80,6 +84,65 @@ def bench_parity(data: Path, results: dict, steps: int) -> None:
     report(results, "parity_best_val_loss", min(val.values()))
     report(results, "parity_wall_seconds", wall)
     report(results, "parity_device", run.device or "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole run against a plain loop, each its own process
+# ---------------------------------------------------------------------------------------------
+
+
+def _workbench_run(data: Path, steps: int) -> tuple[float, float, float]:
+    """(wall seconds, startup_s, last val loss) of one ``workbench run`` in a fresh home."""
+    from workbench.paths import resolve_home
+    from workbench.store import open_store
+
+    with tempfile.TemporaryDirectory() as home:
+        env = dict(os.environ, WORKBENCH_HOME=home)
+        cmd = [sys.executable, "-m", "workbench.cli", "run"]
+        cmd += [str(ROOT / "configs" / "shakespeare-char-cpu.yaml"), "--set"]
+        cmd += [f"dataset.path={data}", "--set", f"stage.max_steps={steps}"]
+        cmd += ["--set", f"stage.lr_decay_steps={steps}"]
+        cmd += ["--set", f"stage.eval_interval={min(250, steps)}"]
+        start = time.perf_counter()
+        subprocess.run(
+            cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wall = time.perf_counter() - start
+        store = open_store(resolve_home(home))
+        run_id = store.list_runs()[0].id
+        (startup,) = store.metrics(run_id, "startup_s")
+        val = store.metrics(run_id, "val/loss")[-1].value
+    return wall, startup.value, val
+
+
+def _plain_run(data: Path, steps: int) -> tuple[float, float]:
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "plain_loop.py"), "--data", str(data)]
+    start = time.perf_counter()
+    cmd += ["--steps", str(steps), "--eval-interval", str(min(250, steps))]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    lines = dict(line.split(": ", 1) for line in out.stdout.splitlines() if ": " in line)
+    return wall, float(lines["plain_val_loss"])
+
+
+def bench_wholerun(data: Path, results: dict, steps: int, pairs: int) -> None:
+    ours, plain, startups = [], [], []
+    for _ in range(pairs):
+        wall, val_plain = _plain_run(data, steps)
+        plain.append(wall)
+        wall, startup, val_ours = _workbench_run(data, steps)
+        ours.append(wall)
+        startups.append(startup)
+    ratios = [a / b for a, b in zip(ours, plain, strict=True)]
+    report(results, "wholerun_pairs", pairs)
+    report(results, "wholerun_steps", steps)
+    report(results, "startup_s", statistics.median(startups))
+    report(results, "wholerun_workbench_wall_s", statistics.median(ours))
+    report(results, "wholerun_plain_wall_s", statistics.median(plain))
+    report(results, "wholerun_ratio", statistics.median(ratios))
+    report(results, "wholerun_ratio_range", f"{min(ratios):.3f}-{max(ratios):.3f}")
+    report(results, "wholerun_val_loss_workbench", val_ours)
+    report(results, "wholerun_val_loss_plain", val_plain)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,12 +323,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="tinyshakespeare.txt")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-out" / "pretrain_cpu.json")
-    parser.add_argument("--only", choices=["parity", "overhead", "kv_cache"], action="append")
+    parser.add_argument(
+        "--only", choices=["parity", "overhead", "kv_cache", "wholerun"], action="append"
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run with few steps")
+    parser.add_argument("--pairs", type=int, default=3, help="wholerun: alternating pairs")
     args = parser.parse_args()
     if not args.data.is_file():
         parser.error(f"--data {args.data} not found")
-    parts = args.only or ["parity", "overhead", "kv_cache"]
+    parts = args.only or ["parity", "overhead", "kv_cache", "wholerun"]
     results: dict = {
         "machine": f"{os.cpu_count()} CPUs, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads"
@@ -277,6 +343,10 @@ def main() -> int:
         bench_overhead(args.data, results, 30 if args.quick else 150, 1 if args.quick else 4)
     if "parity" in parts:
         bench_parity(args.data, results, 20 if args.quick else 2000)
+    if "wholerun" in parts:
+        bench_wholerun(
+            args.data, results, 20 if args.quick else 2000, 1 if args.quick else args.pairs
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out}")

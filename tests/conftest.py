@@ -30,15 +30,10 @@ def home(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def corpus(tmp_path) -> Path:
-    """About 20 kB of patterned text."""
-    lines = [
-        f"the {animal} sees {n} {thing}s."
-        for n in range(40)
-        for animal, thing in (("cat", "bird"), ("dog", "ball"), ("owl", "mouse"))
-    ]
-    path = tmp_path / "corpus.txt"
-    path.write_text("\n".join(lines * 4), encoding="utf-8")
-    return path
+    """About 20 kB of patterned text (the corpus of a plugin author's tiny runs too)."""
+    from workbench.testing import write_tiny_corpus
+
+    return write_tiny_corpus(tmp_path / "corpus.txt")
 
 
 def tiny_config(corpus: Path, **stage) -> dict:

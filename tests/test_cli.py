@@ -100,10 +100,20 @@ def test_show_lists_every_warning_sample(home, capsys):
 def test_plugins_json_shape(home, capsys):
     assert main(["plugins", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"loaded", "failed"}
+    assert set(data) == {"loaded", "failed", "specs"}
     gpt = next(p for p in data["loaded"] if p["name"] == "gpt")
     assert gpt["version"] and "gpt" in gpt["specs"]["architectures"]
     assert "pretrain" in gpt["specs"]["stages"]
+    # Every spec with its protocols, presets and its Config's JSON schema.
+    arch = next(s for s in data["specs"]["architectures"] if s["name"] == "gpt")
+    assert arch["plugin"] == "gpt" and "causal-lm" in arch["protocols"]
+    assert arch["presets"]["gpt-nano"]["n_layer"] == 2
+    schema = arch["config_schema"]
+    assert schema["properties"]["n_layer"]["minimum"] == 1
+    assert schema["properties"]["norm"]["enum"] == ["pre", "post"]
+    stage = next(s for s in data["specs"]["stages"] if s["name"] == "pretrain")
+    assert stage["requires"] == "causal-lm" and stage["dataset_kinds"] == ["text"]
+    assert "max_steps" in stage["config_schema"]["properties"]
 
 
 def test_db_upgrade_and_check(home, capsys):

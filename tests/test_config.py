@@ -151,3 +151,79 @@ def test_bad_override_syntax_and_yaml_errors(tmp_path, registry):
 def test_every_shipped_config_validates(path, registry):
     resolved = load_config(path, registry)
     assert resolved.name
+
+
+def test_every_error_of_one_block_is_reported_with_the_closest_field(registry):
+    raw = base()
+    raw["stage"].update({"max_step": 10, "lr": "x", "batch_size": 0})  # an unknown key first
+    lines = errors_of(raw, registry).splitlines()
+    assert "stage.max_step: unknown field, did you mean 'max_steps'? (valid fields: " in lines[0]
+    assert any(line.startswith("stage.lr: Input should be a valid number") for line in lines)
+    assert any(line.startswith("stage.batch_size: Input should be greater") for line in lines)
+
+
+def test_top_level_and_block_errors_come_together(registry):
+    raw = base()
+    raw["stgae"] = {}
+    raw["trainer"] = {"precison": "bf16"}
+    raw["stage"]["max_steps"] = 0
+    raw["architecture"]["preset"] = "gpt-nan"
+    raw["tokenizer"]["name"] = "chr"
+    message = errors_of(raw, registry)
+    assert "stgae: unknown field, did you mean 'stage'?" in message
+    assert "trainer.precison: unknown field, did you mean 'precision'?" in message
+    assert "stage.max_steps: Input should be greater than or equal to 1" in message
+    assert "architecture.preset: unknown preset 'gpt-nan'; did you mean 'gpt-nano'?" in message
+    assert "tokenizer.name: unknown tokenizer 'chr'; did you mean 'char'?" in message
+
+
+def test_a_malformed_block_does_not_hide_the_others(registry):
+    raw = base()
+    raw["dataset"] = "text-file"  # not a mapping
+    raw["stage"]["lr"] = "x"
+    message = errors_of(raw, registry)
+    assert "dataset: Input should be a valid dictionary" in message
+    assert "stage.lr: Input should be a valid number" in message
+
+
+def test_no_suggestion_when_nothing_is_close(registry):
+    raw = base()
+    raw["architecture"]["name"] = "zzz"
+    raw["architecture"]["qqq"] = 1
+    message = errors_of(raw, registry)
+    assert "did you mean" not in message
+    assert "unknown architecture 'zzz' (available: bigram, gpt" in message
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        (16, "16-mixed"),
+        ("16", "16-mixed"),
+        ("bf16", "bf16-mixed"),
+        ("BF16", "bf16-mixed"),
+        (32, "32-true"),
+        ("32", "32-true"),
+        (64, "64-true"),
+        ("16-mixed", "16-mixed"),
+        ("bf16-mixed", "bf16-mixed"),
+        ("bf16-true", "bf16-true"),
+        ("16-true", "16-true"),
+        ("32-true", "32-true"),
+        ("64-true", "64-true"),
+    ],
+)
+def test_lightnings_precision_aliases_are_accepted(registry, given, stored):
+    raw = base()
+    raw["trainer"] = {"precision": given}
+    data = resolve_config(raw, registry).to_dict()
+    assert data["trainer"]["precision"] == stored
+    assert resolve_config(data, registry).to_dict() == data
+
+
+def test_an_unknown_precision_names_the_closest(registry):
+    raw = base()
+    raw["trainer"] = {"precision": "bf16-mix"}
+    message = errors_of(raw, registry)
+    assert "trainer.precision: Value error, unknown precision 'bf16-mix'; did you mean" in message
+    assert "'bf16-mixed'" in message and "aliases 64, 32, 16, bf16" in message

@@ -80,6 +80,10 @@ def test_generate_label_export_and_stats(home: Path, tmp_path: Path, capsys) -> 
         pair = store.get_pair(made["pair_ids"][0])
         assert pair.prompt.startswith("Q: ") and pair.prompt.endswith("\nA:")
         assert pair.completion_a != pair.completion_b
+        # By default no pair has an empty side (such a sample is drawn again).
+        for pair_id in made["pair_ids"]:
+            both = store.get_pair(pair_id)
+            assert both.completion_a.strip() and both.completion_b.strip()
         assert "\n" not in pair.completion_a + pair.completion_b
         assert pair.properties["entity"] and pair.properties["kind"] in ("question", "describe")
         (generated, _) = store.completions(pair.prompt_id)[:2]

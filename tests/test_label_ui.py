@@ -134,7 +134,31 @@ def test_two_annotators_agreement_and_who_labelled_what(ctx: UIContext) -> None:
     assert annotators["bob"][4:] == [1, 3, 0, 0]
     labels = label_tab.label_rows(ctx)
     assert len(labels) == 8
-    assert {(r[1], r[3], r[4]) for r in labels} >= {("alice", pair_ids[0], "A better")}
+    # The latest labels name the prompt (on one line), not the pair's id.
+    first_prompt = "Q: question 1? ⏎ A:"
+    assert {(r[1], r[3], r[4]) for r in labels} >= {("alice", first_prompt, "A better")}
+    assert label_tab.agreement_note(ctx) == ""
+
+
+def test_an_empty_agreement_table_says_why(ctx: UIContext) -> None:
+    pair_ids = add_pairs(ctx, 2)
+    assert "nobody has labelled" in label_tab.agreement_note(ctx)
+    label_tab.show_next(ctx, [], user("bob"))  # bob opens the tab but labels nothing
+    label_tab.choose(ctx, pair_ids[0], "a", [], user("alice"))
+    _, agreement, why, _ = label_tab.overview(ctx)
+    assert agreement == [] and "only one annotator (alice)" in why
+    label_tab.choose(ctx, pair_ids[1], "b", [], user("bob"))
+    assert "no pair in common" in label_tab.agreement_note(ctx)
+
+
+def test_an_empty_completion_is_shown_as_such(ctx: UIContext) -> None:
+    (prompt,) = ctx.store.add_prompts([("Q: anything?\nA:", "test", {})])
+    a, b = ctx.store.add_completions([(prompt, "", {}), (prompt, " yes.", {})])
+    ctx.store.add_pairs([(a, b)])
+    screen = label_tab.show_next(ctx, [], user("alice"))
+    assert screen.completion_a == label_tab.EMPTY_COMPLETION
+    assert screen.completion_b == " yes."
+    assert label_tab.short_prompt("x" * 100).endswith("…")
 
 
 def test_export_writes_human_trl_jsonl_outside_the_home(ctx: UIContext) -> None:

@@ -49,6 +49,13 @@ def test_wheel_ships_the_migrations_as_package_data(wheel: Path):
     assert "workbench/_migrations/__init__.py" not in names
 
 
+def test_wheel_ships_the_example_configs_the_dashboard_starts_from(wheel: Path):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    configs = sorted(p.name for p in (REPO_ROOT / "configs").glob("*.yaml"))
+    assert "quickstart.yaml" in configs
+    assert {f"workbench/_configs/{name}" for name in configs} <= names
+
+
 def test_wheel_ships_every_builtin_plugin_and_its_entry_point(wheel: Path):
     archive = zipfile.ZipFile(wheel)
     names = set(archive.namelist())
@@ -82,8 +89,10 @@ def test_every_third_party_import_is_declared():
     ours = {"workbench"} | {p.name for p in (REPO_ROOT / "plugins").iterdir() if p.is_dir()}
     # Optional packages are imported lazily inside functions, guarded by their extras.
     # (datasets comes with lm-eval: the lm-eval task folders' loader builds its documents with it.)
+    # pytest: only workbench.testing imports it, a pytest plugin that only pytest loads.
     optional = {
         "transformers", "safetensors", "lm_eval", "datasets", "mlflow", "tensorboard", "pandas",
+        "pytest",
     }  # fmt: skip
     found: dict[str, str] = {}
     for root in (REPO_ROOT / "workbench", REPO_ROOT / "plugins"):
@@ -150,3 +159,11 @@ def test_wheel_installed_in_a_fresh_venv_migrates_and_runs(wheel: Path, tmp_path
     assert ran.returncode == 0, ran.stderr
     shown = run("show", "wheel-run")
     assert "succeeded" in shown.stdout
+
+
+def test_wheel_ships_the_pytest_plugin_for_plugin_authors(wheel: Path):
+    archive = zipfile.ZipFile(wheel)
+    assert "workbench/testing.py" in archive.namelist()
+    (entry_points,) = [n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt")]
+    text = archive.read(entry_points).decode()
+    assert "[pytest11]\nworkbench.testing = workbench.testing" in text

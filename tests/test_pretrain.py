@@ -157,3 +157,12 @@ def test_a_resumed_stream_continues_where_it_stopped():
     )
     x, _ = next(iter(data.train_dataloader()))
     assert torch.equal(x, batches[4][0])
+
+
+def test_a_sample_prompt_the_tokenizer_cannot_read_fails_before_training(home, write_config):
+    # The char tokenizer is fitted on the corpus; 'Ω' is not in it. The run must fail at once,
+    # naming the option, not at its first validation minutes later.
+    assert main(["run", str(write_config()), "--set", "stage.sample_prompt=Ωx"]) == 1
+    run = open_store(resolve_home(home)).get_run(1)
+    assert run.status == "failed" and run.step == 0
+    assert "stage.sample_prompt 'Ωx': unknown character 'Ω'" in run.error

@@ -10,45 +10,12 @@ from __future__ import annotations
 import gradio as gr
 import pytest
 import torch
-from ui_support import fake_finished_run, ui_home
+from ui_support import CORPUS, fake_finished_run, recorded_gpt_run, ui_home
 
 from workbench.charts.prompting import accuracy_curve, accuracy_vs_k_figure, evaluated_tasks
-from workbench.config import resolve_config
 from workbench.registry import load_registry
-from workbench.runner import build
 from workbench.ui import prompting_tab as pt
 from workbench.ui.context import UIContext
-
-CORPUS = {"size_chars": 20_000, "seed": 0}
-
-
-def _record_run(ctx: UIContext, name: str, dataset: dict, parent_id: int | None = None) -> int:
-    raw = {
-        "name": name,
-        "seed": 0,
-        "stage": {"name": "pretrain", "max_steps": 1},
-        "architecture": {"name": "gpt", "n_layer": 1, "n_head": 2, "n_embd": 16, "block_size": 96},
-        "tokenizer": {"name": "char"},
-        "dataset": dataset,
-    }
-    resolved = resolve_config(raw, ctx.registry)
-    run_id = ctx.store.create_run(
-        name=name, stage="pretrain", architecture="gpt", dataset=dataset["name"],
-        tokenizer="char", config=resolved.to_dict(), seed=0, plugin_versions={},
-        package_versions={}, parent_id=parent_id, status="succeeded", max_steps=1,
-    )  # fmt: skip
-    run_dir = ctx.paths.run_dir(run_id)
-    corpus = build.build_dataset(resolved, ctx.registry, ctx.paths)
-    tokenizer = build.new_tokenizer(resolved, ctx.registry)
-    # Fit on the parent corpus's text, so a child shares its parent's vocabulary.
-    parent = resolve_config({**raw, "dataset": {"name": "synthetic", **CORPUS}}, ctx.registry)
-    tokenizer.fit(build.build_dataset(parent, ctx.registry, ctx.paths).texts())
-    tokenizer.save(run_dir / build.TOKENIZER_DIR)
-    torch.manual_seed(run_id)
-    model = build.build_model(resolved, ctx.registry, tokenizer.vocab_size)
-    build.atomic_torch_save(model.state_dict(), run_dir / build.MODEL_FILE)
-    assert corpus.extras["prompt_tasks"]
-    return run_id
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +23,8 @@ def home(tmp_path_factory):
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     with ui_home(tmp_path_factory.mktemp("prompting-ui")) as ctx:
-        base = _record_run(ctx, "base", {"name": "synthetic", **CORPUS})
-        tuned = _record_run(
+        base = recorded_gpt_run(ctx, "base", {"name": "synthetic", **CORPUS})
+        tuned = recorded_gpt_run(
             ctx, "tuned", {"name": "prompt-task-text", "task": "reverse", **CORPUS}, base
         )
         yield ctx, base, tuned
@@ -204,6 +171,38 @@ def test_tab_builds(home):
     with gr.Blocks() as demo, gr.Tab("Prompting") as tab:
         pt.build_prompting_tab(ctx, tab)
     assert any(getattr(b, "elem_id", None) == "wb-prompt-evaluate" for b in demo.blocks.values())
+    # The race of a slow run change with a quick task choice: the run change, the task choice,
+    # the first visit's task list and Show run one at a time, in the order they were triggered,
+    # and no selection is held back or dropped while another is pending.
+    in_order = [fn for fn in demo.fns.values() if fn.concurrency_id == "wb-prompting-example"]
+    assert len(in_order) == 4
+    selections = [fn for fn in in_order if fn.trigger_mode == "multiple"]
+    assert len(selections) == 2
+
+
+def test_a_selection_is_answered_whole_so_an_older_one_cannot_mix_in(home):
+    ctx, base, _ = home
+    chosen = pt.selection(ctx, str(base), "capital-of")
+    heldout = pt._heldout(pt._dataset(ctx, pt._loaded(ctx, ctx.store.get_run(base))))
+    assert chosen.task == "capital-of" and "reverse" in chosen.tasks
+    assert chosen.examples == [
+        (f"{i}: {item['input']} -> {item['output']}", str(i))
+        for i, item in enumerate(heldout["capital-of"])
+    ]
+    task_update, example_update = chosen.updates()
+    assert task_update["value"] == "capital-of" and example_update["value"] == "0"
+    fallback = pt.selection(ctx, str(base), "no-such-task")
+    assert fallback.task == fallback.tasks[0]
+    assert fallback.examples == pt.task_examples(ctx, str(base), fallback.task)
+    with pytest.raises(pt.PromptingError):
+        pt.selection(ctx, None, "reverse")
+
+
+def test_show_names_the_run_task_and_example_it_used(home):
+    ctx, base, _ = home
+    view = pt.example_view(ctx, str(base), "sort", "1", 2, pt.NO_RUN, True)
+    first = view.markdown().splitlines()[0]
+    assert first.startswith(f"Run {base} · base — task **sort**, example 1: ")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -46,8 +46,15 @@ def start_background(home: Path, config_path: Path) -> tuple[int, subprocess.Pop
     return run_id, launcher.spawn(paths, run_id, store=store)
 
 
-def test_tiny_run_succeeds_and_stores_metrics_samples_and_checkpoint(home, write_config, capsys):
+def test_tiny_run_succeeds_and_stores_metrics_samples_and_checkpoint(
+    home, write_config, capsys, monkeypatch
+):
+    from workbench.runner import startup
+
+    monkeypatch.setattr(startup, "SAME_COMMAND_S", 0.0)  # main() is called, not the process
+    began = time.time()
     assert main(["run", str(write_config())]) == 0
+    took = time.time() - began
     out = capsys.readouterr().out
     assert out.startswith("run 1: tiny")
     store = store_for(home)
@@ -64,6 +71,8 @@ def test_tiny_run_succeeds_and_stores_metrics_samples_and_checkpoint(home, write
     assert [m.step for m in train] == sorted({m.step for m in train})
     assert train[-1].value < train[0].value  # it learned something
     assert [m.step for m in store.metrics(1, "val/loss")] == [10, 20, 30]
+    (startup,) = store.metrics(1, "startup_s")  # from the command's start to the first step
+    assert startup.step == 0 and 0 < startup.value < took
     assert len(store.samples(1)) == 3
     kinds = {a.kind for a in store.artifacts(1)}
     assert {"checkpoint", "model", "tokenizer"} <= kinds

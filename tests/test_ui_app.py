@@ -169,7 +169,37 @@ def test_api_offers_the_dashboards_operations(served):
         "/export",
         "/generate",
         "/chat",
+        "/start_from",
+        "/evaluate_run",
     } <= endpoints
     outputs = client.predict(yaml.safe_dump(tiny_config("applied")), api_name="/apply_yaml")
     assert outputs[0] == "applied"
     assert "Valid" in outputs[-1]
+
+
+def _components(url: str) -> dict[str, dict]:
+    """The served page's components by elem_id: their properties as the browser gets them."""
+    with logged_in(url) as session:
+        config = session.get("config").json()
+    return {
+        c["props"]["elem_id"]: c["props"]
+        for c in config["components"]
+        if c.get("props", {}).get("elem_id")
+    }
+
+
+def test_the_page_opens_on_a_config_that_runs_and_a_random_seed(served):
+    ctx, url, client = served
+    props = _components(url)
+    assert props["wb-name"]["value"] == "quickstart-synthetic-gpt"
+    assert props["wb-stage"]["value"] == "pretrain" and props["wb-tokenizer"]["value"] == "char"
+    assert props["wb-stage-pretrain-max_steps"]["value"] == 1500
+    assert props["wb-start-from"]["value"] == "quickstart"
+    offered = [choice[1] for choice in props["wb-start-from"]["choices"]]
+    assert offered[0] == "quickstart" and "tiny-bigram" in offered
+    assert props["wb-play-seed"]["value"] == "", "an empty seed: every Generate differs"
+    outputs = client.predict("tiny-bigram", api_name="/start_from")
+    status, config_text = outputs[-2:]
+    assert "configs/tiny-bigram.yaml" in status and "Valid" in status
+    assert yaml.safe_load(config_text)["name"] == "tiny-bigram"
+    assert "button:disabled" in launch_kwargs(ctx)["css"], "a disabled button looks disabled"

@@ -26,12 +26,25 @@ from ui_support import (
 
 from workbench import hookimpl
 from workbench.charts.attention import ATTENTION_KINDS
+from workbench.charts.heatmaps import attention_heatmap
 from workbench.config import ConfigError, resolve_config
+from workbench.config_warnings import ConfigWarning
 from workbench.protocols import CAUSAL_LM
 from workbench.registry import load_registry
+from workbench.runner import phase
 from workbench.specs import ArchitectureSpec, StageSpec
-from workbench.ui import attention_section, compare_tab, new_run_tab, playground_tab, runs_tab
+from workbench.starters import starters
+from workbench.ui import (
+    attention_section,
+    compare_tab,
+    evaluate_section,
+    new_run_tab,
+    playground_tab,
+    runs_tab,
+)
+from workbench.ui.comparison import hyperparameters
 from workbench.ui.context import UIContext
+from workbench.ui.form_widgets import WARNING_MARK, widget_info
 from workbench.ui.forms import NONE_CHOICE, FormLayout, describe_model
 from workbench.ui.generation import (
     SamplingParams,
@@ -296,7 +309,7 @@ def test_runs_table_filters_and_lineage_and_delete_rules(ctx):
     assert [r[1] for r in runs_tab.runs_table(ctx, status="failed")] == ["gamma"]
     assert [r[1] for r in runs_tab.runs_table(ctx, text="ALP")] == ["alpha"]
     assert runs_tab.runs_table(ctx, stage="nope") == []
-    assert rows[0][7] == parent
+    assert rows[0][7] == f"{parent} · alpha" and rows[1][7] == ""
 
     page = runs_tab.run_page(ctx, parent)
     assert page.lineage == [["child", 3, "gamma", "pretrain", "failed"]]
@@ -309,6 +322,7 @@ def test_runs_table_filters_and_lineage_and_delete_rules(ctx):
     assert ctx.store.get_run(parent)
     assert runs_tab.delete_run(ctx, child) == f"Run {child} deleted."
     assert [r.name for r in ctx.store.list_runs()] == ["gamma", "alpha"]
+    assert runs_tab.parent_label(parent, {}) == f"{parent} (deleted)"
     clone = runs_tab.clone_config(ctx, parent)
     assert clone["name"] == "alpha-copy" and clone["stage"]["lr"] == 0.01
 
@@ -578,3 +592,149 @@ def test_init_from_lists_finished_runs(ctx):
     raw, _ = layout.raw_config(values)
     assert raw["init_from"] == done
     assert new_run_tab.check_form(ctx, layout, values).ok
+
+
+# ---------------------------------------------------------------------------------------------
+# What a user tripped over (issue 16): defaults, feedback, warnings, plots, evaluations
+# ---------------------------------------------------------------------------------------------
+
+
+def test_new_run_opens_on_the_quickstart_and_offers_every_shipped_config(ctx):
+    offered = [name for _, name in new_run_tab.starter_choices()]
+    assert offered[0] == "quickstart"
+    assert sorted(offered) == sorted(s.path.stem for s in starters())
+    assert "tiny-bigram" in offered and "rlhf-dpo" in offered
+    raw = new_run_tab.starter_config()
+    assert raw["name"] == "quickstart-synthetic-gpt" and raw["tokenizer"]["name"] == "char"
+    # The form shows the quickstart exactly: its round trip resolves to the same run.
+    layout = FormLayout.from_registry(ctx.registry)
+    values = layout.widget_values(raw)
+    assert values[layout.picker_index("stage")] == "pretrain"
+    checked = new_run_tab.check_form(ctx, layout, values)
+    assert checked.ok and checked.warnings == [], checked.message()
+    assert checked.resolved.to_dict() == resolve_config(raw, ctx.registry).to_dict()
+
+
+def test_validate_warns_beside_each_field_and_still_lets_it_run(ctx):
+    layout = FormLayout.from_registry(ctx.registry)
+    raw = tiny_config("odd", max_steps=20, warmup_steps=20, eval_interval=50)
+    values = layout.widget_values(raw)
+    checked = new_run_tab.check_form(ctx, layout, values)
+    assert checked.ok, checked.message()
+    assert {w.location for w in checked.warnings} == {"stage.warmup_steps", "stage.eval_interval"}
+    message = checked.message()
+    assert message.startswith("Valid") and "It would run, but" in message
+    marks = new_run_tab.field_warnings(layout, values, checked.warnings)
+    by_key = {layout.slots()[i].key: text for i, text in marks.items()}
+    assert set(by_key) == {"stage-pretrain-warmup_steps", "stage-pretrain-eval_interval"}
+    assert "never decays" in by_key["stage-pretrain-warmup_steps"]
+    index = next(i for i, s in enumerate(layout.slots()) if s.key == "stage-pretrain-warmup_steps")
+    info = widget_info(layout.slots()[index].field, marks[index])
+    assert info.startswith(WARNING_MARK) and "linear warm-up" in info
+    assert WARNING_MARK not in (widget_info(layout.slots()[index].field) or "")
+    unplaced = [ConfigWarning("nowhere.at_all", "x")]
+    assert new_run_tab.field_warnings(layout, values, unplaced) == {}
+
+
+def test_runs_table_shows_losses_first(ctx):
+    run_id = fake_finished_run(ctx, "metrics")
+    ctx.store.add_metrics(run_id, [(20, "accuracy", 0.5, 1020.0), (20, "bleu", 3.0, 1020.0)])
+    (row,) = runs_tab.runs_table(ctx)
+    names = [part.split(" ")[0] for part in row[6].split(" · ")]
+    assert names == ["train/loss", "val/loss", "accuracy", "bleu"]
+
+
+def test_a_new_runs_page_shows_its_phase_before_the_first_step(ctx):
+    run_id = fake_finished_run(ctx, "starting")
+    ctx.store.set_status(run_id, "queued")
+    ctx.store.update_run(run_id, step=0)
+    assert runs_tab.run_phase(ctx, ctx.store.get_run(run_id)) == phase.STARTING
+    phase.set_phase(ctx.paths.run_dir(run_id), phase.DATA)
+    page = runs_tab.run_page(ctx, run_id)
+    assert "**phase** building the data (0 s)" in page.header
+    before = runs_tab.page_fingerprint(ctx, run_id)
+    phase.set_phase(ctx.paths.run_dir(run_id), phase.MODEL)
+    assert runs_tab.page_fingerprint(ctx, run_id) != before, "the page refreshes on a new phase"
+    ctx.store.update_run(run_id, step=3)
+    page = runs_tab.run_page(ctx, run_id)
+    assert "phase" not in page.header
+    assert runs_tab.run_phase(ctx, ctx.store.get_run(run_id)) is None
+    ctx.store.set_status(run_id, "running")
+    ctx.store.delete_metrics_after(run_id, 0)
+    empty = runs_tab.run_page(ctx, run_id).loss.layout.annotations[0].text
+    assert empty == "training: the loss is logged every step"  # log_every_n_steps: 1
+
+
+def test_a_real_run_went_through_the_phases(trained):
+    ctx, run_id = trained
+    recorded = phase.read_phase(ctx.paths.run_dir(run_id))
+    assert recorded is not None and recorded.name == phase.FIRST_STEPS
+    assert runs_tab.run_phase(ctx, ctx.store.get_run(run_id)) is None  # it has finished
+
+
+def test_pickers_follow_the_newest_run_unless_the_user_chose_one():
+    assert playground_tab.refreshed_pick("1", ["2", "1"], chosen_by_user=False) == "2"
+    assert playground_tab.refreshed_pick("1", ["2", "1"], chosen_by_user=True) == "1"
+    assert playground_tab.refreshed_pick("5", ["2", "1"], chosen_by_user=True) == "2"
+    assert playground_tab.refreshed_pick(None, [], chosen_by_user=False) is None
+
+
+def test_chat_send_is_only_for_runs_with_a_turn_template(trained):
+    ctx, run_id = trained
+    assert playground_tab.can_chat(ctx, str(run_id)) is False
+    assert playground_tab.can_chat(ctx, None) is False
+
+
+def test_parallel_coordinates_only_over_numeric_settings_that_differ(ctx):
+    a = tiny_config("a", lr=1e-3)
+    b = tiny_config("b", lr=1e-2, max_steps=40)
+    b["tokenizer"] = {"name": "bpe"}
+    b["description"] = "other words"
+    params = hyperparameters([a, b])
+    assert [sorted(p) for p in params] == [["stage.lr", "stage.max_steps"]] * 2
+    assert hyperparameters([a]) == [{}]
+    one = fake_finished_run(ctx, "one")
+    result = compare_tab.compare(ctx, [str(one)], None)
+    assert "differ in no numeric setting" in result.parallel.layout.annotations[0].text
+
+
+def test_attention_heatmap_thins_token_labels_past_sixty():
+    short = attention_heatmap([[1.0] * 30] * 30, ["a"] * 30, title="t")
+    assert len(short.layout.xaxis.tickvals) == 30
+    tokens = [f"t{i}" for i in range(150)]
+    long = attention_heatmap([[0.0] * 150] * 150, tokens, title="t")
+    ticks = list(long.layout.xaxis.tickvals)
+    assert 30 <= len(ticks) <= 61 and ticks[0] == 0 and ticks[-1] == 149
+    assert list(long.layout.xaxis.ticktext) == [tokens[i] for i in ticks]
+
+
+def test_every_fitting_evaluation_runs_from_the_run_page(trained):
+    ctx, run_id = trained
+    run = ctx.store.get_run(run_id)
+    fitting = evaluate_section.fitting_evaluations(ctx, run)
+    assert {"perplexity", "few-shot", "win-rate"} <= set(fitting)
+    assert not {"bleu", "task-accuracy", "preference-accuracy"} & set(fitting)
+    forms = evaluate_section.evaluation_forms(ctx.registry)
+    assert set(forms) == set(ctx.registry.names("evaluations"))
+    assert "split" in [leaf.dotted for leaf in forms["perplexity"].leaves]
+
+    with pytest.raises(evaluate_section.EvaluateError, match="seq2seq"):
+        evaluate_section.run_evaluation(ctx, run_id, "bleu", {})
+    with pytest.raises(evaluate_section.EvaluateError, match="split"):
+        evaluate_section.run_evaluation(ctx, run_id, "perplexity", {"split": "nowhere"})
+    before = len(ctx.store.evaluations(run_id))
+    outcome = evaluate_section.run_evaluation(
+        ctx, run_id, "perplexity", {"samples": 2, "sample_tokens": 8}
+    )
+    assert outcome.status == "succeeded" and "perplexity" in outcome.metrics
+    assert len(outcome.samples) == 2 and "stored" in outcome.markdown()
+    rows = evaluate_section.evaluation_rows(ctx, run_id)
+    assert len(rows) == before + 1 and rows[0][:3] == [outcome.evaluation_id, "perplexity",
+                                                       "succeeded"]  # fmt: skip
+    detail = evaluate_section.evaluation_detail(ctx, run_id, outcome.evaluation_id)
+    assert "perplexity" in detail.markdown and "**samples** (2)" in detail.markdown
+    assert detail.markdown.count("```text") == 2
+    with pytest.raises(evaluate_section.EvaluateError):
+        evaluate_section.evaluation_detail(ctx, run_id, 999)
+    choice, table, note = evaluate_section.refresh_values(ctx, run_id)
+    assert choice["value"] == fitting[0] and table == rows and "fit this run" in note

@@ -149,3 +149,42 @@ def fake_finished_run(ctx: UIContext, name: str, **overrides: Any) -> int:
     ctx.store.add_metrics(run_id, rows)
     ctx.store.update_run(run_id, step=20)
     return run_id
+
+
+CORPUS = {"size_chars": 20_000, "seed": 0}
+
+
+def recorded_gpt_run(ctx: UIContext, name: str, dataset: dict, parent_id: int | None = None) -> int:
+    """A succeeded run row with a tiny untrained GPT saved as its model (no training): enough
+    for the tabs that load a model, a tokenizer and the run's dataset."""
+    import torch
+
+    from workbench.config import resolve_config
+    from workbench.runner import build
+
+    raw = {
+        "name": name,
+        "seed": 0,
+        "stage": {"name": "pretrain", "max_steps": 1},
+        "architecture": {"name": "gpt", "n_layer": 1, "n_head": 2, "n_embd": 16, "block_size": 96},
+        "tokenizer": {"name": "char"},
+        "dataset": dataset,
+    }
+    resolved = resolve_config(raw, ctx.registry)
+    run_id = ctx.store.create_run(
+        name=name, stage="pretrain", architecture="gpt", dataset=dataset["name"],
+        tokenizer="char", config=resolved.to_dict(), seed=0, plugin_versions={},
+        package_versions={}, parent_id=parent_id, status="succeeded", max_steps=1,
+    )  # fmt: skip
+    run_dir = ctx.paths.run_dir(run_id)
+    corpus = build.build_dataset(resolved, ctx.registry, ctx.paths)
+    tokenizer = build.new_tokenizer(resolved, ctx.registry)
+    # Fit on the parent corpus's text, so a child shares its parent's vocabulary.
+    parent = resolve_config({**raw, "dataset": {"name": "synthetic", **CORPUS}}, ctx.registry)
+    tokenizer.fit(build.build_dataset(parent, ctx.registry, ctx.paths).texts())
+    tokenizer.save(run_dir / build.TOKENIZER_DIR)
+    torch.manual_seed(run_id)
+    model = build.build_model(resolved, ctx.registry, tokenizer.vocab_size)
+    build.atomic_torch_save(model.state_dict(), run_dir / build.MODEL_FILE)
+    assert corpus.extras["prompt_tasks"]
+    return run_id

@@ -41,11 +41,11 @@ __all__ = ["Run", "load", "metrics", "run", "runs"]
 
 
 def _open(home: HomeLike) -> tuple[Paths, Store]:
-    from workbench.runner.procs import is_same_process
+    from workbench.runner.reconcile import reconcile
 
     paths = resolve_home(home).ensure()
     store = open_store(paths)
-    store.reconcile(is_same_process)  # runs whose process is gone become "interrupted"
+    reconcile(store, paths)  # runs whose process is gone become "interrupted"
     return paths, store
 
 

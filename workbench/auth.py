@@ -14,13 +14,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from workbench.files import atomic_file
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 """scrypt work factors (about 16 MiB and a few tens of milliseconds per check)."""
@@ -89,17 +89,9 @@ def read_users(path: Path) -> dict[str, UserEntry]:
 
 def write_users(path: Path, users: dict[str, UserEntry]) -> None:
     """Replace the auth file atomically; it is readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for entry in users.values():
-                handle.write(json.dumps(asdict(entry)) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, permissions=0o600) as handle:
+        for entry in users.values():
+            handle.write(json.dumps(asdict(entry)) + "\n")
 
 
 def add_user(path: Path, user: str, password: str) -> bool:

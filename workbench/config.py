@@ -11,13 +11,14 @@ import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from workbench.registry import Registry, UnknownPluginError
 from workbench.runner.tracking import missing_logger_error
+from workbench.suggest import did_you_mean
 
 PLUGIN_BLOCKS: dict[str, str] = {
     "stage": "stages",
@@ -29,14 +30,24 @@ PLUGIN_BLOCKS: dict[str, str] = {
 
 PRECISIONS = (
     "32-true",
-    "32",
     "16-mixed",
     "bf16-mixed",
     "bf16-true",
     "16-true",
     "64-true",
     "transformer-engine",
+    "transformer-engine-float16",
 )
+"""Lightning's precision names; a config may also use its short aliases (:data:`PRECISION_ALIASES`)."""
+
+PRECISION_ALIASES: dict[str, str] = {
+    "64": "64-true",
+    "32": "32-true",
+    "16": "16-mixed",
+    "bf16": "bf16-mixed",
+}
+"""The short precision names Lightning accepts (``precision=16``, ``"bf16"``), and the name each
+stands for; a config's ``trainer.precision`` is stored under the full name."""
 
 
 class ConfigError(ValueError):
@@ -64,7 +75,10 @@ class TrainerOptions(BaseModel):
 
     accelerator: str = Field("auto", description="cpu, gpu, cuda, mps or auto")
     devices: int | str | list[int] = Field(1, description="number of devices, a list, or auto")
-    precision: Literal[PRECISIONS] = Field("32-true", description="Lightning precision")  # type: ignore[valid-type]
+    precision: Literal[PRECISIONS] = Field(  # type: ignore[valid-type]
+        "32-true",
+        description="Lightning precision (its aliases 16, 32, 64 and bf16 are accepted)",
+    )
     strategy: str = Field("auto", description="auto, ddp, fsdp, ...")
     num_nodes: int = Field(1, ge=1)
     log_every_n_steps: int = Field(10, ge=1, description="how often training metrics are stored")
@@ -82,6 +96,23 @@ class TrainerOptions(BaseModel):
     compile: bool | Literal["auto"] = Field(
         "auto", description="torch.compile the model: auto = on CUDA only"
     )
+
+    @field_validator("precision", mode="before")
+    @classmethod
+    def _precision_alias(cls, value: Any) -> Any:
+        # 16, "16", "bf16", "BF16-Mixed", ... as Lightning's Trainer accepts them.
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int | str):
+            text = PRECISION_ALIASES.get(str(value).strip().lower(), str(value).strip().lower())
+            if text not in PRECISIONS:
+                hint = did_you_mean(text, [*PRECISIONS, *PRECISION_ALIASES])
+                raise ValueError(
+                    f"unknown precision {value!r}{'; ' + hint if hint else ''} (use one of "
+                    f"{', '.join(PRECISIONS)}, or the aliases {', '.join(PRECISION_ALIASES)})"
+                )
+            return text
+        return value
 
     @field_validator("loggers")
     @classmethod
@@ -225,13 +256,47 @@ def _format_loc(prefix: str, loc: Sequence[Any]) -> str:
     return text
 
 
-def _pydantic_issues(exc: ValidationError, prefix: str) -> list[tuple[str, str]]:
+def _model_at(model: type[BaseModel] | None, path: Sequence[Any]) -> type[BaseModel] | None:
+    """The pydantic model a nested location ``path`` of ``model`` is validated by, or None."""
+    for part in path:
+        if model is None or not isinstance(part, str) or part not in model.model_fields:
+            return None
+        annotation = model.model_fields[part].annotation
+        candidates = [annotation, *get_args(annotation)]
+        model = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+    return model
+
+
+def _unknown_field(name: str, known: Sequence[str]) -> str:
+    """The message for an unknown key: the closest known field first, then all of them."""
+    hint = did_you_mean(name, known)
+    valid = ", ".join(sorted(known)) or "none"
+    return (
+        f"unknown field, {hint} (valid fields: {valid})"
+        if hint
+        else (f"unknown field (valid fields: {valid})")
+    )
+
+
+def _pydantic_issues(
+    exc: ValidationError, prefix: str, model: type[BaseModel] | None = None
+) -> list[tuple[str, str]]:
+    """``(location, message)`` of each error; an unknown key of ``model`` (or of a model nested
+    in it) names the closest known field."""
     issues = []
     for err in exc.errors():
-        loc = _format_loc(prefix, err.get("loc", ()))
+        where = err.get("loc", ())
+        loc = _format_loc(prefix, where)
         msg = err.get("msg", "invalid")
         if err.get("type") == "extra_forbidden":
-            msg = "unknown field"
+            parent = _model_at(model, where[:-1])
+            msg = (
+                _unknown_field(str(where[-1]), list(parent.model_fields))
+                if parent is not None and where
+                else "unknown field"
+            )
         elif "input" in err and not isinstance(err["input"], dict | list):
             msg = f"{msg} (got {err['input']!r})"
         issues.append((loc, msg))
@@ -239,46 +304,76 @@ def _pydantic_issues(exc: ValidationError, prefix: str) -> list[tuple[str, str]]
 
 
 def validate_options(spec: Any, options: Mapping[str, Any], block: str) -> BaseModel:
-    """Validate a block's options with the plugin's Config; unknown keys are always refused."""
+    """Validate a block's options with the plugin's Config; unknown keys are always refused.
+
+    Every problem of the block is reported at once: unknown keys (each with the closest known
+    field), an unknown preset and the Config's own errors for the remaining keys.
+    """
     options = dict(options)
+    issues: list[tuple[str, str]] = []
+    fields = spec.config.model_fields
     presets = getattr(spec, "presets", None) or {}
     preset = options.get("preset")
     if preset is not None:
-        if preset not in presets:
+        if preset in presets:
+            base = {k: v for k, v in presets[preset].items() if k in fields}
+            options = {**base, **options}
+        else:
             available = ", ".join(sorted(presets)) or "none"
-            raise ConfigError(
-                [(f"{block}.preset", f"unknown preset {preset!r} (available: {available})")]
+            hint = did_you_mean(str(preset), presets)
+            issues.append(
+                (
+                    f"{block}.preset",
+                    f"unknown preset {preset!r}{'; ' + hint if hint else ''} "
+                    f"(available: {available})",
+                )
             )
-        fields = spec.config.model_fields
-        base = {k: v for k, v in presets[preset].items() if k in fields}
-        options = {**base, **options}
-        if "preset" not in fields:
             options.pop("preset")
-    known = set(spec.config.model_fields)
-    unknown = [key for key in options if key not in known]
-    if unknown:
-        valid = ", ".join(sorted(known)) or "none"
-        raise ConfigError(
-            [(f"{block}.{key}", f"unknown field (valid fields: {valid})") for key in unknown]
-        )
+        if "preset" not in fields:
+            options.pop("preset", None)
+    for key in options:
+        if key not in fields:
+            issues.append((f"{block}.{key}", _unknown_field(str(key), list(fields))))
+    known = {key: value for key, value in options.items() if key in fields}
+    validated: BaseModel | None = None
     try:
-        return spec.config.model_validate(options)
+        validated = spec.config.model_validate(known)
     except ValidationError as exc:
-        raise ConfigError(_pydantic_issues(exc, block)) from None
+        issues.extend(_pydantic_issues(exc, block, spec.config))
+    if issues or validated is None:
+        raise ConfigError(issues)
+    return validated
+
+
+def _plugin_blocks(raw: Mapping[str, Any], run: RunConfig | None) -> dict[str, PluginBlock]:
+    """The plugin blocks that can be looked up: all of them when the top level validated,
+    otherwise each block that is itself well-formed (so its options are checked too)."""
+    if run is not None:
+        return {block: getattr(run, block) for block in PLUGIN_BLOCKS}
+    blocks = {}
+    for block in PLUGIN_BLOCKS:
+        try:
+            blocks[block] = PluginBlock.model_validate(raw.get(block))
+        except ValidationError:
+            continue  # already among the top level's errors
+    return blocks
 
 
 def resolve_config(raw: Mapping[str, Any], registry: Registry) -> ResolvedConfig:
-    """Validate a raw config against the loaded plugins; all problems are reported together."""
+    """Validate a raw config against the loaded plugins; all problems are reported together:
+    the top level's, every block's (each unknown field with the closest known one), and the
+    pairing of stage, architecture and dataset."""
+    issues: list[tuple[str, str]] = []
+    run: RunConfig | None = None
     try:
         run = RunConfig.model_validate(dict(raw))
     except ValidationError as exc:
-        raise ConfigError(_pydantic_issues(exc, "")) from None
+        issues.extend(_pydantic_issues(exc, "", RunConfig))
 
-    issues: list[tuple[str, str]] = []
     options: dict[str, BaseModel] = {}
     specs: dict[str, Any] = {}
-    for block, kind in PLUGIN_BLOCKS.items():
-        plugin_block: PluginBlock = getattr(run, block)
+    for block, plugin_block in _plugin_blocks(raw, run).items():
+        kind = PLUGIN_BLOCKS[block]
         try:
             spec = registry.get(kind, plugin_block.name)
         except UnknownPluginError as exc:
@@ -314,7 +409,7 @@ def resolve_config(raw: Mapping[str, Any], registry: Registry) -> ResolvedConfig
                     f"{stage.name!r} accepts: {', '.join(stage.dataset_kinds)}",
                 )
             )
-    if issues:
+    if issues or run is None:
         raise ConfigError(issues)
     return ResolvedConfig(run=run, options=options)
 

@@ -47,8 +47,8 @@ class CausalLM(Protocol):
         """Final (normalised) hidden states ``(B, T, C)`` for heads added by later stages."""
         ...
 
-    # Optional: ``logits_from_hidden(hidden) -> logits`` when the logits are a function of
-    # :meth:`hidden_states` (as in ``gpt``); stages needing both then run the model once.
+    # Optional: ``logits_from_hidden`` (:class:`LogitsFromHidden`) and ``attention_weights``
+    # (:class:`AttentionWeights`).
 
     def generate(
         self,
@@ -70,6 +70,28 @@ class CausalLM(Protocol):
 
     def optimizer_groups(self, weight_decay: float) -> list[dict]:
         """Parameter groups for AdamW: matrices decayed, biases and norms not."""
+        ...
+
+
+@runtime_checkable
+class LogitsFromHidden(Protocol):
+    """Optional for a causal LM whose logits are a function of :meth:`CausalLM.hidden_states`
+    (as in ``gpt``): stages needing both (an auxiliary LM loss, a value head) run the model once."""
+
+    def logits_from_hidden(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Logits ``(..., vocab_size)`` of hidden states ``(..., C)``."""
+        ...
+
+
+@runtime_checkable
+class AttentionWeights(Protocol):
+    """Optional for a causal LM: the attention maps the dashboard's Playground draws (a model
+    without the method simply shows none)."""
+
+    def attention_weights(self, idx: torch.Tensor) -> list[torch.Tensor]:
+        """Attention probabilities for ``idx`` ``(B, T)``, ``T <= block_size``: one tensor
+        ``(B, heads, T, T)`` per layer, whose row ``t`` spreads position ``t``'s attention over
+        positions ``0 .. t`` (rows sum to 1). Runs without gradients, in eval mode."""
         ...
 
 

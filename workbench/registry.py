@@ -30,6 +30,7 @@ from pydantic import BaseModel
 
 from workbench import hookspecs
 from workbench.specs import SPEC_TYPES, _Spec
+from workbench.suggest import did_you_mean
 
 ENTRY_POINT_GROUP = "workbench"
 BUILTIN_DISTRIBUTION = "workbench"
@@ -114,8 +115,10 @@ class Registry:
             failed = [f.name for f in self.failed]
             if failed:
                 hint = f"; plugins that failed to load: {', '.join(failed)}"
+            close = did_you_mean(name, self.specs[kind])
             raise UnknownPluginError(
-                f"unknown {_SINGULAR[kind]} {name!r} (available: {available}{hint})"
+                f"unknown {_SINGULAR[kind]} {name!r}{'; ' + close if close else ''} "
+                f"(available: {available}{hint})"
             ) from None
 
     def architecture(self, name: str) -> Any:
@@ -196,6 +199,11 @@ class Registry:
             _reraise_interrupt(exc)
             self.failed.append(PluginFailure(name, _describe(exc)))
             return
+        problems = _hook_problems(pm, obj)
+        if problems:
+            pm.unregister(name=name)
+            self.failed.append(PluginFailure(name, "; ".join(problems)))
+            return
         try:
             for kind in KINDS:
                 hook = getattr(pm.hook, _HOOK_FOR_KIND[kind])
@@ -229,6 +237,34 @@ class Registry:
             self.owners[(spec.kind, spec.name)] = name
             loaded.specs[spec.kind].append(spec.name)
         self.plugins.append(loaded)
+
+
+def _hook_problems(pm: pluggy.PluginManager, plugin: Any) -> list[str]:
+    """What makes a registered plugin's hooks never run: a ``@hookimpl`` whose name matches no
+    hook (``register_architecture``, without the "s"), or a function named like a hook that is
+    not marked ``@hookimpl``. Either way the plugin would load with nothing in it.
+
+    The first is what pluggy's ``check_pending()`` finds (it is checked per plugin here, so that
+    only the faulty plugin is refused); ``optionalhook=True`` opts out of it."""
+    hooks = list(_HOOK_FOR_KIND.values())
+    problems = []
+    for caller in pm.get_hookcallers(plugin) or []:
+        if caller.has_spec():
+            continue
+        if any(impl.plugin is plugin and not impl.optionalhook for impl in caller.get_hookimpls()):
+            hint = did_you_mean(caller.name, hooks)
+            problems.append(
+                f"{caller.name} is marked @hookimpl but is not a workbench hook"
+                f"{'; ' + hint if hint else ''} (the hooks: {', '.join(hooks)})"
+            )
+    for hook in hooks:
+        function = getattr(plugin, hook, None)
+        if callable(function) and pm.parse_hookimpl_opts(plugin, hook) is None:
+            problems.append(
+                f"{hook} is not marked @hookimpl (from workbench import hookimpl), so it is "
+                "never called"
+            )
+    return problems
 
 
 def _reraise_interrupt(exc: BaseException) -> None:

@@ -9,7 +9,6 @@ validation.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Iterator
 
 import pytorch_lightning as pl
@@ -19,6 +18,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from workbench.data import TEXT
 from workbench.protocols import CAUSAL_LM
+from workbench.schedules import warmup_cosine
 from workbench.specs import StageContext, StageParts, StageSpec
 
 
@@ -63,12 +63,7 @@ def lr_at(step: int, cfg: PretrainConfig) -> float:
     """Linear warm-up to ``lr``, cosine decay to ``min_lr`` at ``lr_decay_steps``, then flat."""
     min_lr = cfg.min_lr if cfg.min_lr is not None else cfg.lr / 10
     decay_steps = cfg.lr_decay_steps or cfg.max_steps
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / (cfg.warmup_steps + 1)
-    if step >= decay_steps:
-        return min_lr
-    progress = (step - cfg.warmup_steps) / max(1, decay_steps - cfg.warmup_steps)
-    return min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (cfg.lr - min_lr)
+    return cfg.lr * warmup_cosine(step, cfg.warmup_steps, decay_steps, min_lr / cfg.lr)
 
 
 class RandomWindows(IterableDataset):
@@ -251,6 +246,11 @@ def build_pretrain(ctx: StageContext) -> StageParts:
     block_size = ctx.model.block_size
     train_ids = _encode(ctx.tokenizer, corpus.train)
     val_ids = _encode(ctx.tokenizer, corpus.val or corpus.train)
+    if cfg.sample_tokens:
+        try:  # now, not at the first validation after minutes of training
+            ctx.tokenizer.encode(cfg.sample_prompt)
+        except ValueError as exc:
+            raise ValueError(f"stage.sample_prompt {cfg.sample_prompt!r}: {exc}") from None
     data = TokenWindowData(
         train_ids,
         val_ids,

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 
-
-def warmup_cosine(step: int, warmup: int, total: int, min_ratio: float = 0.1) -> float:
-    """Multiplier of the peak learning rate at ``step``: linear warm-up over ``warmup`` steps,
-    then cosine decay to ``min_ratio`` at ``total``."""
-    if step < warmup:
-        return (step + 1) / (warmup + 1)
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return min_ratio + 0.5 * (1.0 + math.cos(math.pi * progress)) * (1.0 - min_ratio)
+from workbench.schedules import warmup_cosine
 
 
 def adamw(

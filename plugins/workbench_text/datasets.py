@@ -10,9 +10,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import math
-import os
 import re
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from workbench.data import TEXT, TextCorpus
+from workbench.files import atomic_file, sha256_of
 from workbench.specs import DatasetContext, DatasetSpec
 
 DOWNLOAD_TIMEOUT_S = 60.0
@@ -248,15 +247,6 @@ class UrlConfig(BaseModel):
 # ---------------------------------------------------------------------------------------------
 
 
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 digest of a file's contents."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _cache_name(config: UrlConfig) -> str:
     name = config.filename
     if name is None:
@@ -268,29 +258,22 @@ def _cache_name(config: UrlConfig) -> str:
 
 def _download(url: str, target: Path, expected_sha256: str) -> None:
     """Fetch ``url`` into ``target``, only if its digest matches; never leaves a partial file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        digest = hashlib.sha256()
-        request = urllib.request.Request(url, headers={"User-Agent": "workbench"})
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
-                    while chunk := response.read(_CHUNK):
-                        digest.update(chunk)
-                        out.write(chunk)
-            except urllib.error.URLError as error:
-                raise OSError(f"could not download {url}: {error.reason}") from error
+    digest = hashlib.sha256()
+    request = urllib.request.Request(url, headers={"User-Agent": "workbench"})
+    with atomic_file(target, "wb", suffix=".part") as out:
+        try:
+            with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
+                while chunk := response.read(_CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+        except urllib.error.URLError as error:
+            raise OSError(f"could not download {url}: {error.reason}") from error
         actual = digest.hexdigest()
         if actual != expected_sha256:
             raise ValueError(
                 f"the download of {url} has SHA-256 {actual}, expected {expected_sha256}; "
                 "the file was not kept"
             )
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def fetch(config: UrlConfig, cache_dir: Path) -> Path:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from workbench.specs import TokenizerSpec
-from workbench_text.tokenizer_io import (
+from workbench.tokenizer_files import (
     TOKENIZER_FILE,
     as_id_list,
     as_texts,

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from workbench.specs import TokenizerSpec
-from workbench_text.tokenizer_io import (
+from workbench.tokenizer_files import (
     TOKENIZER_FILE,
     as_id_list,
     as_texts,

@@ -15,6 +15,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from workbench.charts.heatmaps import tick_positions
+
 __all__ = [
     "ATTENTION_KINDS",
     "attention_figure",
@@ -74,6 +76,8 @@ def attention_figure(
         vertical_spacing=min(0.12, 0.6 / max(1, n_layers)),
     )
     hover = [[f"{q} → {k}" for k in key_labels] for q in query_labels]
+    # Past ~60 tokens, every n-th is labelled (hovering a cell still names both tokens).
+    key_ticks, query_ticks = tick_positions(n_keys), tick_positions(n_queries)
     for row, layer in enumerate(weights):
         for h in range(n_heads):
             figure.add_trace(
@@ -90,8 +94,8 @@ def attention_figure(
                 col=h + 1,
             )
             figure.update_xaxes(
-                tickvals=list(range(n_keys)),
-                ticktext=list(key_labels),
+                tickvals=key_ticks,
+                ticktext=[key_labels[i] for i in key_ticks],
                 tickangle=-60,
                 tickfont={"size": 9},
                 title_text=key_axis if row == n_layers - 1 else None,
@@ -99,8 +103,8 @@ def attention_figure(
                 col=h + 1,
             )
             figure.update_yaxes(
-                tickvals=list(range(n_queries)),
-                ticktext=list(query_labels),
+                tickvals=query_ticks,
+                ticktext=[query_labels[i] for i in query_ticks],
                 autorange="reversed",
                 tickfont={"size": 9},
                 title_text=query_axis if h == 0 else None,

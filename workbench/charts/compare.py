@@ -10,6 +10,8 @@ import plotly.graph_objects as go
 
 from workbench.charts.curves import Series, _empty
 
+MAX_AXES = 12
+"""Most setting axes drawn (more overlap into an unreadable comb)."""
 X_TITLES = {"step": "step", "tokens": "tokens seen", "time": "seconds since the run started"}
 
 
@@ -74,6 +76,11 @@ def parallel_coordinates_figure(
     if len(keep) < 1:
         return _empty(title, f"no chosen run has logged {metric}")
     names = sorted({name for i in keep for name in params[i]})
+    if not names:
+        return _empty(title, "the chosen runs differ in no numeric setting")
+    if len(names) > MAX_AXES:
+        title += f" ({MAX_AXES} of {len(names)} differing settings)"
+        names = names[:MAX_AXES]
     dimensions = [_dimension(n, [params[i].get(n) for i in keep]) for n in names]
     scores = [float(final[i]) for i in keep]  # type: ignore[arg-type]
     dimensions.append({"label": f"final {metric}", "values": scores})

@@ -42,11 +42,14 @@ def _empty(title: str, message: str) -> go.Figure:
     return fig
 
 
-def loss_figure(metrics: Mapping[str, Series], *, title: str = "Loss") -> go.Figure:
-    """One line per loss metric against the optimizer step (validation losses with markers)."""
+def loss_figure(
+    metrics: Mapping[str, Series], *, title: str = "Loss", empty: str = "no loss logged yet"
+) -> go.Figure:
+    """One line per loss metric against the optimizer step (validation losses with markers);
+    ``empty`` is what an empty chart says."""
     names = sorted(name for name in metrics if is_loss(name) and metrics[name])
     if not names:
-        return _empty(title, "no loss logged yet")
+        return _empty(title, empty)
     fig = go.Figure()
     for name in names:
         xs, ys = zip(*metrics[name], strict=True)

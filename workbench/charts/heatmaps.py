@@ -6,12 +6,15 @@ and a cell's brightness is how much the row's token attends to the column's toke
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
 from workbench.charts.curves import _empty
 
+MAX_LABELS = 60
+"""Most token labels on an axis; past this, every n-th token is labelled."""
 _VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥", "": "∅"}
 
 
@@ -20,6 +23,18 @@ def token_label(text: str) -> str:
     if text in _VISIBLE:
         return _VISIBLE[text]
     return text.replace("\n", "⏎").replace(" ", "␣")
+
+
+def tick_positions(count: int, most: int = MAX_LABELS) -> list[int]:
+    """The positions that get a token label: all up to ``most``, else every n-th (and the last),
+    so that labels never overlap; hovering a cell still names both tokens."""
+    if count <= most:
+        return list(range(count))
+    stride = math.ceil(count / most)
+    ticks = list(range(0, count, stride))
+    if ticks[-1] != count - 1:
+        ticks.append(count - 1)
+    return ticks
 
 
 def attention_heatmap(
@@ -42,7 +57,13 @@ def attention_heatmap(
             hovertemplate="%{customdata[0]} → %{customdata[1]}: %{z:.3f}<extra></extra>",
         )
     )
-    axis = {"tickmode": "array", "tickvals": positions, "ticktext": labels, "tickangle": 0}
+    ticks = tick_positions(len(tokens))
+    axis = {
+        "tickmode": "array",
+        "tickvals": ticks,
+        "ticktext": [labels[i] for i in ticks],
+        "tickangle": 0,
+    }
     size = max(360, min(900, 22 * len(tokens) + 140))
     fig.update_layout(
         title=title,

@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("run_cmd", "sample text from a finished run"),
     "runs": ("runs_cmd", "list runs, newest first"),
     "show": ("runs_cmd", "show one run"),
+    "metrics": ("runs_cmd", "a run's full metric history (table, JSON or CSV)"),
+    "delete": ("delete_cmd", "delete a stopped run with its metrics, samples and files"),
     "evaluate": ("evaluate_cmd", "run an evaluation on a finished run"),
     "items": ("items_cmd", "show the items an evaluation scored"),
     "export": (
@@ -108,6 +110,9 @@ def _command_of(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from workbench.runner import startup
+
+    startup.mark_command_start()
     words = list(sys.argv[1:] if argv is None else argv)
     command = _command_of(words)
     parser = build_parser(command, every=False)

@@ -11,7 +11,7 @@ from typing import Any
 
 from workbench.paths import Paths, resolve_home
 from workbench.registry import Registry, load_registry
-from workbench.runner.procs import is_same_process
+from workbench.runner.reconcile import reconcile
 from workbench.store import Store, open_store
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
@@ -45,7 +45,7 @@ def open_context(home: str | None) -> Context:
     """Open (and migrate) the store; runs whose process is gone become ``interrupted``."""
     paths = resolve_home(home).ensure()
     store = open_store(paths)
-    for run_id in store.reconcile(is_same_process):
+    for run_id in reconcile(store, paths):
         print(f"note: run {run_id} was interrupted (its process is gone)", file=sys.stderr)
     return Context(paths=paths, store=store)
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +27,7 @@ from workbench.cli.common import (
     print_table,
 )
 from workbench.config import apply_overrides, validate_options
+from workbench.files import atomic_write
 from workbench.paths import Paths
 from workbench.registry import Registry, UnknownPluginError
 from workbench.store import KIND_FILTERS, PREFERENCE_CHOICES, RunRecord, StoreError
@@ -86,6 +85,11 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     g.add_argument("--top-k", type=int, default=None, help="sample from the k likeliest tokens")
     g.add_argument("--max-tokens", type=int, default=48, help="longest completion in tokens")
     g.add_argument("--seed", type=int, default=None, help="sampling seed (default: the run's)")
+    g.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="keep pairs with an empty completion (by default such a sample is drawn again)",
+    )
     g.add_argument("--json", action="store_true", help="print JSON")
     g.set_defaults(handler=cmd_pairs_generate)
 
@@ -402,7 +406,8 @@ def cmd_pairs_generate(args: argparse.Namespace) -> int:
     for index, prompt in enumerate(tqdm(texts, desc="sampling", unit="prompt", file=sys.stderr)):
         for _ in range(DISTINCT_ATTEMPTS):
             first, second = sample(prompt)
-            if first != second:
+            empty = not (first.strip() and second.strip())
+            if first != second and (args.allow_empty or not empty):
                 kept.append((index, [first, second]))
                 break
         else:
@@ -437,7 +442,7 @@ def cmd_pairs_generate(args: argparse.Namespace) -> int:
     if skipped:
         print(
             f"  {skipped} prompt(s) skipped: {DISTINCT_ATTEMPTS} tries gave two equal "
-            "completions (raise --temperature)"
+            "completions or an empty one (raise --temperature, or --allow-empty)"
         )
     return EXIT_OK
 
@@ -505,19 +510,8 @@ def cmd_label(args: argparse.Namespace) -> int:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, so a reader never
-    sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``text`` to ``path`` durably, so a reader never sees half a file."""
+    atomic_write(path, text, fsync=True)
 
 
 def export_jsonl(ctx: Context, annotator: str | None, kind: str | None) -> tuple[str, int, int]:

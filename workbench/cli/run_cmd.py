@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+import yaml
+
 from workbench.cli.common import EXIT_BAD_INPUT, EXIT_OK, STATUS_EXIT, UserError, open_context
 from workbench.config import load_config, load_yaml
+from workbench.registry import load_registry
 from workbench.runner import launcher, queue
 
 
@@ -35,6 +38,12 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
         action="store_true",
         help="record the run as queued and print its id without starting it (to launch the "
         "worker yourself, e.g. under torchrun or SLURM)",
+    )
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved config as YAML (every default filled in, presets applied, "
+        "--set overrides included) and exit: nothing is recorded or run",
     )
     p.set_defaults(handler=cmd_run)
 
@@ -109,14 +118,23 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
 
 
 def _start(ctx, run_id: int, *, resume: bool, detach: bool) -> int:
+    from workbench.runner.startup import command_started_at
+
+    began = command_started_at()  # the worker's startup_s counts from this command's start
     if detach:
-        proc = launcher.spawn(ctx.paths, run_id, resume=resume, store=ctx.store)
+        proc = launcher.spawn(ctx.paths, run_id, resume=resume, store=ctx.store, started_at=began)
         print(
             f"run {run_id} started in the background (pid {proc.pid}); "
             f"log: {ctx.paths.run_dir(run_id) / 'run.log'}"
         )
         return EXIT_OK
-    proc = launcher.spawn(ctx.paths, run_id, resume=resume, foreground=True, store=ctx.store)
+    proc = launcher.spawn(
+        ctx.paths, run_id, resume=resume, foreground=True, store=ctx.store, started_at=began
+    )
+    return _wait(ctx, run_id, proc)
+
+
+def _wait(ctx, run_id: int, proc) -> int:
     status = launcher.wait_foreground(ctx.store, run_id, proc)
     run = ctx.store.get_run(run_id)
     print(f"run {run_id} {status} at step {run.step}")
@@ -126,14 +144,36 @@ def _start(ctx, run_id: int, *, resume: bool, detach: bool) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    ctx = open_context(args.home)
-    resolved = load_config(args.config, ctx.registry, args.overrides)
-    run_id = launcher.create_run(ctx.store, ctx.registry, resolved)
+    if args.print_config:
+        resolved = load_config(args.config, load_registry(), args.overrides)
+        sys.stdout.write(yaml.safe_dump(resolved.to_dict(), sort_keys=False, allow_unicode=True))
+        return EXIT_OK
+    from workbench.config_warnings import config_warnings, format_warnings
+    from workbench.paths import resolve_home
+    from workbench.runner.startup import command_started_at
+
+    worker = None
+    if not (args.detach or args.create_only):
+        # The foreground worker starts importing now, while this process validates the config.
+        paths = resolve_home(args.home).ensure()
+        worker = launcher.prestart(paths, started_at=command_started_at())
+    try:
+        ctx = open_context(args.home)
+        resolved = load_config(args.config, ctx.registry, args.overrides)
+        if warnings := config_warnings(resolved):  # valid but senseless: say so, run anyway
+            print(format_warnings(warnings), file=sys.stderr, flush=True)
+        run_id = launcher.create_run(ctx.store, ctx.registry, resolved)
+    except BaseException:
+        if worker is not None:
+            launcher.abandon(worker)
+        raise
     print(f"run {run_id}: {resolved.name}", flush=True)
     if args.create_only:
         ctx.store.update_run(run_id, pid=None)  # no owner: a worker started elsewhere claims it
         print("start it with: python " + " ".join(launcher.worker_command(ctx.paths, run_id)[1:]))
         return EXIT_OK
+    if worker is not None and launcher.hand_over(worker, ctx.store, run_id):
+        return _wait(ctx, run_id, worker)
     return _start(ctx, run_id, resume=False, detach=args.detach)
 
 

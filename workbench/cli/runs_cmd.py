@@ -1,14 +1,16 @@
-"""Commands that read runs: ``runs`` and ``show``."""
+"""Commands that read runs: ``runs``, ``show`` and ``metrics``."""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import sys
 from dataclasses import asdict
 from typing import Any
 
 import yaml
 
-from workbench.cli.common import EXIT_OK, open_context, print_json, print_table
+from workbench.cli.common import EXIT_OK, UserError, open_context, print_json, print_table
 from workbench.store import RunRecord
 
 
@@ -24,6 +26,27 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.add_argument("run", help="run id or name")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_show)
+
+    p = sub.add_parser(
+        "metrics",
+        parents=[common],
+        help="a run's full metric history (table, JSON or CSV)",
+        description="The full history of a run's metrics: a table with one row per step and "
+        "one column per metric, or with --json / --csv one record per logged value (step, "
+        "name, value, wall_time), as workbench.metrics() returns them in Python.",
+    )
+    p.add_argument("run", help="run id or name")
+    p.add_argument(
+        "--metric",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this metric, e.g. --metric val/loss (repeatable)",
+    )
+    formats = p.add_mutually_exclusive_group()
+    formats.add_argument("--json", action="store_true", help="print JSON records")
+    formats.add_argument("--csv", action="store_true", help="print CSV records")
+    p.set_defaults(handler=cmd_metrics)
 
 
 def run_summary(run: RunRecord, metrics: dict[str, float]) -> dict[str, Any]:
@@ -129,9 +152,9 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"    step {w.step}: {w.prompt} {w.text}")
     if samples:
         last = samples[-1]
-        print(f"  last sample (step {last.step}):")
-        for line in (last.prompt + last.text).splitlines()[:8]:
-            print(f"    | {line}")
+        print(f"  last sample (step {last.step})")
+        _print_text("prompt", last.prompt, keep="last")
+        _print_text("output", last.text, keep="first")
     print("  config")
     for line in yaml.safe_dump(run.config, sort_keys=False).splitlines():
         print(f"    {line}")
@@ -140,3 +163,67 @@ def cmd_show(args: argparse.Namespace) -> int:
         for line in run.error.rstrip().splitlines():
             print(f"    {line}")
     return EXIT_OK
+
+
+SAMPLE_LINES = 8
+"""Lines of a sample's prompt (its end) and of its output (its start) that ``show`` prints."""
+
+
+def _print_text(label: str, text: str, *, keep: str) -> None:
+    """``text`` under ``label`` as quoted lines: of a long text, the end (``keep="last"``, a
+    prompt) or the start (``keep="first"``, an output); an empty text says so."""
+    if not text.strip():
+        print(f"    {label}  (empty)")
+        return
+    lines = text.splitlines()
+    hidden = max(0, len(lines) - SAMPLE_LINES)
+    out = [f"| {line}" for line in (lines[hidden:] if keep == "last" else lines[:SAMPLE_LINES])]
+    if hidden and keep == "last":
+        out.insert(0, f"({hidden} earlier line(s) not shown)")
+    elif hidden:
+        out.append(f"({hidden} more line(s) not shown)")
+    for index, line in enumerate(out):
+        print(f"    {label if index == 0 else ' ' * len(label)}  {line}")
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    ctx = open_context(args.home)
+    run = ctx.store.find_run(args.run)
+    records = ctx.store.metrics(run.id)
+    names = sorted({m.name for m in records})
+    unknown = [name for name in args.metric if name not in names]
+    if unknown:
+        logged = ", ".join(names) or "none yet"
+        raise UserError(f"run {run.id} logged no metric {unknown[0]!r} (it logged: {logged})")
+    if args.metric:
+        records = [m for m in records if m.name in args.metric]
+        names = [name for name in names if name in args.metric]
+    rows = [asdict(m) for m in sorted(records, key=lambda m: (m.step, m.name))]
+    if args.json:
+        print_json(rows)
+        return EXIT_OK
+    if args.csv:
+        writer = csv.DictWriter(
+            sys.stdout, fieldnames=["step", "name", "value", "wall_time"], lineterminator="\n"
+        )
+        writer.writeheader()
+        writer.writerows(rows)
+        return EXIT_OK
+    if not rows:
+        print(f"run {run.id} ({run.name}) has logged no metrics yet")
+        return EXIT_OK
+    by_step: dict[int, dict[str, float]] = {}
+    for row in rows:
+        by_step.setdefault(row["step"], {})[row["name"]] = row["value"]
+    print_table(
+        ["step", *names],
+        [
+            [step, *(_number(values.get(name)) for name in names)]
+            for step, values in sorted(by_step.items())
+        ],
+    )
+    return EXIT_OK
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.6g}"

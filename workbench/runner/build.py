@@ -5,9 +5,6 @@ Shared by the worker (training) and by commands that use a finished run (generat
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +13,7 @@ from typing import Any
 import torch
 
 from workbench.config import ResolvedConfig
+from workbench.files import atomic_file
 from workbench.paths import Paths
 from workbench.registry import Registry
 from workbench.specs import DatasetContext, ModelContext
@@ -25,25 +23,10 @@ HEADS_FILE = "heads.pt"
 TOKENIZER_DIR = "tokenizer"
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def atomic_torch_save(obj: Any, path: Path) -> None:
     """``torch.save`` into a temporary file beside ``path``, then rename into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as handle:
+        torch.save(obj, handle)
 
 
 def build_dataset(resolved: ResolvedConfig, registry: Registry, paths: Paths) -> Any:

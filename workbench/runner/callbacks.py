@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +14,7 @@ from pytorch_lightning.loggers.logger import Logger, rank_zero_experiment
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
+from workbench.files import atomic_file
 from workbench.store import Store
 
 LAST_CHECKPOINT = "last.ckpt"
@@ -30,18 +29,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     ) -> None:
         import torch
 
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                torch.save(checkpoint, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(path, "wb", fsync=True) as handle:
+            torch.save(checkpoint, handle)
 
 
 def sweep_temporaries(folder: Path) -> list[Path]:
@@ -301,3 +290,35 @@ class ThroughputMonitor(pl.Callback):
             pl_module.log("throughput/mfu", value, on_step=True, rank_zero_only=True)
         self._tokens = 0
         self._start = time.perf_counter()
+
+
+class StartupTimer(pl.Callback):
+    """Records ``startup_s`` — seconds from the command's start (``started_at``) to the first
+    training step of this launch — as a metric at the step training starts from, and prints it
+    to the run's log."""
+
+    def __init__(self, store: Store, run_id: int, started_at: float):
+        self._store = store
+        self._run_id = run_id
+        self._started_at = started_at
+        self._done = False
+
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        if self._done:
+            return
+        self._done = True
+        now = time.time()
+        seconds = max(0.0, now - self._started_at)
+        if trainer.is_global_zero:
+            from workbench.runner.startup import METRIC
+
+            self._store.add_metrics(self._run_id, [(trainer.global_step, METRIC, seconds, now)])
+            from tqdm.auto import tqdm
+
+            # Through tqdm, so that the line does not land inside the progress bar's.
+            tqdm.write(
+                f"startup: {seconds:.2f} s from the command to the first training step",
+                file=sys.stderr,
+            )

@@ -10,18 +10,24 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from workbench.config import ConfigError, ResolvedConfig, apply_overrides, resolve_config
 from workbench.paths import Paths
 from workbench.registry import Registry
-from workbench.runner import preflight, procs
+from workbench.runner import preflight, procs, startup
 from workbench.runner.worker import package_versions
-from workbench.store import RunNotFound, RunRecord, Store
+from workbench.store import (
+    RESUMABLE_STATUSES,
+    TERMINAL_STATUSES,
+    RunNotFound,
+    RunRecord,
+    Store,
+)
 
-TERMINAL = ("succeeded", "failed", "cancelled", "interrupted")
-RESUMABLE = ("cancelled", "interrupted", "failed")
+TERMINAL = TERMINAL_STATUSES
+RESUMABLE = RESUMABLE_STATUSES
 
 
 class RunStateError(ValueError):
@@ -92,7 +98,7 @@ def create_run(
 
 
 def worker_command(
-    paths: Paths, run_id: int, *, resume: bool = False, progress: bool = False
+    paths: Paths, run_id: int | str, *, resume: bool = False, progress: bool = False
 ) -> list[str]:
     cmd = [
         sys.executable,
@@ -117,6 +123,7 @@ def spawn(
     resume: bool = False,
     foreground: bool = False,
     store: Store | None = None,
+    started_at: float | None = None,
 ) -> subprocess.Popen:
     """Start the worker process. In the foreground it shares the terminal (progress bar);
     otherwise its output goes to ``run.log`` in the run folder and it gets its own session, so
@@ -124,11 +131,15 @@ def spawn(
 
     With ``store``, the child's pid is recorded at once, so a worker that dies before it writes
     anything is found ``interrupted``, and a process that cannot be started marks the run
-    ``failed`` with the reason."""
+    ``failed`` with the reason. ``started_at`` (seconds since the epoch) is when the command
+    that asked for the run started; the worker counts its ``startup_s`` from it."""
     cmd = worker_command(paths, run_id, resume=resume, progress=foreground)
+    env = None
+    if started_at is not None:
+        env = dict(os.environ, **{startup.STARTED_AT_ENV: repr(started_at)})
     try:
         if foreground:
-            proc = subprocess.Popen(cmd)
+            proc = subprocess.Popen(cmd, env=env)
         else:
             run_dir = paths.run_dir(run_id)
             run_dir.mkdir(parents=True, exist_ok=True)
@@ -139,6 +150,7 @@ def spawn(
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
                     start_new_session=True,
+                    env=env,
                 )
     except OSError as exc:
         if store is not None:
@@ -147,6 +159,51 @@ def spawn(
     if store is not None and store.get_run(run_id).status == "queued":
         store.update_run(run_id, **procs.owner(proc.pid))
     return proc
+
+
+PRESTART_ID = "-"
+"""``--run-id -``: the worker reads its run id from stdin once its imports are done."""
+
+
+def prestart(paths: Paths, *, started_at: float | None = None) -> subprocess.Popen | None:
+    """Start a foreground worker before the run exists, so that its imports (torch, Lightning,
+    the plugins: seconds) overlap the command's own validation; :func:`hand_over` then gives it
+    the run id, :func:`abandon` sends it away. None when it cannot be started (the caller falls
+    back to :func:`spawn`)."""
+    cmd = worker_command(paths, PRESTART_ID, progress=True)
+    env = None
+    if started_at is not None:
+        env = dict(os.environ, **{startup.STARTED_AT_ENV: repr(started_at)})
+    try:
+        return subprocess.Popen(cmd, stdin=subprocess.PIPE, env=env)
+    except OSError:
+        return None
+
+
+def hand_over(proc: subprocess.Popen, store: Store, run_id: int) -> bool:
+    """Give a prestarted worker its run. False when it is no longer there to take it."""
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(f"{run_id}\n".encode())
+        proc.stdin.close()
+    except (BrokenPipeError, OSError):
+        abandon(proc)
+        return False
+    if store.get_run(run_id).status == "queued":
+        store.update_run(run_id, **procs.owner(proc.pid))
+    return True
+
+
+def abandon(proc: subprocess.Popen) -> None:
+    """Send a prestarted worker away: it has no run yet and has written nothing, so it is
+    simply killed (waiting for it to finish its imports would hold up the command's error)."""
+    try:
+        if proc.stdin is not None and not proc.stdin.closed:
+            proc.stdin.close()
+    except OSError:
+        pass
+    proc.kill()
+    proc.wait()
 
 
 def wait_foreground(store: Store, run_id: int, proc: subprocess.Popen) -> str:
@@ -245,7 +302,7 @@ def prepare_resume(
     store.update_run(run_id, **procs.owner(os.getpid()))
 
 
-def wait_for_status(store: Store, run_id: int, statuses: tuple[str, ...], timeout: float) -> str:
+def wait_for_status(store: Store, run_id: int, statuses: Collection[str], timeout: float) -> str:
     """Poll until the run reaches one of ``statuses``; returns the status (or the last seen)."""
     deadline = time.monotonic() + timeout
     status = store.get_run(run_id).status

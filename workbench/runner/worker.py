@@ -86,9 +86,11 @@ def execute(
 
     from workbench.config import resolve_config
     from workbench.devices import check_trainer_options, peak_bf16_flops
+    from workbench.files import sha256_of
     from workbench.registry import load_registry
-    from workbench.runner import build
-    from workbench.runner.callbacks import ThroughputMonitor, sweep_temporaries
+    from workbench.runner import build, phase
+    from workbench.runner.callbacks import StartupTimer, ThroughputMonitor, sweep_temporaries
+    from workbench.runner.startup import started_at
     from workbench.specs import RunInfo, StageContext
 
     _quiet_lightning()
@@ -96,11 +98,15 @@ def execute(
     run = store.get_run(run_id)
     run_dir = paths.run_dir(run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
-    registry = load_registry()
+    registry = _PRELOADED.pop("registry", None) or load_registry()
     resolved = resolve_config(run.config, registry)
     pl.seed_everything(resolved.run.seed, workers=True, verbose=False)
 
+    if rank_zero:
+        phase.set_phase(run_dir, phase.DATA)
     dataset = build.build_dataset(resolved, registry, paths)
+    if rank_zero:
+        phase.set_phase(run_dir, phase.TOKENIZER)
 
     tokenizer_dir = run_dir / build.TOKENIZER_DIR
     parent_dir = paths.run_dir(run.parent_id) if run.parent_id is not None else None
@@ -120,10 +126,12 @@ def execute(
                 run_id,
                 kind="tokenizer",
                 path=str(file.relative_to(paths.home)),
-                sha256=build.sha256_of(file),
+                sha256=sha256_of(file),
                 size=file.stat().st_size,
             )
 
+    if rank_zero:
+        phase.set_phase(run_dir, phase.MODEL)
     model = build.build_model(resolved, registry, tokenizer.vocab_size)
     checkpoint = run_dir / "checkpoints" / "last.ckpt"
     if rank_zero:
@@ -171,7 +179,10 @@ def execute(
         run_id=run_id,
         run_dir=run_dir,
         progress=progress and rank_zero,
-        extra_callbacks=[ThroughputMonitor(flops, peak)],
+        extra_callbacks=[
+            ThroughputMonitor(flops, peak),
+            StartupTimer(store, run_id, started_at()),
+        ],
         stop_requested=lambda: guard.pending,
         home=paths.home,
         run_name=run.name,
@@ -183,6 +194,8 @@ def execute(
         step = torch.load(checkpoint, map_location="cpu", weights_only=False)["global_step"]
         store.delete_metrics_after(run_id, step)
     guard.training = True
+    if rank_zero:
+        phase.set_phase(run_dir, phase.FIRST_STEPS)
     trainer.fit(
         parts.module, datamodule=parts.datamodule, ckpt_path=str(checkpoint) if resuming else None
     )
@@ -203,7 +216,7 @@ def execute(
                     run_id,
                     kind=kind,
                     path=str(file.relative_to(paths.home)),
-                    sha256=build.sha256_of(file),
+                    sha256=sha256_of(file),
                     size=file.stat().st_size,
                     step=trainer.global_step,
                 )
@@ -310,13 +323,50 @@ def record_failure(store: Store, run_id: int, exc: BaseException, run_dir: Path)
             continue
 
 
+_PRELOADED: dict[str, Any] = {}
+"""What a prestarted worker loaded while it waited for its run (the registry), used once."""
+
+
+def _await_run_id() -> int | None:
+    """For a worker prestarted by ``workbench run``: do the slow imports while the command
+    validates the config, then read the run id from stdin (None at end of input). The id is put
+    into ``sys.argv``, because Lightning starts the processes of further devices from it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command's Ctrl-C is the command's
+    import pytorch_lightning  # noqa: F401
+    import torch  # noqa: F401
+
+    import workbench.runner.build  # noqa: F401
+    import workbench.runner.callbacks  # noqa: F401
+    from workbench.registry import load_registry
+
+    _PRELOADED["registry"] = load_registry()  # imports every plugin's modules
+    line = sys.stdin.readline().strip()
+    if not line:
+        return None
+    run_id = int(line)
+    if "-" in sys.argv:
+        sys.argv[sys.argv.index("-")] = str(run_id)
+    return run_id
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workbench.runner.worker")
     parser.add_argument("--home", required=True)
-    parser.add_argument("--run-id", type=int, required=True)
+    parser.add_argument(
+        "--run-id", required=True, help="the run, or '-' to read it from stdin after start-up"
+    )
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
     args = parser.parse_args(argv)
+    if args.run_id == "-":
+        args.run_id = _await_run_id()
+        if args.run_id is None:
+            return EXIT_SUCCEEDED  # prestarted, then not needed (the config was refused)
+    else:
+        try:
+            args.run_id = int(args.run_id)
+        except ValueError:
+            parser.error(f"--run-id must be a number or '-', got {args.run_id!r}")
 
     guard = _SigtermGuard()
     if args.progress:

@@ -16,6 +16,7 @@ from workbench.store.db import (
 from workbench.store.models import (
     ANNOTATOR_KINDS,
     PREFERENCE_CHOICES,
+    RESUMABLE_STATUSES,
     RUN_STATUSES,
     TERMINAL_STATUSES,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "KIND_FILTERS",
     "PREFERENCE_CHOICES",
     "RUN_STATUSES",
+    "RESUMABLE_STATUSES",
     "TERMINAL_STATUSES",
     "Agreement",
     "AnnotatorNotFound",

@@ -59,6 +59,8 @@ TERMINAL_STATUSES: Final[frozenset[str]] = frozenset(
     {"succeeded", "failed", "cancelled", "interrupted"}
 )
 ACTIVE_STATUSES: Final[frozenset[str]] = frozenset({"queued", "running"})
+RESUMABLE_STATUSES: Final[tuple[str, ...]] = ("cancelled", "interrupted", "failed")
+"""Statuses a run can be resumed from (given a checkpoint), in the order messages name them."""
 
 _STATUS_CHECK: Final[str] = "status IN ({})".format(", ".join(f"'{s}'" for s in RUN_STATUSES))
 

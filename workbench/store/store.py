@@ -480,7 +480,11 @@ class Store(PreferenceQueries):
             except IntegrityError as err:  # a child appeared despite the lock: be explicit
                 raise RunHasChildren(f"run {run_id} has child runs") from err
 
-    def reconcile(self, is_alive: Callable[[int, str | None], bool]) -> list[int]:
+    def reconcile(
+        self,
+        is_alive: Callable[[int, str | None], bool],
+        last_words: Callable[[int], str | None] | None = None,
+    ) -> list[int]:
         """Mark queued/running runs whose process is gone as ``interrupted``; return their ids.
 
         ``is_alive(pid, pid_started)`` tells whether the process recorded for a run still runs
@@ -488,6 +492,9 @@ class Store(PreferenceQueries):
         as gone; a queued run with no pid is waiting for a worker someone else will start
         (``workbench run --create-only``) and is left alone. ``is_alive`` is called outside any
         transaction, and a run whose status or pid changed meanwhile is left alone.
+        ``last_words(run_id)``, when given, adds what the process left behind (the end of its
+        log) to the recorded error, so a worker that died before it could write to the store
+        still says why.
         """
         with self._read() as s:
             candidates = list(
@@ -511,6 +518,9 @@ class Store(PreferenceQueries):
                 message = (
                     f"process {pid} is gone" if pid is not None else "process is gone (no pid)"
                 )
+                words = last_words(run_id) if last_words is not None else None
+                if words:
+                    message = f"{message}; the end of its log:\n{words}"
                 result = s.execute(
                     update(Run)
                     .where(

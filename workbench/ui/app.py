@@ -24,6 +24,10 @@ from workbench.ui.safety import MAX_UPLOAD_BYTES
 
 CSS = """
 #wb-new-run-status pre { white-space: pre-wrap; }
+/* A disabled button (Cancel of a finished run, Send without a turn template) looks disabled. */
+button:disabled, button[disabled] {
+  opacity: 0.45 !important; filter: grayscale(0.8); cursor: not-allowed !important;
+}
 """
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from workbench.files import atomic_file
 
 NOT_SET = "—"
 EXPORT_FOLDER = "workbench-exports"
@@ -57,23 +58,25 @@ def config_differences(
     return ["key", *labels], rows
 
 
-def hyperparameters(configs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Per run, the differing config values that are hyper-parameters (for parallel coordinates).
+def _numeric(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
-    With a single run, or runs that differ only in name, every numeric option is shown instead.
+
+def hyperparameters(configs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per run, the numeric settings that differ between the runs (for parallel coordinates).
+
+    Only numbers make readable axes: a setting that is text, a list, a choice or missing in some
+    run is left out (the config differences table shows it), and so is one that is the same in
+    every run. With a single run, or runs that differ in no number, every dict is empty.
     """
-    keys = [k for k in differing_keys(configs) if k.split(".")[0] not in NOT_HYPERPARAMETERS]
     flat = [flatten(c) for c in configs]
-    if not keys:
-        numeric = {
-            k
-            for f in flat
-            for k, v in f.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)
-        }
-        keys = sorted(numeric)
-    return [{k: f[k] if not isinstance(f.get(k), list | dict) else show(f[k])
-             for k in keys if k in f} for f in flat]  # fmt: skip
+    keys = [
+        k
+        for k in differing_keys(configs)
+        if k.split(".")[0] not in NOT_HYPERPARAMETERS
+        and all(k in f and _numeric(f[k]) for f in flat)
+    ]
+    return [{k: f[k] for k in keys} for f in flat]
 
 
 def export_rows(
@@ -110,14 +113,8 @@ def write_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]], name: str) 
     folder = Path(tempfile.gettempdir()) / EXPORT_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(headers)
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(headers)
+        writer.writerows(rows)
     return path

@@ -8,6 +8,7 @@ CLI prints) is shown on the field.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import gradio as gr
@@ -23,15 +24,33 @@ def elem_id(*parts: str) -> str:
     return "wb-" + "-".join(_ID_CHARS.sub("_", p) for p in parts if p)
 
 
+WARNING_MARK = "⚠"
+
+
+def widget_info(item: FormField, warning: str = "") -> str | None:
+    """The info line under a field's input, with ``warning`` (a config warning) after it."""
+    info = item.info or ""
+    if item.kind in ("int", "float") and item.optional:
+        info = f"{item.info} · leave empty for none" if item.info else "leave empty for none"
+    elif item.kind not in ("bool", "int", "float", "choice", "multichoice", "text"):
+        info = f"{item.info} · YAML" if item.info else "YAML"
+    if warning:
+        info = f"{WARNING_MARK} {warning}" + (f" — {info}" if info else "")
+    return info or None
+
+
 def field_widget(item: FormField, value: Any, element: str) -> gr.components.Component:
     """One input showing ``value`` (a config value, or ``MISSING`` for the default)."""
-    shown = to_widget(item, item.default if value is MISSING else value)
-    common: dict[str, Any] = {"label": item.label, "info": item.info or None, "elem_id": element}
+    return _widget(item, to_widget(item, item.default if value is MISSING else value), element)
+
+
+def _widget(item: FormField, shown: Any, element: str) -> gr.components.Component:
+    """One input showing ``shown`` (a widget value)."""
+    common: dict[str, Any] = {"label": item.label, "info": widget_info(item), "elem_id": element}
     if item.kind == "bool":
         return gr.Checkbox(value=shown, **common)
     if item.kind in ("int", "float") and item.optional:
         # gr.Number shows an empty value as 0; a textbox keeps "empty" (None) apart from 0.
-        common["info"] = f"{item.info} · leave empty for none"
         return gr.Textbox(value=shown, lines=1, **common)
     if item.kind in ("int", "float"):
         step = 1 if item.kind == "int" else 0.0001
@@ -40,24 +59,24 @@ def field_widget(item: FormField, value: Any, element: str) -> gr.components.Com
         return gr.Dropdown(list(item.choices), value=shown, **common)
     if item.kind == "multichoice":
         return gr.Dropdown(list(item.choices), value=shown, multiselect=True, **common)
-    if item.kind == "text":
-        return gr.Textbox(value=shown, lines=1, **common)
-    common["info"] = f"{item.info} · YAML" if item.info else "YAML"
-    return gr.Textbox(value=shown, lines=1, **common)
+    return gr.Textbox(value=shown, lines=1, **common)  # text, or YAML
 
 
 def _build_fields(
-    fields: tuple[FormField, ...], prefix: tuple[str, ...], out: list[gr.components.Component]
+    fields: tuple[FormField, ...],
+    prefix: tuple[str, ...],
+    out: list[gr.components.Component],
+    shown: list[Any],
 ) -> None:
-    """Widgets for ``fields`` (appended to ``out`` in order), a few to a row; nested models in
-    their own accordion."""
+    """Widgets for ``fields`` (appended to ``out`` in order, showing the next values of
+    ``shown``), a few to a row; nested models in their own accordion."""
     row: list[FormField] = []
 
     def flush() -> None:
         if row:
             with gr.Row(equal_height=False):
                 for item in row:
-                    out.append(field_widget(item, MISSING, elem_id(*prefix, *item.path)))
+                    out.append(_widget(item, shown.pop(0), elem_id(*prefix, *item.path)))
             row.clear()
 
     for item in fields:
@@ -66,7 +85,7 @@ def _build_fields(
             with gr.Accordion(item.label, open=False):
                 if item.info:
                     gr.Markdown(item.info)
-                _build_fields(item.children, prefix, out)
+                _build_fields(item.children, prefix, out, shown)
         else:
             row.append(item)
             if len(row) == FIELDS_PER_ROW:
@@ -74,13 +93,16 @@ def _build_fields(
     flush()
 
 
-def plugin_widgets(form: PluginForm) -> list[gr.components.Component]:
-    """The inputs of one plugin's options, in :meth:`PluginForm.slots` order (preset first)."""
+def plugin_widgets(
+    form: PluginForm, options: Mapping[str, Any] | None = None
+) -> list[gr.components.Component]:
+    """The inputs of one plugin's options, in :meth:`PluginForm.slots` order (preset first),
+    showing ``options`` (a config block without its name; the defaults where left out)."""
     out: list[gr.components.Component] = []
     prefix = (form.block, form.plugin)
+    shown = form.widget_values(options or {})
     if form.has_preset:
-        preset = form.preset_field()
-        out.append(field_widget(preset, None, elem_id(*prefix, "preset")))
-    _build_fields(form.fields, prefix, out)
+        out.append(_widget(form.preset_field(), shown.pop(0), elem_id(*prefix, "preset")))
+    _build_fields(form.fields, prefix, out, shown)
     assert len(out) == len(form.slots()), "one widget per slot"
     return out

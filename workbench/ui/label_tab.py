@@ -14,7 +14,6 @@ call them directly; :func:`build_label_tab` only lays out components and wires t
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any, Final
 
 import gradio as gr
 
+from workbench.files import atomic_file
 from workbench.store import KIND_FILTERS, PREFERENCE_CHOICES, StoreError
 from workbench.ui.context import UIContext
 
@@ -45,7 +45,11 @@ SHORTCUTS: Final[dict[str, str]] = {
 }
 """Key -> elem_id of the button it presses."""
 
-LABEL_COLUMNS = ["time (UTC)", "annotator", "kind", "pair", "choice"]
+LABEL_COLUMNS = ["time (UTC)", "annotator", "kind", "prompt", "choice"]
+EMPTY_COMPLETION = "(empty: the model ended this completion at once)"
+"""What the tab shows for a completion with no text, so that it is not mistaken for a gap."""
+PROMPT_SHOWN = 80
+"""Characters of a prompt shown in the latest-labels table."""
 ANNOTATOR_COLUMNS = ["annotator", "kind", "plugin", "labelled", *PREFERENCE_CHOICES]
 AGREEMENT_COLUMNS = ["annotator A", "annotator B", "both labelled", "agree", "Cohen's kappa"]
 
@@ -114,6 +118,11 @@ def _progress_text(ctx: UIContext, name: str) -> str:
     return f"Labelling as **{name}** — {done.labelled} / {done.total} pairs labelled"
 
 
+def shown_completion(text: str) -> str:
+    """A completion as the tab shows it: an empty one says so."""
+    return text if text.strip() else EMPTY_COMPLETION
+
+
 def _screen_for(
     ctx: UIContext, name: str, pair_id: int, status: str, skipped: tuple[int, ...]
 ) -> LabelScreen:
@@ -122,8 +131,8 @@ def _screen_for(
         annotator=name,
         pair_id=pair.id,
         prompt=pair.prompt,
-        completion_a=pair.completion_a,
-        completion_b=pair.completion_b,
+        completion_a=shown_completion(pair.completion_a),
+        completion_b=shown_completion(pair.completion_b),
         progress=_progress_text(ctx, name),
         status=status,
         skipped=skipped,
@@ -202,18 +211,29 @@ def undo(ctx: UIContext, skipped: Any, request: Any) -> LabelScreen:
 # -- overview: who labelled what, agreement, export --------------------------------------------
 
 
+def short_prompt(text: str, limit: int = PROMPT_SHOWN) -> str:
+    """A prompt on one line (newlines as ⏎), cut to ``limit`` characters."""
+    line = text.replace("\n", " ⏎ ").strip()
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def label_rows(ctx: UIContext, limit: int = 200) -> list[list[Any]]:
-    """The latest labels: when, who (and whether human or simulated), which pair, what."""
-    return [
-        [
-            label.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            label.annotator,
-            label.annotator_kind,
-            label.pair_id,
-            CHOICE_LABELS[label.choice],
-        ]
-        for label in ctx.store.labels(limit=limit)
-    ]
+    """The latest labels: when, who (and whether human or simulated), which prompt, what."""
+    prompts: dict[int, str] = {}
+    rows = []
+    for label in ctx.store.labels(limit=limit):
+        if label.pair_id not in prompts:
+            prompts[label.pair_id] = short_prompt(ctx.store.get_pair(label.pair_id).prompt)
+        rows.append(
+            [
+                label.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                label.annotator,
+                label.annotator_kind,
+                prompts[label.pair_id],
+                CHOICE_LABELS[label.choice],
+            ]
+        )
+    return rows
 
 
 def annotator_rows(ctx: UIContext) -> list[list[Any]]:
@@ -243,9 +263,31 @@ def agreement_rows(ctx: UIContext) -> list[list[Any]]:
     ]
 
 
-def overview(ctx: UIContext) -> tuple[list[list[Any]], list[list[Any]], list[list[Any]]]:
-    """The three tables of the overview: annotators, agreement, latest labels."""
-    return annotator_rows(ctx), agreement_rows(ctx), label_rows(ctx)
+def agreement_note(ctx: UIContext, rows: list[list[Any]] | None = None) -> str:
+    """Why the agreement table is empty (it needs two annotators with pairs in common), or ""."""
+    if rows if rows is not None else agreement_rows(ctx):
+        return ""
+    labelled = [s.name for s in ctx.store.annotator_stats() if s.labelled]
+    if not labelled:
+        return "_No agreement yet: nobody has labelled a pair._"
+    if len(labelled) == 1:
+        return (
+            f"_No agreement yet: only one annotator ({labelled[0]}) has labelled. Agreement "
+            "compares two annotators on the pairs both labelled (another login, or "
+            "`workbench label --annotator NAME`)._"
+        )
+    return (
+        f"_No agreement yet: the annotators ({', '.join(labelled)}) have labelled no pair in "
+        "common._"
+    )
+
+
+def overview(
+    ctx: UIContext,
+) -> tuple[list[list[Any]], list[list[Any]], str, list[list[Any]]]:
+    """The overview: annotators, agreement (and why it is empty), latest labels."""
+    agreement = agreement_rows(ctx)
+    return annotator_rows(ctx), agreement, agreement_note(ctx, agreement), label_rows(ctx)
 
 
 def export_labels(ctx: UIContext, kind: str) -> tuple[str | None, str]:
@@ -258,11 +300,9 @@ def export_labels(ctx: UIContext, kind: str) -> tuple[str | None, str]:
         return None, f"No {kind} labels that name a winner yet (ties and 'both bad' are left out)."
     folder = Path(tempfile.mkdtemp(prefix="workbench-labels-"))
     path = folder / f"preference-labels-{kind}.jsonl"
-    tmp = folder / f".{path.name}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
+    with atomic_file(path) as handle:
         for example in examples:
             handle.write(json.dumps(example.trl(), ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
     return str(path), f"Exported {len(examples)} {kind} preference pair(s)."
 
 
@@ -306,6 +346,7 @@ def build_label_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
         agreement_table = gr.Dataframe(
             headers=AGREEMENT_COLUMNS, interactive=False, elem_id="wb-label-agreement"
         )
+        agreement_why = gr.Markdown(elem_id="wb-label-agreement-note")
         labels_table = gr.Dataframe(
             headers=LABEL_COLUMNS, interactive=False, wrap=True, elem_id="wb-label-labels"
         )
@@ -361,7 +402,7 @@ def build_label_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
     undo_button.click(
         on_undo, inputs=[skipped_state], outputs=screen_outputs, api_name="label_undo"
     )
-    tables = [annotators_table, agreement_table, labels_table]
+    tables = [annotators_table, agreement_table, agreement_why, labels_table]
     refresh.click(lambda: overview(ctx), outputs=tables, api_visibility="private")
     export_button.click(
         lambda kind: export_labels(ctx, kind),

@@ -10,7 +10,7 @@ file; a YAML text or an uploaded config file can be applied to the form or launc
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,11 @@ import gradio as gr
 import yaml
 
 from workbench.config import ConfigError, ResolvedConfig, parse_yaml, resolve_config
+from workbench.config_warnings import ConfigWarning, config_warnings
 from workbench.runner import launcher
+from workbench.starters import DEFAULT_STARTER, starter, starters
 from workbench.ui.context import UIContext
-from workbench.ui.form_widgets import elem_id, field_widget, plugin_widgets
+from workbench.ui.form_widgets import elem_id, field_widget, plugin_widgets, widget_info
 from workbench.ui.forms import BLOCKS, NONE_CHOICE, FormLayout
 from workbench.ui.runs_tab import run_choices, run_label
 from workbench.ui.safety import (
@@ -42,27 +44,32 @@ STARTER_NAME = "my-run"
 
 @dataclass
 class Checked:
-    """The outcome of validating a config."""
+    """The outcome of validating a config, with the warnings about a valid one."""
 
     raw: dict[str, Any]
     resolved: ResolvedConfig | None
     error: ConfigError | None
+    warnings: list[ConfigWarning] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.resolved is not None
 
     def message(self) -> str:
-        """Markdown for the status line: the CLI's own error text, or a summary."""
+        """Markdown for the status line: the CLI's own error text, or a summary and warnings."""
         if self.error is not None:
             return f"**Invalid config**\n\n```text\n{self.error}\n```"
         assert self.resolved is not None
         r = self.resolved
-        return (
+        text = (
             f"Valid: **{r.name}** — stage `{r.plugin('stage')}`, architecture "
             f"`{r.plugin('architecture')}`, dataset `{r.plugin('dataset')}`, tokenizer "
             f"`{r.plugin('tokenizer')}`."
         )
+        if self.warnings:
+            lines = "\n".join(f"- ⚠ `{w.location}`: {w.message}" for w in self.warnings)
+            text += f"\n\n**It would run, but:**\n{lines}"
+        return text
 
 
 def config_yaml(raw: dict[str, Any]) -> str:
@@ -91,7 +98,8 @@ def check_config(
             issues.extend(exc.issues)
     if issues:
         return Checked(raw=confined, resolved=None, error=ConfigError(issues))
-    return Checked(raw=confined, resolved=resolved, error=None)
+    assert resolved is not None
+    return Checked(raw=confined, resolved=resolved, error=None, warnings=config_warnings(resolved))
 
 
 def check_form(ctx: UIContext, layout: FormLayout, values: Sequence[Any]) -> Checked:
@@ -110,6 +118,18 @@ def field_errors(
         index = layout.slot_for(location, values)
         if index is not None:
             marks.setdefault(index, []).append(message)
+    return {index: "; ".join(messages) for index, messages in marks.items()}
+
+
+def field_warnings(
+    layout: FormLayout, values: Sequence[Any], warnings: Sequence[ConfigWarning]
+) -> dict[int, str]:
+    """Input index → warning text, for the warnings that name one input."""
+    marks: dict[int, list[str]] = {}
+    for warning in warnings:
+        index = layout.slot_for(warning.location, values)
+        if index is not None:
+            marks.setdefault(index, []).append(warning.message)
     return {index: "; ".join(messages) for index, messages in marks.items()}
 
 
@@ -144,9 +164,22 @@ def launch_yaml(ctx: UIContext, text: str) -> tuple[int | None, Checked]:
     return start_run(ctx, checked.resolved), checked
 
 
-def starter_config() -> dict[str, Any]:
-    """What the form shows first: a name, and every block at its first compatible plugin."""
+def starter_config(name: str = DEFAULT_STARTER) -> dict[str, Any]:
+    """What the form shows first: the shipped config ``name`` (the quickstart, which runs in
+    minutes on a CPU); without shipped configs, a name and every block at its first compatible
+    plugin."""
+    found = starter(name)
+    if found is not None:
+        try:
+            return found.load()
+        except (OSError, yaml.YAMLError):
+            pass
     return {"name": STARTER_NAME}
+
+
+def starter_choices() -> list[tuple[str, str]]:
+    """``(label, name)`` of the shipped configs, the quickstart first."""
+    return [(s.label, s.name) for s in starters()]
 
 
 def init_from_choices(ctx: UIContext) -> list[tuple[str, str]]:
@@ -189,19 +222,29 @@ class Links:
 def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
     layout = FormLayout.from_registry(ctx.registry)
     slots = layout.slots()
-    start = layout.widget_values(starter_config())
-    chosen = layout.chosen_plugins(starter_config())
+    first = starter_config()
+    start = layout.widget_values(first)
+    chosen = layout.chosen_plugins(first)
 
     gr.Markdown(
-        "Choose a **stage** first: only the architectures and datasets it can use are offered. "
-        "Every field comes from the plugin's own options, with its default and limits."
+        "Start from a shipped config, or choose a **stage** first: only the architectures and "
+        "datasets it can use are offered. Every field comes from the plugin's own options, with "
+        "its default and limits."
+    )
+    shipped = starter_choices()
+    start_from = gr.Dropdown(
+        shipped,
+        value=DEFAULT_STARTER if any(n == DEFAULT_STARTER for _, n in shipped) else None,
+        label="Start from",
+        info="a shipped config (configs/*.yaml) fills the form; change what you like",
+        elem_id="wb-start-from",
     )
     with gr.Row():
         name = field_widget(layout.top[0], start[0], elem_id("name"))
         seed = field_widget(layout.top[2], start[2], elem_id("seed"))
         init_from = gr.Dropdown(
             init_from_choices(ctx),
-            value=NONE_CHOICE,
+            value=start[3],
             allow_custom_value=True,
             label="init_from",
             info=layout.top[3].info,
@@ -234,10 +277,16 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
             for plugin, form in layout.plugins[block].items():
                 with gr.Column(visible=plugin == chosen[block]) as column:
                     gr.Markdown(f"_{form.summary}_")
-                    option_inputs.extend(plugin_widgets(form))
+                    given = first.get(block) if plugin == chosen[block] else None
+                    options = dict(given) if isinstance(given, dict) else {}
+                    options.pop("name", None)
+                    option_inputs.extend(plugin_widgets(form, options))
                 groups.append((block, plugin, column))
     with gr.Accordion("Trainer (devices, precision, loggers)", open=False):
-        option_inputs.extend(plugin_widgets(layout.trainer))
+        trainer = first.get("trainer")
+        option_inputs.extend(
+            plugin_widgets(layout.trainer, trainer if isinstance(trainer, dict) else {})
+        )
 
     with gr.Row():
         validate = gr.Button("Validate", elem_id="wb-validate")
@@ -303,6 +352,19 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
         checked = check_form(ctx, layout, values)
         return [checked.message(), config_yaml(checked.raw)]
 
+    def warn_fields(*values: Any) -> list[Any]:
+        *values, warned_before = values
+        checked = check_form(ctx, layout, values)
+        marks = field_warnings(layout, values, checked.warnings)
+        # Only the inputs whose warning appears, changes or goes are updated (their info line).
+        updates = [
+            gr.update(info=widget_info(slots[i].field, marks.get(i, "")))
+            if i in marks or i in (warned_before or {})
+            else gr.skip()
+            for i in range(len(values))
+        ]
+        return [*updates, marks]
+
     def mark_fields(*values: Any) -> list[Any]:
         checked = check_form(ctx, layout, values)
         marks = field_errors(layout, values, checked.error)
@@ -353,6 +415,18 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
         except (UploadError, ConfigError, OSError) as exc:
             return [gr.skip()] * (len(inputs) + len(groups)) + [f"Refused: {exc}", gr.skip()]
         return fill(raw) + [apply_message(raw), config_yaml(raw)]
+
+    def on_start_from(name: Any) -> list[Any]:
+        found = starter(str(name or ""))
+        if found is None:
+            return [gr.skip()] * (len(inputs) + len(groups)) + [f"No shipped config {name!r}.",
+                                                               gr.skip()]  # fmt: skip
+        try:
+            raw = found.load()
+        except (OSError, yaml.YAMLError) as exc:
+            return [gr.skip()] * (len(inputs) + len(groups)) + [f"Refused: {exc}", gr.skip()]
+        note = f"Filled from `configs/{found.path.name}`. " + apply_message(raw)
+        return fill(raw) + [note, config_yaml(raw)]
 
     def on_data_upload(file: Any, *values: Any) -> list[Any]:
         try:
@@ -424,9 +498,15 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
     # The CLI's error text goes to the status line first; then the same check marks each bad
     # field (a Gradio validator), and a launch only starts when no field is marked.
     launch_outputs = [status, yaml_box, links.run_picker, links.tabs, links.runs_timer]
-    validate.click(
+    warned = gr.State({})
+    validated = validate.click(
         on_validate, inputs=inputs, outputs=[status, yaml_box], api_name="validate"
-    ).then(lambda *v: None, inputs=inputs, outputs=None, validator=mark_fields,
+    )
+    # Warnings (a valid config that makes no sense) go beside their fields, in the info line.
+    validated.then(
+        warn_fields, inputs=[*inputs, warned], outputs=[*inputs, warned], api_visibility="private"
+    )
+    validated.then(lambda *v: None, inputs=inputs, outputs=None, validator=mark_fields,
            api_visibility="private")  # fmt: skip
     launch.click(
         report_errors, inputs=inputs, outputs=status, api_visibility="private"
@@ -446,6 +526,12 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
         inputs=uploads["config"],
         outputs=[*inputs, *group_columns, status, yaml_box],
         api_name="upload_config",
+    )
+    start_from.input(
+        on_start_from,
+        inputs=start_from,
+        outputs=[*inputs, *group_columns, status, yaml_box],
+        api_name="start_from",
     )
     uploads["data"].upload(
         on_data_upload,

@@ -119,6 +119,22 @@ def chat_reply(
     yield [*messages, reply]
 
 
+def can_chat(ctx: UIContext, picked: Any) -> bool:
+    """Whether the picked run has a turn template (Chat's Send is disabled otherwise)."""
+    try:
+        return chat_template(ctx, picked) is not None
+    except GenerationError:
+        return False
+
+
+def refreshed_pick(current: Any, ids: list[str], chosen_by_user: bool) -> str | None:
+    """The run a picker shows when its tab opens: the user's own choice while it still exists,
+    else the newest run (not the newest of when the server started)."""
+    if chosen_by_user and current in ids:
+        return str(current)
+    return ids[0] if ids else None
+
+
 def chat_note_text(ctx: UIContext, picked: Any) -> str:
     """What the Chat tab says about the picked run: whether it can chat, and how."""
     try:
@@ -174,7 +190,10 @@ def build_playground_tab(ctx: UIContext, tab: gr.Tab) -> None:
         top_k = gr.Slider(0, 200, value=0, step=1, label="top-k", info="0 = off")
         top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="top-p", info="1 = off")
         max_tokens = gr.Slider(1, 1000, value=200, step=1, label="max tokens")
-        seed = gr.Number(value=None, label="seed", info="empty = random", precision=0)
+        # A textbox, not gr.Number: a Number shows an empty value as 0, and a fixed seed would
+        # repeat the same text on every Generate.
+        seed = gr.Textbox(value="", label="seed", info="empty = random", placeholder="random",
+                          elem_id="wb-play-seed")  # fmt: skip
     sampling = [max_tokens, temperature, top_k, top_p, seed]
     with gr.Tabs():
         with gr.Tab("Generate"):
@@ -188,7 +207,13 @@ def build_playground_tab(ctx: UIContext, tab: gr.Tab) -> None:
             chatbot = gr.Chatbot(label="Chat", height=360)
             with gr.Row():
                 message = gr.Textbox(label="Message", scale=4)
-                send = gr.Button("Send", variant="primary", scale=0)
+                send = gr.Button(
+                    "Send",
+                    variant="primary",
+                    scale=0,
+                    interactive=bool(choices) and can_chat(ctx, run_a.value),
+                    elem_id="wb-chat-send",
+                )
                 clear = gr.Button("Clear", scale=0)
     with gr.Accordion("Attention of the last generation", open=False):
         gr.Markdown(
@@ -200,6 +225,7 @@ def build_playground_tab(ctx: UIContext, tab: gr.Tab) -> None:
             head = gr.Slider(0, 1, value=0, step=1, label="head")
         heatmap = gr.Plot(label="Attention", elem_id="wb-play-heatmap")
     snapshot = gr.State(None)
+    picked_by_user = gr.State(False)
 
     def params_of(*values: Any) -> SamplingParams:
         try:
@@ -249,8 +275,12 @@ def build_playground_tab(ctx: UIContext, tab: gr.Tab) -> None:
         api_visibility="private",
     )
     run_a.change(
-        lambda a: chat_note_text(ctx, a), inputs=run_a, outputs=chat_note, api_visibility="private"
+        lambda a: [chat_note_text(ctx, a), gr.update(interactive=can_chat(ctx, a))],
+        inputs=run_a,
+        outputs=[chat_note, send],
+        api_visibility="private",
     )
+    run_a.input(lambda: True, outputs=picked_by_user, api_visibility="private")
     gr.on(
         [send.click, message.submit],
         on_chat,
@@ -267,17 +297,21 @@ def build_playground_tab(ctx: UIContext, tab: gr.Tab) -> None:
         api_visibility="private",
     )
 
-    def refresh(a: Any, b: Any) -> list[Any]:
+    def refresh(a: Any, b: Any, by_user: bool) -> list[Any]:
         now = playground_choices(ctx)
         ids = [value for _, value in now]
-        keep_a = a if a in ids else (ids[0] if ids else None)
+        keep_a = refreshed_pick(a, ids, by_user)
         keep_b = b if b in ids else NO_RUN
         return [
             gr.update(choices=now, value=keep_a),
             gr.update(choices=[(NO_RUN, NO_RUN), *now], value=keep_b),
             chat_note_text(ctx, keep_a) if keep_a else "",
+            gr.update(interactive=bool(keep_a) and can_chat(ctx, keep_a)),
         ]
 
     tab.select(
-        refresh, inputs=[run_a, run_b], outputs=[run_a, run_b, chat_note], api_visibility="private"
+        refresh,
+        inputs=[run_a, run_b, picked_by_user],
+        outputs=[run_a, run_b, chat_note, send],
+        api_visibility="private",
     )

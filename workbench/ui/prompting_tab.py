@@ -26,7 +26,7 @@ from workbench.registry import UnknownPluginError
 from workbench.store import EvaluationRecord, RunNotFound, RunRecord
 from workbench.ui.context import UIContext
 from workbench.ui.generation import GenerationError
-from workbench.ui.playground_tab import playable_runs
+from workbench.ui.playground_tab import playable_runs, refreshed_pick
 from workbench.ui.runs_tab import parse_run_id, run_label
 
 EVALUATION = "few-shot"
@@ -103,6 +103,34 @@ def prompt_tasks(ctx: UIContext, picked: Any) -> list[str]:
     """The prompt tasks of the picked run's corpus."""
     run = _run(ctx, picked)
     return list(_heldout(_dataset(ctx, _loaded(ctx, run))))
+
+
+def selection(ctx: UIContext, picked: Any, task: str | None = None) -> Selection:
+    """The tasks of the picked run and the examples of ``task`` (the first task when ``task``
+    is not one of them): everything the One example pickers show for one choice, computed
+    together so that the task shown and its examples always belong to each other."""
+    heldout = _heldout(_dataset(ctx, _loaded(ctx, _run(ctx, picked))))
+    tasks = list(heldout)
+    chosen = task if task in heldout else (tasks[0] if tasks else None)
+    examples = [
+        (f"{i}: {item['input']} -> {item['output']}", str(i))
+        for i, item in enumerate(heldout.get(chosen, []) if chosen else [])
+    ]
+    return Selection(tasks=tasks, task=chosen, examples=examples)
+
+
+@dataclass
+class Selection:
+    tasks: list[str]
+    task: str | None
+    examples: list[tuple[str, str]]
+
+    def updates(self) -> list[Any]:
+        """Updates of the (task, example) dropdowns."""
+        return [
+            gr.update(choices=self.tasks, value=self.task),
+            gr.update(choices=self.examples, value=self.examples[0][1] if self.examples else None),
+        ]
 
 
 def task_examples(ctx: UIContext, picked: Any, task: str | None) -> list[tuple[str, str]]:
@@ -183,9 +211,15 @@ class ExampleView:
     expected: str
     shots: list[Shot] = field(default_factory=list)
     finetuned: Shot | None = None
+    run: str = ""
+    """The run the answers came from (``"3 · name"``)."""
 
     def markdown(self) -> str:
-        lines = [f"**{self.task}**, example {self.index}: `{self.input}` → `{self.expected}`", ""]
+        used = f"Run {self.run} — " if self.run else ""
+        lines = [
+            f"{used}task **{self.task}**, example {self.index}: `{self.input}` → `{self.expected}`",
+            "",
+        ]
         for shot in [*self.shots, *([self.finetuned] if self.finetuned else [])]:
             mark = "✓" if shot.correct else "✗"
             lines.append(f"- {shot.label}: `{shot.answer.strip() or '(empty)'}` {mark}")
@@ -240,7 +274,9 @@ def example_view(
         ) from None
     k = max(2, int(few_k or 4))
     shots = [0, 1, k]
-    view = ExampleView(task=task, index=i, input=item["input"], expected=item["output"])
+    view = ExampleView(
+        task=task, index=i, input=item["input"], expected=item["output"], run=run_label(run)
+    )
     samples = _one_example(ctx, run, task, i, shots, bool(instruction))
     for shot in shots:
         prompt, answer = samples.get(shot, ("", ""))
@@ -485,9 +521,10 @@ def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
             run = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Run",
                               allow_custom_value=True, scale=2,
                               elem_id="wb-prompt-run")  # fmt: skip
-            task = gr.Dropdown([], value=None, label="Task", allow_custom_value=True, scale=1)
+            task = gr.Dropdown([], value=None, label="Task", allow_custom_value=True, scale=1,
+                               elem_id="wb-prompt-task")  # fmt: skip
             example = gr.Dropdown([], value=None, label="Example", allow_custom_value=True,
-                                  scale=2)  # fmt: skip
+                                  scale=2, elem_id="wb-prompt-example")  # fmt: skip
             few_k = gr.Number(value=4, label="few-shot k", precision=0, minimum=2, scale=0)
             instruction = gr.Checkbox(value=True, label="instruction line", scale=0)
             tuned = gr.Dropdown(
@@ -556,26 +593,20 @@ def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
     def fail(exc: Exception) -> gr.Error:
         return gr.Error(str(exc))
 
-    def on_run(picked: Any) -> list[Any]:
+    def on_select(picked: Any, task_v: Any = None) -> list[Any]:
         if parse_run_id(picked) is None:
-            return [gr.update(choices=[], value=None), gr.update(choices=[], value=None)]
+            return Selection([], None, []).updates()
         try:
-            tasks = prompt_tasks(ctx, picked)
-            examples = task_examples(ctx, picked, tasks[0] if tasks else None)
+            return selection(ctx, picked, task_v).updates()
         except PromptingError as exc:
             gr.Warning(str(exc))
-            return [gr.update(choices=[], value=None), gr.update(choices=[], value=None)]
-        return [
-            gr.update(choices=tasks, value=tasks[0] if tasks else None),
-            gr.update(choices=examples, value=examples[0][1] if examples else None),
-        ]
+            return Selection([], None, []).updates()
 
-    def on_task(picked: Any, task_v: str | None) -> Any:
-        try:
-            examples = task_examples(ctx, picked, task_v)
-        except PromptingError:
-            examples = []
-        return gr.update(choices=examples, value=examples[0][1] if examples else None)
+    def on_run(picked: Any) -> list[Any]:
+        return on_select(picked)
+
+    def on_task(picked: Any, task_v: str | None) -> list[Any]:
+        return on_select(picked, task_v)
 
     def on_show(picked: Any, task_v: Any, index: Any, k: Any, tuned_v: Any, instr: bool) -> list:
         try:
@@ -617,7 +648,12 @@ def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
         options = [ALL_TASKS, *tasks]
         return gr.update(choices=options, value=current if current in options else ALL_TASKS)
 
-    run.change(on_run, inputs=run, outputs=[task, example], api_visibility="private")
+    # The race of a slow run change with a quick task choice: the One example events run one at
+    # a time in the order they were triggered ("multiple": none is held back or dropped while
+    # another is pending), and each answers for all it was given (the run and the task), so the
+    # last choice made is the one left showing, with its own examples.
+    in_order = {"concurrency_id": "wb-prompting-example", "trigger_mode": "multiple"}
+    run.change(on_run, inputs=run, outputs=[task, example], api_visibility="private", **in_order)
     run.change(on_chart_choices, inputs=[run, item_task], outputs=item_task,
                api_visibility="private")  # fmt: skip
     show_items.click(
@@ -628,12 +664,15 @@ def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
     )
     run.change(on_chart_choices, inputs=[run, chart_task], outputs=chart_task,
                api_visibility="private")  # fmt: skip
-    task.input(on_task, inputs=[run, task], outputs=example, api_visibility="private")
+    task.input(
+        on_task, inputs=[run, task], outputs=[task, example], api_visibility="private", **in_order
+    )
     show.click(
         on_show,
         inputs=[run, task, example, few_k, tuned, instruction],
         outputs=[summary, *boxes],
         api_name="prompting_example",
+        concurrency_id=in_order["concurrency_id"],
     )
     gr.on(
         [runs.change, tuned_runs.change, chart_task.change, scoring.change, refresh.click],
@@ -651,10 +690,12 @@ def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
 
     if tab is not None:
 
-        def refresh_choices(picked: Any, picked_runs: list, picked_tuned: list) -> list[Any]:
+        def refresh_choices(
+            picked: Any, picked_runs: list, picked_tuned: list, by_user: bool
+        ) -> list[Any]:
             now = run_choices(ctx)
             ids = [value for _, value in now]
-            keep = picked if picked in ids else (ids[0] if ids else None)
+            keep = refreshed_pick(picked, ids, by_user)
             return [
                 gr.update(choices=now, value=keep),
                 gr.update(choices=[(NO_RUN, NO_RUN), *now]),
@@ -666,9 +707,17 @@ def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
             # The first visit lists the tasks of the preselected run (loading it once).
             return [gr.skip(), gr.skip()] if task_v else on_run(picked)
 
+        picked_by_user = gr.State(False)
+        run.input(lambda: True, outputs=picked_by_user, api_visibility="private")
         tab.select(
             refresh_choices,
-            inputs=[run, runs, tuned_runs],
+            inputs=[run, runs, tuned_runs, picked_by_user],
             outputs=[run, tuned, runs, tuned_runs],
             api_visibility="private",
-        ).then(fill_tasks, inputs=[run, task], outputs=[task, example], api_visibility="private")
+        ).then(
+            fill_tasks,
+            inputs=[run, task],
+            outputs=[task, example],
+            api_visibility="private",
+            concurrency_id=in_order["concurrency_id"],
+        )

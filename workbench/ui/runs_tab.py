@@ -10,7 +10,6 @@ confirmation and is refused while other runs name this one as their parent.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,10 +18,11 @@ import gradio as gr
 import plotly.graph_objects as go
 import yaml
 
-from workbench.charts.curves import loss_figure, metrics_figure
-from workbench.runner import launcher
-from workbench.runner.procs import is_same_process
-from workbench.store import RUN_STATUSES, RunHasChildren, RunNotFound, RunRecord
+from workbench.charts.curves import is_loss, loss_figure, metrics_figure
+from workbench.runner import deletion, launcher, phase
+from workbench.runner.phase import read_phase
+from workbench.runner.reconcile import reconcile
+from workbench.store import RUN_STATUSES, RunNotFound, RunRecord
 from workbench.ui.attention_section import (
     AttentionSectionState,
     AttentionView,
@@ -31,6 +31,7 @@ from workbench.ui.attention_section import (
     build_attention_section,
 )
 from workbench.ui.context import UIContext
+from workbench.ui.evaluate_section import build_evaluate_section
 from workbench.ui.series import by_name
 
 RUN_COLUMNS = [
@@ -44,6 +45,8 @@ RUN_COLUMNS = [
     "parent",
 ]
 ALL = "all"
+COLUMN_WIDTHS = ["5%", "16%", "9%", "10%", "8%", "10%", "28%", "14%"]
+TABLE_HEIGHT = 230
 HIDDEN_METRICS = ("lr", "tokens", "epoch")
 """Metrics left out of the table's summary (still plotted on the run's page)."""
 SAMPLES_SHOWN = 10
@@ -64,8 +67,11 @@ def progress_text(run: RunRecord) -> str:
 
 
 def metrics_summary(metrics: dict[str, float]) -> str:
-    shown = {k: v for k, v in sorted(metrics.items()) if k not in HIDDEN_METRICS}
-    return " · ".join(f"{k} {v:.4g}" for k, v in shown.items())
+    """The last value of each metric, losses first (``train/loss 1.23 · val/loss 1.31 · ...``)."""
+    names = sorted(
+        (k for k in metrics if k not in HIDDEN_METRICS), key=lambda k: (not is_loss(k), k)
+    )
+    return " · ".join(f"{k} {metrics[k]:.4g}" for k in names)
 
 
 def runs_table(
@@ -75,13 +81,14 @@ def runs_table(
 
     Runs whose process is gone (killed, machine rebooted) are marked ``interrupted`` first, as
     every CLI command does, so the table never shows a dead run as running."""
-    ctx.store.reconcile(is_same_process)
+    reconcile(ctx.store, ctx.paths)
     runs = ctx.store.list_runs(
         status=None if status in ("", ALL, None) else status,
         stage=None if stage in ("", ALL, None) else stage,
         text=(text or "").strip() or None,
     )
     last = ctx.store.last_metrics([r.id for r in runs])
+    names = {r.id: r.name for r in ctx.store.list_runs()} if any(r.parent_id for r in runs) else {}
     return [
         [
             r.id,
@@ -91,10 +98,18 @@ def runs_table(
             r.status,
             progress_text(r),
             metrics_summary(last.get(r.id, {})),
-            r.parent_id if r.parent_id is not None else "",
+            parent_label(r.parent_id, names),
         ]
         for r in runs
     ]
+
+
+def parent_label(parent_id: int | None, names: dict[int, str]) -> str:
+    """``"3 · name"`` (``"3 (deleted)"`` when the parent is gone), or empty for no parent."""
+    if parent_id is None:
+        return ""
+    name = names.get(parent_id)
+    return f"{parent_id} · {name}" if name is not None else f"{parent_id} (deleted)"
 
 
 def run_label(run: RunRecord) -> str:
@@ -164,6 +179,17 @@ def _samples_markdown(ctx: UIContext, run_id: int) -> str:
     return "\n\n".join(parts)
 
 
+def run_phase(ctx: UIContext, run: RunRecord) -> str | None:
+    """What an active run that has made no step yet is doing (``"building the data (4 s)"``);
+    None once it trains, or when it is not active."""
+    if run.status not in ACTIVE or run.step > 0:
+        return None
+    found = read_phase(ctx.paths.run_dir(run.id))
+    if found is None:
+        return phase.STARTING
+    return found.text()
+
+
 def _header(ctx: UIContext, run: RunRecord) -> str:
     lines = [
         f"### Run {run.id} · {run.name} — {run.status}",
@@ -176,6 +202,9 @@ def _header(ctx: UIContext, run: RunRecord) -> str:
     description = run.config.get("description") if isinstance(run.config, dict) else None
     if description:
         lines.insert(1, f"_{description}_")
+    now = run_phase(ctx, run)
+    if now is not None:
+        lines.insert(1, f"**phase** {now} — the curves appear with the first logged steps")
     if run.status in ("cancelled", "interrupted") and run.error:
         lines.append(f"**note** {run.error.strip().splitlines()[-1]}")
     return "\n\n".join(lines)
@@ -203,11 +232,21 @@ def run_page(ctx: UIContext, run_id: int) -> RunPage:
         for a in ctx.store.artifacts(run_id)
     ]
     checkpoint = ctx.paths.run_dir(run_id) / "checkpoints" / "last.ckpt"
+    now = run_phase(ctx, run)
+    if now is not None:
+        empty = f"{now}…"
+    elif run.status in ACTIVE:
+        every = (run.config.get("trainer") or {}).get("log_every_n_steps", 10)
+        empty = "training: the loss is logged " + (
+            "every step" if every == 1 else f"every {every} steps"
+        )
+    else:
+        empty = "no loss logged"
     return RunPage(
         run=run,
         header=_header(ctx, run),
         config_yaml=yaml.safe_dump(run.config, sort_keys=False, allow_unicode=True),
-        loss=loss_figure(series, title=f"Loss — run {run.id}"),
+        loss=loss_figure(series, title=f"Loss — run {run.id}", empty=empty),
         metrics=metrics_figure(series),
         samples=_samples_markdown(ctx, run_id),
         artifacts=artifacts,
@@ -228,7 +267,7 @@ def page_fingerprint(ctx: UIContext, run_id: int | None) -> tuple[Any, ...]:
         run = ctx.store.get_run(run_id)
     except RunNotFound:
         return (run_id, "missing")
-    return (run.id, run.status, run.step, run.updated_at, run.finished_at)
+    return (run.id, run.status, run.step, run.updated_at, run.finished_at, run_phase(ctx, run))
 
 
 def cancel_run(ctx: UIContext, run_id: int | None) -> str:
@@ -256,19 +295,14 @@ def resume_run(ctx: UIContext, run_id: int | None) -> str:
 
 
 def delete_question(ctx: UIContext, run_id: int | None) -> tuple[str, bool]:
-    """The confirmation text, and whether deleting can go ahead at all."""
+    """The confirmation text, and whether deleting can go ahead at all (the rules are
+    :mod:`workbench.runner.deletion`'s, shared with ``workbench delete``)."""
     if run_id is None:
         return "Choose a run first.", False
     try:
-        run = ctx.store.get_run(run_id)
-    except RunNotFound as exc:
-        return f"Refused: {exc}", False
-    if run.status in ACTIVE:
-        return f"Refused: Run {run_id} is {run.status}; cancel it before deleting it.", False
-    children = ctx.store.children(run_id)
-    if children:
-        ids = ", ".join(str(c.id) for c in children)
-        return f"Refused: Run {run_id} has child run(s) {ids}; delete those first.", False
+        run = deletion.check_deletable(ctx.store, run_id)
+    except (deletion.DeleteRefused, RunNotFound) as exc:
+        return f"Refused: {exc}.", False
     return (
         f"Delete run {run.id} ({run.name}) with its metrics, samples and files under "
         f"`artifacts/runs/{run.id}`? This cannot be undone.",
@@ -282,12 +316,9 @@ def delete_run(ctx: UIContext, run_id: int | None) -> str:
     if not allowed or run_id is None:
         return message
     try:
-        ctx.store.delete_run(run_id)
-    except (RunHasChildren, RunNotFound) as exc:
-        return f"Refused: {exc}"
-    run_dir = ctx.paths.run_dir(run_id)
-    if run_dir.is_dir() and run_dir.resolve().is_relative_to(ctx.paths.artifacts.resolve()):
-        shutil.rmtree(run_dir, ignore_errors=True)
+        deletion.delete_run(ctx.store, ctx.paths, run_id)
+    except (deletion.DeleteRefused, RunNotFound) as exc:
+        return f"Refused: {exc}."
     return f"Run {run_id} deleted."
 
 
@@ -331,6 +362,9 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
         wrap=True,
         elem_id="wb-runs-table",
         label="Runs (click a row to open it)",
+        column_widths=COLUMN_WIDTHS,
+        # Short, so that a run's curves below stay in view (the table scrolls).
+        max_height=TABLE_HEIGHT,
     )
     with gr.Row():
         picker = gr.Dropdown(
@@ -341,14 +375,16 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
             elem_id="wb-run-picker",
             scale=3,
         )
-        cancel = gr.Button("Cancel", variant="stop", interactive=False, scale=0)
+        cancel = gr.Button(
+            "Cancel", variant="stop", interactive=False, scale=0, elem_id="wb-run-cancel"
+        )
         resume = gr.Button("Resume", interactive=False, scale=0)
         clone = gr.Button("Clone into New run", interactive=False, scale=0)
-        delete = gr.Button("Delete…", interactive=False, scale=0)
+        delete = gr.Button("Delete…", interactive=False, scale=0, elem_id="wb-run-delete")
     message = gr.Markdown(elem_id="wb-run-message")
     with gr.Row(visible=False) as confirm_row:
         confirm_text = gr.Markdown()
-        confirm = gr.Button("Delete for good", variant="stop", scale=0)
+        confirm = gr.Button("Delete for good", variant="stop", scale=0, elem_id="wb-run-confirm")
         keep = gr.Button("Keep it", scale=0)
     header = gr.Markdown("_Choose a run in the table above._", elem_id="wb-run-header")
     with gr.Row():
@@ -358,6 +394,7 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
     attention = build_attention_section()
     with gr.Accordion("Samples", open=True):
         samples = gr.Markdown()
+    build_evaluate_section(ctx, picker, parse_run_id)
     with gr.Accordion("Resolved config", open=False):
         config = gr.Code(language="yaml", interactive=False)
     with gr.Accordion("Lineage (click to open)", open=False):
@@ -456,6 +493,8 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
     def do_delete(picked: Any, status_v: str, stage_v: str, text_v: str) -> list[Any]:
         outcome = delete_run(ctx, parse_run_id(picked))
         deleted = outcome.endswith("deleted.")
+        if deleted:
+            gr.Info(outcome)
         return [
             gr.update(visible=False),
             outcome,
@@ -484,7 +523,14 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
     picker.change(
         lambda p, s: show(p, s), inputs=[picker, seen], outputs=page_outputs, api_name="run_page"
     )
-    picker.change(lambda: "", outputs=message, show_progress="hidden", **private)
+    # A message stays when the picker is emptied by the action it reports (a deletion).
+    picker.change(
+        lambda p: "" if parse_run_id(p) is not None else gr.skip(),
+        inputs=picker,
+        outputs=message,
+        show_progress="hidden",
+        **private,
+    )
     picker.change(
         lambda: AttentionView("").values(),
         outputs=attention.results,

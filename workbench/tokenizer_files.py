@@ -1,11 +1,12 @@
-"""Helpers shared by tokenizer plugins: input normalisation, atomic saves, special-token checks."""
+"""Helpers for tokenizer plugins (core, so that plugins need not import each other): input
+normalisation, the saved file's name, atomic saves, special-token checks."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from workbench.files import atomic_write
 
 TOKENIZER_FILE = "tokenizer.json"
 """The file name the built-in tokenizers write into the directory given to ``save``."""
@@ -26,15 +27,7 @@ def as_id_list(ids: Sequence[int]) -> list[int]:
 
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text)
 
 
 def read_tokenizer_file(directory: Path) -> tuple[Path, str]:
