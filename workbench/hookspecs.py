@@ -124,3 +124,22 @@ def register_exporters(register: Callable[[Any], None]) -> None:
     config and the output folder) and returns the paths it wrote; it raises ``ValueError`` for a
     run it cannot export (an architecture with no mapping in that format).
     """
+
+
+# ---------------------------------------------------------------------------------------------
+# Claims
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def register_claims(register: Callable[[Any], None]) -> None:
+    """Register claims of the papers, each checked against the stored runs (the Claims tab,
+    ``workbench report``).
+
+    Call ``register(ClaimSpec(...))`` once per claim: ``claim`` states it in one sentence,
+    ``paper`` names where it comes from, and the ``factory`` receives a
+    :class:`workbench.specs.ClaimContext` (the runs to judge, with their metrics and
+    evaluations) and returns a :class:`workbench.specs.ClaimResult`: a plotly figure, the
+    measured figure, a verdict (holds, does not hold, not yet measured) and the command that
+    would measure it.
+    """

@@ -66,6 +66,7 @@ KIND_TITLES = {
     "tokenizers": "Tokenizers",
     "annotators": "Simulated annotators",
     "exporters": "Export formats",
+    "claims": "Claims",
 }
 
 
@@ -223,8 +224,8 @@ def options_markdown(registry: Registry, *, builtin_only: bool = False) -> str:
         "",
         f"What each {which} accepts in its config block (`stage:`, `architecture:`, "
         "`tokenizer:`, `dataset:`; evaluations, annotators and export formats take theirs with "
-        "`--set KEY=VALUE`). Unknown keys are refused. `workbench plugins --json` gives the same "
-        "as JSON schema, and `workbench plugins --markdown` this page for the plugins loaded in "
+        "`--set KEY=VALUE`; a claim's options are the thresholds of its verdict). Unknown keys "
+        "are refused. `workbench plugins --json` gives the same as JSON schema, and `workbench plugins --markdown` this page for the plugins loaded in "
         "your environment, your own included.",
         "",
     ]

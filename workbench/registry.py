@@ -52,6 +52,7 @@ _SINGULAR = {
     "tokenizers": "tokenizer",
     "annotators": "annotator",
     "exporters": "export format",
+    "claims": "claim",
 }
 
 
@@ -140,6 +141,9 @@ class Registry:
 
     def exporter(self, name: str) -> Any:
         return self.get("exporters", name)
+
+    def claim(self, name: str) -> Any:
+        return self.get("claims", name)
 
     def owner(self, kind: str, name: str) -> str:
         return self.owners[(kind, name)]

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import torch
 
     from workbench.protocols import Tokenizer
+    from workbench.store import EvaluationRecord, MetricRecord, RunRecord
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,27 @@ class ExporterSpec(_Spec):
     kind: ClassVar[str] = "exporters"
 
 
+@dataclass(frozen=True)
+class ClaimSpec(_Spec):
+    """A claim of a paper, checked against stored runs: ``factory(ClaimContext) -> ClaimResult``.
+
+    ``summary`` is the claim in one sentence; ``paper`` says whose claim it is (the Claims tab
+    groups and orders panels by ``order``, then name). ``config`` holds the claim's options, such
+    as the thresholds of its verdict, with their defaults. The factory picks the runs that bear on
+    the claim from :attr:`ClaimContext.runs` (any run, the demo's or the user's) and never
+    raises for missing data: it answers ``not yet measured`` with the command that would
+    measure it.
+    """
+
+    paper: str = ""
+    order: float = 100.0
+
+    kind: ClassVar[str] = "claims"
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "paper": self.paper}
+
+
 SPEC_TYPES: dict[str, type[_Spec]] = {
     cls.kind: cls
     for cls in (
@@ -146,6 +168,7 @@ SPEC_TYPES: dict[str, type[_Spec]] = {
         TokenizerSpec,
         AnnotatorSpec,
         ExporterSpec,
+        ClaimSpec,
     )
 }
 """Spec class by registry section name ("architectures", "stages", ...)."""
@@ -259,3 +282,60 @@ class ExportContext:
     """State dicts of the heads the run's stage saved, by head name (``{}`` when none)."""
     out_dir: Path
     """The folder to write into (created, and empty or allowed to be overwritten)."""
+
+
+VERDICTS: tuple[str, ...] = ("holds", "does not hold", "not yet measured")
+"""What a claim's check can answer."""
+
+
+@dataclass
+class ClaimContext:
+    """What a claim's factory receives: its options and the runs to judge, with read access to
+    their metrics and evaluations (through the store; the factory never writes)."""
+
+    config: BaseModel
+    runs: list[RunRecord]
+    """The runs to judge (succeeded ones, oldest first): every run of the home, or those the
+    user picked."""
+    get_run: Callable[[int], RunRecord]
+    """Any run of the home by id (e.g. a picked run's parent)."""
+    metrics: Callable[[int, str], list[MetricRecord]]
+    """Every logged value of one metric of a run, in step order."""
+    evaluations: Callable[[int], list[EvaluationRecord]]
+    """A run's evaluations, oldest first."""
+
+    def last(self, run_id: int, metric: str) -> float | None:
+        """The last logged value of ``metric`` (None when the run never logged it)."""
+        values = self.metrics(run_id, metric)
+        return values[-1].value if values else None
+
+    def evaluation(
+        self, run_id: int, name: str, where: Callable[[EvaluationRecord], bool] | None = None
+    ) -> EvaluationRecord | None:
+        """The run's newest succeeded evaluation called ``name`` (that ``where`` accepts)."""
+        found = [
+            e
+            for e in self.evaluations(run_id)
+            if e.name == name and e.status == "succeeded" and (where is None or where(e))
+        ]
+        return found[-1] if found else None
+
+
+@dataclass
+class ClaimResult:
+    """A claim's verdict on the runs it was given."""
+
+    verdict: str
+    """One of :data:`VERDICTS`."""
+    measured: str
+    """The measured figure in a few words (or what is missing, when not yet measured)."""
+    figure: Any = None
+    """A plotly figure drawn from the runs (None: nothing to draw yet)."""
+    command: str = ""
+    """The command that would measure the claim (or measure it better)."""
+    runs: tuple[int, ...] = ()
+    """The ids of the runs the verdict rests on."""
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict {self.verdict!r} is not one of {', '.join(VERDICTS)}")

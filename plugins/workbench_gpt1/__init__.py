@@ -1,6 +1,6 @@
 """Built-in GPT-1 fine-tuning plugin: the ``finetune`` stage (task input transformations, a
-linear head and the auxiliary LM loss), the ``task-accuracy`` evaluation and the ``jsonl-task``
-dataset.
+linear head and the auxiliary LM loss), the ``task-accuracy`` evaluation, the ``jsonl-task``
+dataset, and the claims ``pretraining-helps`` and ``auxiliary-lm-loss`` (:mod:`.claims`).
 
 Registered through the ``workbench`` entry-point group like any third-party plugin.
 """
@@ -27,3 +27,11 @@ def register_datasets(register):
     from workbench_gpt1.jsonl_task import JSONL_TASK_SPEC
 
     register(JSONL_TASK_SPEC)
+
+
+@hookimpl
+def register_claims(register):
+    from workbench_gpt1.claims import CLAIMS
+
+    for spec in CLAIMS:
+        register(spec)

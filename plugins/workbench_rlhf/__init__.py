@@ -3,7 +3,8 @@
 Datasets ``synthetic-preferences`` (rule-written pairs for the synthetic corpus) and
 ``preference-jsonl`` (TRL-format files); stages ``reward-model``, ``ppo`` and ``dpo``;
 evaluations ``reward-score``, ``win-rate`` (judged by a simulated annotator's rule) and
-``preference-accuracy``. See docs/rlhf.md.
+``preference-accuracy``; claims ``reward-model-accuracy``, ``ppo-bounded-kl`` and
+``over-optimisation`` (:mod:`.claims`). See docs/rlhf.md.
 
 Registered through the ``workbench`` entry-point group like any third-party plugin; the modules
 are imported inside the hooks so that listing plugins stays cheap.
@@ -41,3 +42,11 @@ def register_evaluations(register):
     register(REWARD_SCORE_SPEC)
     register(WIN_RATE_SPEC)
     register(PREFERENCE_ACCURACY_SPEC)
+
+
+@hookimpl
+def register_claims(register):
+    from workbench_rlhf.claims import CLAIMS
+
+    for spec in CLAIMS:
+        register(spec)

@@ -8,7 +8,8 @@ task with knowledge from unlabelled text.
 3. a pre-trained Transformer fine-tuned directly (the ``gpt`` architecture and ``finetune``
    stage of other plugins).
 
-The ``word-similarity`` evaluation shows what the word vectors learned. Registered through the
+The ``word-similarity`` evaluation shows what the word vectors learned; the ``transfer-ladder``
+claim (:mod:`.claims`) compares the three ways. Registered through the
 ``workbench`` entry-point group like any third-party plugin; modules load inside the hooks.
 """
 
@@ -42,3 +43,11 @@ def register_evaluations(register):
     from workbench_transfer.similarity import WORD_SIMILARITY_SPEC
 
     register(WORD_SIMILARITY_SPEC)
+
+
+@hookimpl
+def register_claims(register):
+    from workbench_transfer.claims import CLAIMS
+
+    for spec in CLAIMS:
+        register(spec)

@@ -5,6 +5,7 @@
 * stage ``seq2seq``: teacher-forced training with label smoothing and the warm-up schedule
   (:mod:`.seq2seq`);
 * evaluations ``bleu`` and ``exact-match`` on greedy and beam-search outputs (:mod:`.evaluations`);
+* claims ``attention-alone`` and ``label-smoothing`` (:mod:`.claims`);
 * datasets ``copy``, ``reverse``, ``sort``, ``addition``, ``toy-translation`` (generated from a
   seed) and ``jsonl-pairs`` (the user's own pairs) (:mod:`.datasets`).
 
@@ -42,4 +43,12 @@ def register_datasets(register):
     from workbench_transformer.datasets import DATASET_SPECS
 
     for spec in DATASET_SPECS:
+        register(spec)
+
+
+@hookimpl
+def register_claims(register):
+    from workbench_transformer.claims import CLAIMS
+
+    for spec in CLAIMS:
         register(spec)

@@ -45,6 +45,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "label_cmd",
         "export preference labels, or show labelling progress and agreement",
     ),
+    "demo": ("demo_cmd", "run the whole lineage, Transformer to RLHF, in one command"),
+    "report": ("report_cmd", "write the claims and their verdicts as one offline HTML file"),
 }
 """Every command: the module under ``workbench.cli`` that defines it, and its one-line help.
 

@@ -465,9 +465,16 @@ class PreferenceQueries:
                 ).all()
             )
 
-    def count_pairs(self) -> int:
+    def count_pairs(self, run_id: int | None = None) -> int:
+        """How many comparison pairs there are (``run_id``: whose first completion that run
+        generated)."""
+        query = select(func.count()).select_from(ComparisonPair)
+        if run_id is not None:
+            query = query.join(Completion, Completion.id == ComparisonPair.completion_a_id).where(
+                Completion.run_id == run_id
+            )
         with self._read() as s:
-            return int(s.scalar(select(func.count()).select_from(ComparisonPair)) or 0)
+            return int(s.scalar(query) or 0)
 
     @staticmethod
     def _pair_query() -> Any:

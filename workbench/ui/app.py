@@ -9,6 +9,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from workbench.auth import verifier
+from workbench.ui.claims_tab import build_claims_tab
 from workbench.ui.compare_tab import build_compare_tab
 from workbench.ui.context import UIContext
 from workbench.ui.host_check import LoopbackHostOnly
@@ -57,11 +58,14 @@ def build_app(ctx: UIContext) -> gr.Blocks:
                 build_playground_tab(ctx, play_tab)
             with gr.Tab("Label", id="label", elem_id="wb-tab-label") as label_tab:
                 build_label_tab(ctx, label_tab)
+            with gr.Tab("Claims", id="claims", elem_id="wb-tab-claims") as claims_tab:
+                build_claims_tab(ctx, claims_tab)
             with gr.Tab("Plugins", id="plugins", elem_id="wb-tab-plugins") as plugins_tab:
                 build_plugins_tab(ctx)
         # The Runs tab refreshes itself only while it is shown.
         runs_tab.select(lambda: gr.Timer(active=True), outputs=runs.timer, api_visibility="private")
-        for other in (new_tab, compare_tab, prompt_tab, play_tab, label_tab, plugins_tab):
+        others = (new_tab, compare_tab, prompt_tab, play_tab, label_tab, plugins_tab, claims_tab)
+        for other in others:
             other.select(
                 lambda: gr.Timer(active=False), outputs=runs.timer, api_visibility="private"
             )
