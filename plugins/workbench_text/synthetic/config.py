@@ -54,6 +54,9 @@ ICL_INSTRUCTIONS: dict[str, str] = {
     "random-insertion": "Remove the symbols:",
 }
 
+DOC_TYPES = ("biography", "place", "story", "review", "dialogue", "lexicon")
+"""The prose document types (see :mod:`.documents`)."""
+
 PROMPT_SEPARATOR = " -> "
 """Between a demonstration's input and output."""
 
@@ -118,9 +121,30 @@ class SyntheticConfig(BaseModel):
         le=1.0,
         description="share of dialogue answers in the text that state a false fact",
     )
+    doc_weights: dict[str, float] | None = Field(
+        None,
+        description="relative frequencies of the prose document types (biography, place, story, "
+        "review, dialogue, lexicon); empty: 25, 12, 25, 13, 20, 5. A type left out is not "
+        "written; raise dialogue and biography for a corpus that states the world's facts more "
+        "often",
+    )
     seed: int | None = Field(
         None, description="generator seed (empty: use the run's seed)", ge=0, le=2**63 - 1
     )
+
+    @field_validator("doc_weights")
+    @classmethod
+    def _known_doc_types(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is None:
+            return None
+        unknown = [name for name in value if name not in DOC_TYPES]
+        if unknown:
+            raise ValueError(f"unknown document type(s) {unknown}; choose from {list(DOC_TYPES)}")
+        if any(weight < 0 for weight in value.values()):
+            raise ValueError("document weights cannot be negative")
+        if not any(weight > 0 for weight in value.values()):
+            raise ValueError("give at least one document type a positive weight")
+        return dict(value)
 
     @field_validator("prompt_tasks")
     @classmethod

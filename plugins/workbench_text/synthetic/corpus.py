@@ -75,7 +75,9 @@ def generate_corpus(config: SyntheticConfig, seed: int) -> TextCorpus:
         "dialogue": writer.dialogue,
         "lexicon": writer.lexicon,
     }
-    type_names, type_weights = list(DOC_TYPE_WEIGHTS), list(DOC_TYPE_WEIGHTS.values())
+    weights = DOC_TYPE_WEIGHTS if config.doc_weights is None else config.doc_weights
+    type_names = [name for name in DOC_TYPE_WEIGHTS if weights.get(name, 0) > 0]
+    type_weights = [weights[name] for name in type_names]
     shares = (1.0 - config.val_fraction - config.test_fraction, config.val_fraction,
               config.test_fraction)  # fmt: skip
     docs: tuple[list[str], list[str], list[str]] = ([], [], [])
