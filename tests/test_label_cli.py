@@ -233,3 +233,28 @@ def test_pairs_a_stage_queues_are_stored_for_labelling(home: Path, capsys) -> No
     assert labelled["labelled"] == 2, labelled
     # The parent's true answer beats the policy's polite non-answer by the rule.
     assert labelled["choices"]["b"] >= 1, labelled
+
+    # The loop's next step: the reward model's data is the old pairs plus the new labels.
+    from workbench.specs import DatasetContext
+    from workbench_rlhf.synthetic_pairs import (
+        SyntheticPreferencesConfig,
+        load_synthetic_preferences,
+    )
+
+    options = {k: v for k, v in SYNTHETIC.items() if k != "name"}
+    ctx = DatasetContext(cache_dir=home / "cache", seed=0, home=home)
+    plain = load_synthetic_preferences(SyntheticPreferencesConfig(**options), ctx)
+    mixed = load_synthetic_preferences(
+        SyntheticPreferencesConfig(**options, labels_annotator="factual-polite", labels_repeat=3),
+        ctx,
+    )
+    added = mixed.train[len(plain.train) :]
+    winners = labelled["choices"]["a"] + labelled["choices"]["b"]
+    assert mixed.train[: len(plain.train)] == plain.train and mixed.val == plain.val
+    assert len(added) == 3 * winners and mixed.extras["stored_labels"] == winners
+    assert {p["flaw"] for p in added} == {"label"}
+    assert {p["prompt"] for p in added} <= {text for text, _ in wanted}
+    with pytest.raises(ValueError, match="no stored preference labels of 'nobody'"):
+        load_synthetic_preferences(
+            SyntheticPreferencesConfig(**options, labels_annotator="nobody"), ctx
+        )
