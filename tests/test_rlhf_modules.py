@@ -143,6 +143,18 @@ def test_dpo_moves_the_implicit_rewards_apart(world, tmp_path):
     assert history["train/rewards/accuracy"][-1][1] >= 0.5
 
 
+def test_dpo_with_an_sft_term_also_raises_the_chosen_answers_likelihood(world, tmp_path):
+    """RPO: DPO plus the chosen completions' NLL; the logged NLL falls, DPO still separates."""
+    cfg = DPOConfig(max_steps=30, batch_size=8, lr=3e-3, warmup_steps=2, eval_interval=15,
+                    eval_batches=2, beta=0.5, sft_coef=1.0)  # fmt: skip
+    parts = build_dpo(context(world, tiny_gpt(world.tokenizer), cfg, world.pairs, tmp_path))
+    history = fit(parts).history
+    sft = [v for _, v in history["val/sft_loss"]]
+    assert len(sft) == 2 and sft[-1] < sft[0]
+    assert all(math.isfinite(v) for _, v in history["train/sft_loss"])
+    assert history["val/rewards/margin"][-1][1] > 0
+
+
 def test_reward_model_trains_its_head(world, tmp_path):
     cfg = RewardModelConfig(max_steps=30, batch_size=8, lr=3e-3, warmup_steps=2,
                             eval_interval=30, eval_batches=2)  # fmt: skip
