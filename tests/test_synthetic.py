@@ -94,6 +94,23 @@ def test_different_seed_gives_different_corpus(config, corpus):
     assert other.extras["tasks"] != corpus.extras["tasks"]
 
 
+def test_doc_weights_change_the_mix_and_the_defaults_change_nothing(config, corpus):
+    from workbench_text.synthetic.corpus import DOC_TYPE_WEIGHTS
+
+    same = generate_corpus(config.model_copy(update={"doc_weights": dict(DOC_TYPE_WEIGHTS)}), 123)
+    assert same.train == corpus.train  # the defaults, named, are the defaults
+    facts_only = config.model_copy(
+        update={"doc_weights": {"biography": 1, "dialogue": 3}, "prompt_fraction": 0.0}
+    )
+    mixed = generate_corpus(facts_only, 123).extras["stats"]["documents"]["train"]
+    assert set(mixed) == {"biography", "dialogue"} and mixed["dialogue"] > 2 * mixed["biography"]
+    assert generate_corpus(facts_only, 123).extras["world"] == corpus.extras["world"]
+    with pytest.raises(ValueError, match="unknown document type"):
+        SyntheticConfig(**TINY, doc_weights={"poem": 1})
+    with pytest.raises(ValueError, match="at least one document type"):
+        SyntheticConfig(**TINY, doc_weights={"story": 0})
+
+
 def test_factory_uses_the_run_seed_unless_the_config_names_one(config, tmp_path: Path):
     from_ctx = SYNTHETIC_SPEC.factory(config, DatasetContext(cache_dir=tmp_path, seed=5))
     assert from_ctx.train == generate_corpus(config, 5).train
