@@ -7,7 +7,9 @@ Prints ``NAME: VALUE`` lines (at least ``rm_acc``, ``rm_acc_false``, ``ppo_gold_
 and writes them to a JSON file. Steps, in one fresh home:
 
 1. pre-train the LM (``configs/rlhf-lm.yaml``, ``--lm-config`` for another; ``--pretrain-steps``
-   shortens it); ``--home H --lm-run NAME`` reuses a finished one instead;
+   shortens it); ``--home H --lm-run NAME`` reuses a finished one instead; how well it knows the
+   world (``lm_fact_top1``: the share of held-out questions whose true answer it finds likeliest
+   among up to 16 candidates; ``lm_fact_pairwise``);
 2. ``configs/rlhf-reward.yaml``: the reward model; its accuracy on the held-out pairs
    (``preference-accuracy``, overall and per flaw);
 3. ``configs/rlhf-ppo.yaml`` from the LM against the reward model; ``win-rate`` of the result
@@ -124,6 +126,62 @@ def pairs_from_run(run_name: str, pool: int, count: int) -> list[int]:
     if code != 0:
         raise SystemExit(f"pairs generate --from-run {run_name} failed")
     return json.loads(out.getvalue())["pair_ids"]
+
+
+def lm_fact_knowledge(lm: str, reward_config: Path, max_alternatives: int = 15) -> dict:
+    """How well the LM knows the world: for each held-out question prompt of the RLHF configs
+    (``Q: Where does X live?\nA:``), the log-probability of the true answer sentence
+    (`` X lives in T.``) against the same sentence with each of up to ``max_alternatives`` other
+    objects. ``top1``: share of questions whose true answer is the likeliest; ``pairwise``: share
+    of (true, other) pairs ranked right."""
+    import random
+
+    import torch
+    import yaml
+
+    import workbench
+    from workbench.specs import DatasetContext
+    from workbench_rlhf.sequences import encode_completion, pad_batch, token_logprobs
+    from workbench_text.synthetic.facts import render_fact, templates_for
+    from workbench_text.synthetic.views import SyntheticPromptsConfig, load_synthetic_prompts
+    from workbench_text.synthetic.world import Fact, _as_world
+
+    model, tokenizer = workbench.load(lm)
+    block = dict(yaml.safe_load(reward_config.read_text())["dataset"])
+    for key in ("name", "pairs_per_prompt", "rejected_kinds"):
+        block.pop(key, None)
+    prompts = load_synthetic_prompts(
+        SyntheticPromptsConfig(**block), DatasetContext(cache_dir=None, seed=0)
+    )
+    world = _as_world(prompts.extras["world"])
+    properties = prompts.properties[len(prompts.train) :]
+    seen = set(prompts.train)
+    rng = random.Random(0)
+    top1, pairwise = [], []
+    for prompt, props in zip(prompts.val, properties, strict=True):
+        if props["kind"] != "question" or prompt in seen:
+            continue
+        seen.add(prompt)
+        fact = Fact(props["relation"], props["entity"], props["answer"])
+        template = templates_for(world, fact)[0]
+        others = world.alternatives(fact)
+        rng.shuffle(others)
+        rows = [
+            encode_completion(
+                tokenizer,
+                prompt,
+                " " + render_fact(Fact(fact.relation, fact.subject, obj), template),
+                model.block_size,
+            )
+            for obj in [fact.object, *others[:max_alternatives]]
+        ]
+        batch = pad_batch(rows)
+        with torch.no_grad():
+            logits, _ = model(batch.ids)
+        scores = (token_logprobs(logits, batch.ids) * batch.completion_mask).sum(dim=-1)
+        top1.append(float(scores[0] > scores[1:].max()))
+        pairwise.append(float((scores[0] > scores[1:]).float().mean()))
+    return {"top1": mean(top1), "pairwise": mean(pairwise), "questions": float(len(top1))}
 
 
 def report_win_rate(results: dict, prefix: str, won: dict) -> None:
@@ -294,6 +352,10 @@ def main() -> int:
         report(results, "lm_seconds", run(args.lm_config, pretrain))
     store = open_store(resolve_home(home))
     report(results, "lm_val_loss", store.metrics(store.find_run(lm).id, "val/loss")[-1].value)
+    knowledge = lm_fact_knowledge(lm, CONFIGS / "rlhf-reward.yaml")
+    report(results, "lm_fact_top1", knowledge["top1"])
+    report(results, "lm_fact_pairwise", knowledge["pairwise"])
+    report(results, "lm_fact_questions", knowledge["questions"])
 
     seeds = args.seeds or [None]
     per_seed: list[dict] = []
