@@ -47,6 +47,7 @@ from workbench_rlhf.losses import (
     kl_penalized_rewards,
     masked_whiten,
     ppo_losses,
+    whiten_scores,
 )
 from workbench_rlhf.rollout import fit_prompt, sample_responses, scoring_rows
 from workbench_rlhf.sentinel import SENTINEL_PROMPT, Sentinel
@@ -76,6 +77,13 @@ class PPOConfig(BaseModel):
     max_new_tokens: int = Field(64, ge=1, description="longest response in tokens")
     temperature: float = Field(1.0, gt=0, description="sampling temperature of the rollouts")
     stop_text: str = Field(END_TEXT, description="a response ends at this text (kept in it)")
+    score_norm: bool = Field(
+        False,
+        description="whiten the reward model's scores over each rollout (zero mean, unit "
+        "variance) before the KL penalty is added: with scores far from zero and a value head "
+        "that has not caught up, the last tokens' advantages carry the scores' sign (negative "
+        "scores teach the policy not to stop)",
+    )
     kl_coef: float = Field(0.05, ge=0, description="initial per-token KL penalty coefficient")
     target_kl: float | None = Field(
         None, gt=0, description="adaptive KL: target KL per response (empty: kl_coef fixed)"
@@ -311,8 +319,9 @@ class PPOTraining(pl.LightningModule):
         logprobs, values = self._policy(batch.ids)
         ref_logprobs = self._logprobs(self.reference, batch.ids)
         scores = self._reward[0].score(scored)
+        used = whiten_scores(scores) if self.cfg.score_norm else scores
         rewards, kl = kl_penalized_rewards(
-            scores, logprobs, ref_logprobs, mask.float(), self.kl_ctl.value
+            used, logprobs, ref_logprobs, mask.float(), self.kl_ctl.value
         )
         advantages, returns = gae(rewards, values, mask, self.cfg.gamma, self.cfg.lam)
         return {
