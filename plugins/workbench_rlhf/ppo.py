@@ -80,9 +80,8 @@ class PPOConfig(BaseModel):
     score_norm: bool = Field(
         False,
         description="whiten the reward model's scores over each rollout (zero mean, unit "
-        "variance) before the KL penalty is added: with scores far from zero and a value head "
-        "that has not caught up, the last tokens' advantages carry the scores' sign (negative "
-        "scores teach the policy not to stop)",
+        "variance) before the KL penalty is added (TRL's score normalisation; measured worse "
+        "on the RLHF LM's chain, docs/rlhf.md)",
     )
     kl_coef: float = Field(0.05, ge=0, description="initial per-token KL penalty coefficient")
     target_kl: float | None = Field(
