@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -170,3 +171,94 @@ def test_bad_input_exits_2(home: Path, capsys) -> None:
     with pytest.raises(SystemExit) as info:
         main(["labels", "export", "--kind", "human", "--annotator", "random"])
     assert info.value.code == 2
+
+
+def test_pairs_a_stage_queues_are_stored_for_labelling(home: Path, capsys) -> None:
+    """The worker's side of the sentinel's queue: a PPO-like child run's answers against its
+    parent's, recorded with the run's own dataset as the source, so the simulated annotator finds
+    the world and labels them, and the Label tab's next pair is one of them."""
+    from workbench.config import resolve_config
+    from workbench.registry import load_registry
+    from workbench.runner.worker import store_pairs_to_label
+    from workbench.specs import PairToLabel
+
+    registry = load_registry()
+    with open_store(Paths(home)) as store:
+        parent = store.find_run("tiny-lm")
+        config = {**parent.config, "name": "tiny-policy", "init_from": "tiny-lm"}
+        config["dataset"] = {**SYNTHETIC, "name": "synthetic-prompts"}
+        config["stage"] = {"name": "ppo", "reward_run": "tiny-lm"}
+        resolved = resolve_config(config, registry)
+        child = store.create_run(
+            name="tiny-policy",
+            stage="ppo",
+            architecture="bigram",
+            dataset="synthetic-prompts",
+            tokenizer="char",
+            config=resolved.to_dict(),
+            seed=0,
+            plugin_versions={},
+            package_versions={},
+            parent_id=parent.id,
+            status="succeeded",
+        )
+        prompts = registry.dataset("synthetic-prompts").factory(
+            resolved.options["dataset"], SimpleNamespace(seed=0, cache_dir=None, home=home)
+        )
+        world = prompts.extras["world"]
+        person = world["people"][0]
+        wanted = [
+            (text, props)
+            for text, props in zip(prompts.train, prompts.properties, strict=False)
+            if props["kind"] == "question"
+        ][:2]
+        pairs = [
+            PairToLabel(
+                prompt=text,
+                completion=" Thank you for asking. I do not know.",
+                parent_completion=f" {person['name']} lives in {person['home']}.",
+                properties=props,
+                generation={"proxy": 1.5, "sentinel": True},
+                parent_generation={"proxy": -0.5},
+            )
+            for text, props in wanted
+        ]
+        ids = store_pairs_to_label(store, resolved, child, parent.id, pairs)
+        assert len(ids) == 2
+        pair = store.get_pair(ids[0])
+        assert pair.prompt == wanted[0][0]
+        assert pair.properties == wanted[0][1]
+        source = json.loads(pair.source)
+        assert source["dataset"]["name"] == "synthetic-prompts" and source["seed"] == 0
+        assert source["dataset"]["n_entities"] == 20
+        store.ensure_annotator("someone", "human")
+        assert store.next_pair("someone").id in ids  # the Label tab has them to show
+    labelled = run_json(capsys, "label", "--annotator", "factual-polite")
+    assert labelled["labelled"] == 2, labelled
+    # The parent's true answer beats the policy's polite non-answer by the rule.
+    assert labelled["choices"]["b"] >= 1, labelled
+
+    # The loop's next step: the reward model's data is the old pairs plus the new labels.
+    from workbench.specs import DatasetContext
+    from workbench_rlhf.synthetic_pairs import (
+        SyntheticPreferencesConfig,
+        load_synthetic_preferences,
+    )
+
+    options = {k: v for k, v in SYNTHETIC.items() if k != "name"}
+    ctx = DatasetContext(cache_dir=home / "cache", seed=0, home=home)
+    plain = load_synthetic_preferences(SyntheticPreferencesConfig(**options), ctx)
+    mixed = load_synthetic_preferences(
+        SyntheticPreferencesConfig(**options, labels_annotator="factual-polite", labels_repeat=3),
+        ctx,
+    )
+    added = mixed.train[len(plain.train) :]
+    winners = labelled["choices"]["a"] + labelled["choices"]["b"]
+    assert mixed.train[: len(plain.train)] == plain.train and mixed.val == plain.val
+    assert len(added) == 3 * winners and mixed.extras["stored_labels"] == winners
+    assert {p["flaw"] for p in added} == {"label"}
+    assert {p["prompt"] for p in added} <= {text for text, _ in wanted}
+    with pytest.raises(ValueError, match="no stored preference labels of 'nobody'"):
+        load_synthetic_preferences(
+            SyntheticPreferencesConfig(**options, labels_annotator="nobody"), ctx
+        )

@@ -17,6 +17,7 @@ from workbench_rlhf.losses import (
     kl_penalized_rewards,
     masked_whiten,
     ppo_losses,
+    whiten_scores,
 )
 from workbench_rlhf.sequences import (
     Encoded,
@@ -114,6 +115,15 @@ def test_kl_penalty_on_every_response_token_and_score_on_the_last():
     assert float(kl0.abs().sum()) == 0.0 and same[0].tolist() == pytest.approx([0, 0, 0, 2.0, 0])
     with pytest.raises(ValueError, match="at least one token"):
         kl_penalized_rewards(torch.tensor([1.0]), logprobs, ref_logprobs, mask * 0, 0.1)
+
+
+def test_whitened_scores_have_zero_mean_and_unit_spread():
+    scores = torch.tensor([-14.0, -12.0, -10.0, -12.0])
+    out = whiten_scores(scores)
+    assert float(out.mean()) == pytest.approx(0.0, abs=1e-6)
+    assert float(out.std()) == pytest.approx(1.0, abs=1e-4)
+    assert out.argmax() == 2 and out.argmin() == 0  # the order is kept
+    assert torch.equal(whiten_scores(torch.tensor([-3.0])), torch.tensor([-3.0]))
 
 
 def test_ppo_losses_clip_the_ratio_and_the_value():

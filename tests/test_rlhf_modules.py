@@ -143,6 +143,18 @@ def test_dpo_moves_the_implicit_rewards_apart(world, tmp_path):
     assert history["train/rewards/accuracy"][-1][1] >= 0.5
 
 
+def test_dpo_with_an_sft_term_also_raises_the_chosen_answers_likelihood(world, tmp_path):
+    """RPO: DPO plus the chosen completions' NLL; the logged NLL falls, DPO still separates."""
+    cfg = DPOConfig(max_steps=30, batch_size=8, lr=3e-3, warmup_steps=2, eval_interval=15,
+                    eval_batches=2, beta=0.5, sft_coef=1.0)  # fmt: skip
+    parts = build_dpo(context(world, tiny_gpt(world.tokenizer), cfg, world.pairs, tmp_path))
+    history = fit(parts).history
+    sft = [v for _, v in history["val/sft_loss"]]
+    assert len(sft) == 2 and sft[-1] < sft[0]
+    assert all(math.isfinite(v) for _, v in history["train/sft_loss"])
+    assert history["val/rewards/margin"][-1][1] > 0
+
+
 def test_reward_model_trains_its_head(world, tmp_path):
     cfg = RewardModelConfig(max_steps=30, batch_size=8, lr=3e-3, warmup_steps=2,
                             eval_interval=30, eval_batches=2)  # fmt: skip
@@ -210,3 +222,52 @@ def test_ppo_resumed_from_a_checkpoint_matches_an_uninterrupted_run(world, tmp_p
     assert whole.module.kl_ctl.value != pytest.approx(cfg.kl_coef)  # the controller did move
     for key, value in whole.module.state_dict().items():
         assert torch.allclose(second.module.state_dict()[key], value, atol=1e-5), key
+
+
+def test_the_sentinel_queues_its_highest_proxy_answers_for_labelling(world, tmp_path):
+    """When the sentinel warns, the stage samples the policy and the reference on training
+    prompts and hands the highest-proxy answers, each against the reference's, to
+    ``queue_pairs`` (the worker stores them for the Label tab); the warning says so."""
+    from workbench.specs import PairToLabel
+
+    reward_trunk = tiny_gpt(world.tokenizer, seed=1)
+    loaded = SimpleNamespace(
+        model=reward_trunk,
+        tokenizer=world.tokenizer,
+        heads={"reward": ScalarHead(reward_trunk.hidden_size).state_dict()},
+    )
+    samples, queued = [], []
+
+    def queue(pairs):
+        queued.append(list(pairs))
+        return list(range(len(pairs)))
+
+    cfg = PPOConfig(
+        reward_run="rm", rollouts=2, rollout_batch_size=6, mini_batch_size=6, ppo_epochs=2,
+        lr=3e-2, max_new_tokens=12, eval_interval=5, val_prompts=4, samples=0, curve_interval=2,
+        sentinel_pairs=3, sentinel_pool=16,
+    )  # fmt: skip
+    ctx = context(
+        world, tiny_gpt(world.tokenizer), cfg, world.prompts, tmp_path,
+        load_run=lambda ref: loaded, log_sample=lambda *a: samples.append(a),
+        queue_pairs=queue,
+    )  # fmt: skip
+    parts = build_ppo(ctx)
+    # A sentinel that warns at the second curve point (the real one's rule is tested elsewhere).
+    parts.module._sentinel = SimpleNamespace(
+        check=lambda points: "hacked" if len(points) > 1 else None
+    )
+    recorder = fit(parts)
+    assert [v for _, v in recorder.history["sentinel/warning"]] == [0.0, 1.0]
+    assert len(queued) == 1 and 0 < len(queued[0]) <= 3
+    properties = dict(zip(world.prompts.train, world.prompts.properties, strict=False))
+    for pair in queued[0]:
+        assert isinstance(pair, PairToLabel)
+        assert pair.prompt in properties and pair.properties == properties[pair.prompt]
+        assert pair.completion.strip() != pair.parent_completion.strip()
+        assert pair.generation["sentinel"] is True and pair.generation["rollouts"] == 2
+    proxies = [p.generation["proxy"] for p in queued[0]]
+    assert proxies == sorted(proxies, reverse=True)  # the highest-proxy answers, best first
+    ((step, prompt, text),) = samples
+    assert prompt == "[reward-hacking sentinel]"
+    assert text.startswith("hacked") and f"queued {len(queued[0])} comparison pair(s)" in text

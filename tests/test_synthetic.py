@@ -88,7 +88,8 @@ def test_same_seed_gives_identical_text_and_extras(config, corpus):
 
 
 def test_doc_weights_change_the_mix_deterministically(config, corpus):
-    heavy = config.model_copy(update={"doc_weights": {"review": 39.0, "lexicon": 0.0}})
+    weights = {"biography": 25.0, "place": 12.0, "story": 25.0, "review": 39.0, "dialogue": 20.0}
+    heavy = config.model_copy(update={"doc_weights": weights})  # three times the reviews
     first, again = generate_corpus(heavy, seed=123), generate_corpus(heavy, seed=123)
     assert (first.train, first.val, first.test) == (again.train, again.val, again.test)
     assert json.dumps(first.extras) == json.dumps(again.extras)  # same seed, same bytes
@@ -96,24 +97,11 @@ def test_doc_weights_change_the_mix_deterministically(config, corpus):
         first.extras["stats"]["documents"]["train"],
         corpus.extras["stats"]["documents"]["train"],
     )
-    assert mix.get("lexicon", 0) == 0
+    assert mix.get("lexicon", 0) == 0  # a type left out is not written
     assert mix["review"] > 2 * default["review"]
-    assert first.extras["generator"]["config"]["doc_weights"] == {"review": 39.0, "lexicon": 0.0}
+    assert first.extras["generator"]["config"]["doc_weights"] == weights
     # Without the option the recorded options are those of a corpus made before it existed.
     assert "doc_weights" not in corpus.extras["generator"]["config"]
-    with pytest.raises(ValidationError, match="unknown document type"):
-        SyntheticConfig(doc_weights={"poems": 3})
-    with pytest.raises(ValueError, match="no prose document type"):
-        generate_corpus(
-            config.model_copy(
-                update={
-                    "doc_weights": dict.fromkeys(
-                        ("biography", "place", "story", "review", "dialogue", "lexicon"), 0.0
-                    )
-                }
-            ),
-            seed=1,
-        )
 
 
 def test_different_seed_gives_different_corpus(config, corpus):
@@ -121,6 +109,23 @@ def test_different_seed_gives_different_corpus(config, corpus):
     assert other.train != corpus.train
     assert other.extras["world"] != corpus.extras["world"]
     assert other.extras["tasks"] != corpus.extras["tasks"]
+
+
+def test_doc_weights_change_the_mix_and_the_defaults_change_nothing(config, corpus):
+    from workbench_text.synthetic.corpus import DOC_TYPE_WEIGHTS
+
+    same = generate_corpus(config.model_copy(update={"doc_weights": dict(DOC_TYPE_WEIGHTS)}), 123)
+    assert same.train == corpus.train  # the defaults, named, are the defaults
+    facts_only = config.model_copy(
+        update={"doc_weights": {"biography": 1, "dialogue": 3}, "prompt_fraction": 0.0}
+    )
+    mixed = generate_corpus(facts_only, 123).extras["stats"]["documents"]["train"]
+    assert set(mixed) == {"biography", "dialogue"} and mixed["dialogue"] > 2 * mixed["biography"]
+    assert generate_corpus(facts_only, 123).extras["world"] == corpus.extras["world"]
+    with pytest.raises(ValueError, match="unknown document type"):
+        SyntheticConfig(**TINY, doc_weights={"poem": 1})
+    with pytest.raises(ValueError, match="at least one document type"):
+        SyntheticConfig(**TINY, doc_weights={"story": 0})
 
 
 def test_factory_uses_the_run_seed_unless_the_config_names_one(config, tmp_path: Path):

@@ -338,6 +338,44 @@ def test_failed_run_page_shows_the_traceback(ctx):
     assert "only queued or running" in runs_tab.cancel_run(ctx, run_id)
 
 
+def test_ppo_run_page_draws_the_overoptimisation_curve(ctx):
+    """A run that logged curve/* metrics gets Gao et al.'s picture: gold and proxy reward against
+    sqrt(KL), with the points where the sentinel warned marked; a run without them gets none."""
+    plain = fake_finished_run(ctx, "plain")
+    assert runs_tab.run_page(ctx, plain).overoptimisation is None
+    run_id = fake_finished_run(ctx, "ppo-like")
+    points = [  # step, KL, proxy, gold, sentinel warning
+        (0, 0.0, -3.5, 0.58, 0.0),
+        (20, 4.0, -1.0, 0.67, 0.0),
+        (40, 9.0, 0.8, 0.48, 0.0),
+        (60, 16.0, 1.2, 0.40, 1.0),
+    ]
+    rows = []
+    for step, kl, proxy, gold, warned in points:
+        for name, value in (
+            ("curve/kl", kl),
+            ("curve/sqrt_kl", kl**0.5),
+            ("curve/proxy", proxy),
+            ("curve/gold", gold),
+            ("curve/rollouts", step / 4),
+            ("sentinel/warning", warned),
+        ):
+            rows.append((step, name, value, 2000.0 + step))
+    ctx.store.add_metrics(run_id, rows)
+    fig = runs_tab.run_page(ctx, run_id).overoptimisation
+    assert fig is not None
+    traces = {t.name: t for t in fig.data}
+    proxy = traces["proxy reward (reward model)"]
+    gold = traces["gold reward (labeller's rule)"]
+    assert list(proxy.x) == [0.0, 2.0, 3.0, 4.0] == list(gold.x)
+    assert list(proxy.y) == [-3.5, -1.0, 0.8, 1.2] and list(gold.y) == [0.58, 0.67, 0.48, 0.40]
+    assert proxy.yaxis == "y" and gold.yaxis == "y2"  # each on its own scale
+    warning = traces["sentinel warning"]
+    assert list(warning.x) == [4.0] and list(warning.y) == [1.2]
+    assert "rollout 15" in gold.text[-1] and "KL 16.00" in gold.text[-1]
+    assert "KL" in fig.layout.xaxis.title.text
+
+
 def test_real_run_page_has_curves_samples_and_artifacts(trained):
     ctx, run_id = trained
     page = runs_tab.run_page(ctx, run_id)

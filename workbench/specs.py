@@ -207,6 +207,21 @@ class RunInfo:
     home: Path
 
 
+@dataclass(frozen=True)
+class PairToLabel:
+    """A comparison a stage queues for labelling (the Label tab, ``workbench label``): two
+    completions of one prompt, the first written by this run's model, the second by its parent's
+    (e.g. a policy's answer and its reference's), with the prompt's properties (what a simulated
+    annotator checks) and the generation settings of each."""
+
+    prompt: str
+    completion: str
+    parent_completion: str
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    generation: Mapping[str, Any] = field(default_factory=dict)
+    parent_generation: Mapping[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class StageContext:
     """Everything a stage factory receives."""
@@ -223,6 +238,10 @@ class StageContext:
     load_run: Callable[[int | str], Any] | None = None
     """Load another finished run (id or name) as a :class:`workbench.runner.build.LoadedRun`
     (model, tokenizer, heads), e.g. the reward model a PPO stage scores with."""
+    queue_pairs: Callable[[list[PairToLabel]], list[int]] = lambda pairs: []
+    """Store comparison pairs for labelling, their prompts recorded with the run's own dataset
+    as the source (so an annotator finds the world they are about); returns the pair ids (none
+    where the runner keeps no store, or the run has no parent)."""
 
 
 @dataclass

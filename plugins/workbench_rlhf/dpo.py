@@ -34,6 +34,13 @@ class DPOConfig(PairTrainingConfig):
     label_smoothing: float = Field(
         0.0, ge=0, lt=0.5, description="assumed share of flipped labels (conservative DPO)"
     )
+    sft_coef: float = Field(
+        0.0,
+        ge=0,
+        description="weight of a language-model loss on the chosen completions (mean negative "
+        "log-likelihood per token; RPO, Pang et al. 2024): pulls the policy towards answers like "
+        "the chosen ones, not only away from the rejected ones",
+    )
 
 
 def quiet_frozen_reference_warning() -> None:
@@ -68,7 +75,8 @@ class DPOTraining(pl.LightningModule):
         self.reference.eval()
         return self
 
-    def _dpo(self, batch: dict[str, torch.Tensor]) -> DPOOutput:
+    def _dpo(self, batch: dict[str, torch.Tensor]) -> tuple[DPOOutput, torch.Tensor | None]:
+        """The DPO output and, with ``sft_coef``, the chosen completions' mean NLL per token."""
         seqs = SequenceBatch(batch["ids"], batch["completion_mask"], batch["last"])
         logits, _ = self.model(seqs.ids)
         policy = completion_logprob(logits, seqs)
@@ -76,7 +84,7 @@ class DPOTraining(pl.LightningModule):
             ref_logits, _ = self.reference(seqs.ids)
             reference = completion_logprob(ref_logits, seqs)
         half = policy.size(0) // 2
-        return dpo_loss(
+        out = dpo_loss(
             policy[:half],
             policy[half:],
             reference[:half],
@@ -84,6 +92,11 @@ class DPOTraining(pl.LightningModule):
             self.cfg.beta,
             self.cfg.label_smoothing,
         )
+        nll = None
+        if self.cfg.sft_coef > 0:
+            tokens = seqs.completion_mask[:half].sum().clamp(min=1)
+            nll = -policy[:half].sum() / tokens
+        return out, nll
 
     def _log(self, prefix: str, out: DPOOutput, **kwargs) -> None:
         self.log(f"{prefix}loss", out.loss, prog_bar=True, **kwargs)
@@ -93,14 +106,20 @@ class DPOTraining(pl.LightningModule):
         self.log(f"{prefix}rewards/margin", out.margin, **kwargs)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        out = self._dpo(batch)
+        out, nll = self._dpo(batch)
         self._log("train/", out)
         self.log("lr", self.optimizers().param_groups[0]["lr"])
-        return out.loss
+        if nll is None:
+            return out.loss
+        self.log("train/sft_loss", nll)
+        return out.loss + self.cfg.sft_coef * nll
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        out = self._dpo(batch)
-        self._log("val/", out, batch_size=out.chosen_rewards.size(0))
+        out, nll = self._dpo(batch)
+        size = out.chosen_rewards.size(0)
+        self._log("val/", out, batch_size=size)
+        if nll is not None:
+            self.log("val/sft_loss", nll, batch_size=size)
 
     def configure_optimizers(self):  # type: ignore[override]
         groups = self.model.optimizer_groups(self.cfg.weight_decay)

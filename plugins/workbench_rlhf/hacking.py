@@ -6,7 +6,8 @@ samples the policy's answers to many prompts, keeps the ``count`` the reward mod
 and pairs each with the reference's answer to the same prompt (same sampling seed). Labelled by
 people (or a simulated annotator) and added to the reward model's data, they teach it exactly
 where it was fooled: the loop InstructGPT ran. ``workbench pairs generate --from-run RUN`` stores
-them for the Label tab.
+them for the Label tab, and the PPO stage's reward-hacking sentinel queues them itself when it
+warns.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def highest_proxy_pairs(
     temperature: float = 1.0,
     stop_text: str = END_TEXT,
     batch_size: int = 64,
+    device: torch.device | str = "cpu",
 ) -> list[ProxyPair]:
     """The ``count`` prompts whose policy answers score highest, best first; prompts where the
     policy and the reference answered alike are left out (nothing to compare)."""
@@ -54,12 +56,18 @@ def highest_proxy_pairs(
         "max_new_tokens": max_new_tokens,
         "stop_text": stop_text,
         "temperature": temperature,
+        "device": device,
     }
-    ours = sample_answers(policy.eval(), tokenizer, prompts, seed=seed, **sampling)
-    theirs = sample_answers(reference.eval(), tokenizer, prompts, seed=seed, **sampling)
+    modes = (policy.training, reference.training)
+    try:
+        ours = sample_answers(policy.eval(), tokenizer, prompts, seed=seed, **sampling)
+        theirs = sample_answers(reference.eval(), tokenizer, prompts, seed=seed, **sampling)
+    finally:
+        policy.train(modes[0])
+        reference.train(modes[1])
     stop = tokenizer.encode(stop_text) if stop_text else []
-    mine = score_answers(reward, ours, stop, batch_size).tolist()
-    ref = score_answers(reward, theirs, stop, batch_size).tolist()
+    mine = score_answers(reward, ours, stop, batch_size, device).tolist()
+    ref = score_answers(reward, theirs, stop, batch_size, device).tolist()
     order = sorted(range(len(prompts)), key=lambda i: -mine[i])
     out = []
     for i in order:

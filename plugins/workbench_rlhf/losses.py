@@ -80,6 +80,13 @@ def masked_whiten(
     return whitened * mask
 
 
+def whiten_scores(scores: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """``(scores - mean) / std`` over a rollout's ``(B,)`` scores (unchanged for one score)."""
+    if scores.numel() < 2:
+        return scores
+    return (scores - scores.mean()) / (scores.std() + eps)
+
+
 def kl_penalized_rewards(
     scores: torch.Tensor,
     logprobs: torch.Tensor,

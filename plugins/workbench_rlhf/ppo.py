@@ -28,11 +28,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.data import PROMPTS
 from workbench.protocols import CAUSAL_LM
-from workbench.specs import StageContext, StageParts, StageSpec
+from workbench.specs import PairToLabel, StageContext, StageParts, StageSpec
 from workbench_rlhf.batches import ListData, collate_indices
 from workbench_rlhf.curve import OverOptimisationProbe
 from workbench_rlhf.dpo import frozen_copy, quiet_frozen_reference_warning
 from workbench_rlhf.gold import DEFAULT_JUDGE, load_judge
+from workbench_rlhf.hacking import highest_proxy_pairs
 from workbench_rlhf.heads import (
     VALUE_HEAD,
     RewardModel,
@@ -46,6 +47,7 @@ from workbench_rlhf.losses import (
     kl_penalized_rewards,
     masked_whiten,
     ppo_losses,
+    whiten_scores,
 )
 from workbench_rlhf.rollout import fit_prompt, sample_responses, scoring_rows
 from workbench_rlhf.sentinel import SENTINEL_PROMPT, Sentinel
@@ -75,6 +77,12 @@ class PPOConfig(BaseModel):
     max_new_tokens: int = Field(64, ge=1, description="longest response in tokens")
     temperature: float = Field(1.0, gt=0, description="sampling temperature of the rollouts")
     stop_text: str = Field(END_TEXT, description="a response ends at this text (kept in it)")
+    score_norm: bool = Field(
+        False,
+        description="whiten the reward model's scores over each rollout (zero mean, unit "
+        "variance) before the KL penalty is added (TRL's score normalisation; measured worse "
+        "on the RLHF LM's chain, docs/rlhf.md)",
+    )
     kl_coef: float = Field(0.05, ge=0, description="initial per-token KL penalty coefficient")
     target_kl: float | None = Field(
         None, gt=0, description="adaptive KL: target KL per response (empty: kl_coef fixed)"
@@ -115,6 +123,16 @@ class PPOConfig(BaseModel):
     kl_budget: float | None = Field(
         None, gt=0, description="warn when a curve point's KL passes this (empty: never)"
     )
+    sentinel_pairs: int = Field(
+        32,
+        ge=0,
+        description="when the sentinel warns, queue this many comparison pairs for labelling: "
+        "the policy's highest-proxy answers to training prompts against the reference's answers "
+        "(0: queue none)",
+    )
+    sentinel_pool: int = Field(
+        128, ge=1, description="training prompts the sentinel samples its pairs from"
+    )
 
 
 class PPOTraining(pl.LightningModule):
@@ -132,6 +150,8 @@ class PPOTraining(pl.LightningModule):
         log_sample,
         seed: int,
         probe: OverOptimisationProbe | None = None,
+        queue_pairs=None,
+        train_properties: list[dict[str, Any]] | None = None,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -147,6 +167,8 @@ class PPOTraining(pl.LightningModule):
         self._probe = probe
         self._curve: list[dict[str, float]] = []
         self._sentinel = Sentinel(cfg.sentinel_gold_drop, cfg.kl_budget)
+        self._queue_pairs = queue_pairs
+        self._train_properties = train_properties
 
     # -- Lightning plumbing ---------------------------------------------------------------
     def train(self, mode: bool = True) -> PPOTraining:
@@ -177,7 +199,64 @@ class PPOTraining(pl.LightningModule):
         for logger in self.loggers:
             logger.log_metrics(logged, step=self.global_step)
         if warning is not None:
+            queued = self._queue_hacking_pairs()
+            if queued:
+                warning += (
+                    f"; queued {queued} comparison pair(s) of its highest-proxy answers and the "
+                    "reference's for labelling (the Label tab, or workbench label)"
+                )
             self._log_sample(self.global_step, SENTINEL_PROMPT, warning)
+
+    def _queue_hacking_pairs(self) -> int:
+        """Store the policy's highest-proxy answers to ``sentinel_pool`` training prompts, each
+        against the reference's answer to the same prompt and seed, as pairs to label; how many
+        were stored."""
+        cfg = self.cfg
+        if self._queue_pairs is None or cfg.sentinel_pairs == 0:
+            return 0
+        texts = self._texts["train"]
+        gen = torch.Generator().manual_seed(self._seed * 7919 + self._rollouts_done)
+        pool = torch.randperm(len(texts), generator=gen)[: cfg.sentinel_pool].tolist()
+        seed = self._seed * 100_019 + self._rollouts_done
+        picked = highest_proxy_pairs(
+            self.model,
+            self.reference,
+            self._tokenizer,
+            self._reward[0],
+            [texts[i] for i in pool],
+            count=cfg.sentinel_pairs,
+            seed=seed,
+            max_new_tokens=cfg.max_new_tokens,
+            temperature=cfg.temperature,
+            stop_text=cfg.stop_text,
+            device=self.device,
+        )
+        generation = {
+            "temperature": cfg.temperature,
+            "top_k": None,
+            "max_new_tokens": cfg.max_new_tokens,
+            "stop": cfg.stop_text,
+            "seed": seed,
+        }
+        props = self._train_properties
+        pairs = [
+            PairToLabel(
+                prompt=texts[pool[p.index]],
+                completion=p.policy,
+                parent_completion=p.reference,
+                properties=props[pool[p.index]] if props else {},
+                generation={
+                    **generation,
+                    "step": self.global_step,
+                    "rollouts": self._rollouts_done,
+                    "proxy": p.proxy,
+                    "sentinel": True,
+                },
+                parent_generation={**generation, "proxy": p.reference_proxy},
+            )
+            for p in picked
+        ]
+        return len(self._queue_pairs(pairs)) if pairs else 0
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["ppo"] = {
@@ -239,8 +318,9 @@ class PPOTraining(pl.LightningModule):
         logprobs, values = self._policy(batch.ids)
         ref_logprobs = self._logprobs(self.reference, batch.ids)
         scores = self._reward[0].score(scored)
+        used = whiten_scores(scores) if self.cfg.score_norm else scores
         rewards, kl = kl_penalized_rewards(
-            scores, logprobs, ref_logprobs, mask.float(), self.kl_ctl.value
+            used, logprobs, ref_logprobs, mask.float(), self.kl_ctl.value
         )
         advantages, returns = gae(rewards, values, mask, self.cfg.gamma, self.cfg.lam)
         return {
@@ -413,6 +493,8 @@ def build_ppo(ctx: StageContext) -> StageParts:
         ctx.log_sample,
         ctx.run.seed,
         probe,
+        queue_pairs=ctx.queue_pairs,
+        train_properties=list(prompt_set.properties[: len(prompt_set.train)]) or None,
     )
     steps_per_rollout = cfg.ppo_epochs * math.ceil(cfg.rollout_batch_size / cfg.mini_batch_size)
     data = ListData(

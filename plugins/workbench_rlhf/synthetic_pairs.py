@@ -31,6 +31,14 @@ from workbench_text.synthetic.world import Fact, World, _as_world
 
 RejectedKind = Literal["false", "rude", "off-topic", "truncated"]
 REJECTED_KINDS: tuple[str, ...] = ("false", "rude", "off-topic", "truncated")
+PAIR_OPTIONS = {
+    "pairs_per_prompt",
+    "rejected_kinds",
+    "labels_annotator",
+    "labels_kind",
+    "labels_repeat",
+}
+"""The options of :class:`SyntheticPreferencesConfig` that the prompts do not take."""
 
 
 class SyntheticPreferencesConfig(SyntheticPromptsConfig):
@@ -42,6 +50,19 @@ class SyntheticPreferencesConfig(SyntheticPromptsConfig):
     rejected_kinds: list[RejectedKind] = Field(
         default_factory=lambda: list(REJECTED_KINDS),
         description="flaws a rejected completion may have: " + ", ".join(REJECTED_KINDS),
+    )
+
+    labels_annotator: str | None = Field(
+        None,
+        description="also train on the preference labels stored in the workbench home by this "
+        "annotator (e.g. the Label tab's or the sentinel's pairs labelled with `workbench label`): "
+        "the InstructGPT loop's new comparisons added to the old ones",
+    )
+    labels_kind: Literal["human", "simulated", "all"] | None = Field(
+        None, description="instead of one annotator: every stored label of this kind"
+    )
+    labels_repeat: int = Field(
+        1, ge=1, le=1000, description="how many times each stored label is added to training"
     )
 
     @field_validator("rejected_kinds")
@@ -119,12 +140,38 @@ def write_pair(
     return {"prompt": prompt, "chosen": " " + chosen, "rejected": " " + rejected, "flaw": kind}
 
 
+def _stored_labels(config: SyntheticPreferencesConfig, ctx: DatasetContext) -> list[dict[str, str]]:
+    """The stored labels ``labels_annotator`` / ``labels_kind`` name (those that name a winner),
+    as training pairs whose ``flaw`` is ``"label"``; none when neither is set."""
+    if config.labels_annotator is None and config.labels_kind is None:
+        return []
+    if config.labels_annotator is not None and config.labels_kind is not None:
+        raise ValueError("name labels_annotator or labels_kind, not both")
+    if getattr(ctx, "home", None) is None:
+        raise ValueError("stored labels are read from a workbench home, and none was given")
+    from workbench.paths import Paths
+    from workbench.store import open_store
+
+    with open_store(Paths(ctx.home)) as store:
+        try:
+            examples = store.preference_examples(
+                annotator=config.labels_annotator, kind=config.labels_kind
+            )
+        except LookupError:  # no such annotator
+            examples = []
+    if not examples:
+        which = config.labels_annotator or config.labels_kind
+        raise ValueError(
+            f"no stored preference labels of {which!r} that name a winner in {ctx.home}: label "
+            "pairs with `workbench label` or in the Label tab first"
+        )
+    return [{**e.trl(), "flaw": "label"} for e in examples]
+
+
 def load_synthetic_preferences(
     config: SyntheticPreferencesConfig, ctx: DatasetContext
 ) -> PreferencePairs:
-    prompts_config = SyntheticPromptsConfig(
-        **config.model_dump(exclude={"pairs_per_prompt", "rejected_kinds"})
-    )
+    prompts_config = SyntheticPromptsConfig(**config.model_dump(exclude=PAIR_OPTIONS))
     prompt_set = load_synthetic_prompts(prompts_config, ctx)
     world = _as_world(prompt_set.extras["world"])
     seed = config.seed if config.seed is not None else ctx.seed
@@ -140,6 +187,8 @@ def load_synthetic_preferences(
             continue  # the corpus may draw a question twice; keep validation prompts unseen
         for kind in rng.sample(kinds, n_pairs):
             splits[split].append(write_pair(world, prompt, properties, kind, rng))
+    stored = _stored_labels(config, ctx)
+    splits["train"] += stored * config.labels_repeat
     return PreferencePairs(
         train=splits["train"],
         val=splits["val"],
@@ -149,6 +198,7 @@ def load_synthetic_preferences(
             "preference_properties": prompt_set.extras["preference_properties"],
             "generator": prompt_set.extras["generator"],
             "rule": "chosen: polite, true, complete answer; rejected: " + ", ".join(kinds),
+            "stored_labels": len(stored),
         },
     )
 

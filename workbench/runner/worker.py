@@ -91,7 +91,7 @@ def execute(
     from workbench.runner import build, phase
     from workbench.runner.callbacks import StartupTimer, ThroughputMonitor, sweep_temporaries
     from workbench.runner.startup import started_at
-    from workbench.specs import RunInfo, StageContext
+    from workbench.specs import PairToLabel, RunInfo, StageContext
 
     _quiet_lightning()
     rank_zero = _is_launch_rank()
@@ -144,6 +144,11 @@ def execute(
         if rank_zero:
             store.add_sample(run_id, step=step, prompt=prompt, text=text)
 
+    def queue_pairs(pairs: list[PairToLabel]) -> list[int]:
+        if not rank_zero or not pairs or run.parent_id is None:
+            return []
+        return store_pairs_to_label(store, resolved, run_id, run.parent_id, pairs)
+
     info = RunInfo(
         id=run_id, name=run.name, seed=resolved.run.seed, run_dir=run_dir, home=paths.home
     )
@@ -158,6 +163,7 @@ def execute(
             log_sample=log_sample,
             parent_heads=build.load_heads(parent_dir) if parent_dir is not None else {},
             load_run=build.run_loader(store, paths, registry),
+            queue_pairs=queue_pairs,
         )
     )
     if rank_zero:
@@ -220,6 +226,34 @@ def execute(
                     size=file.stat().st_size,
                     step=trainer.global_step,
                 )
+
+
+def store_pairs_to_label(
+    store: Store, resolved: Any, run_id: int, parent_id: int, pairs: Sequence[Any]
+) -> list[int]:
+    """Store a stage's :class:`~workbench.specs.PairToLabel` items: the prompts (source: the
+    run's dataset block and seed, as ``workbench pairs generate`` records them), the run's and
+    its parent's completions, and the pairs; return the pair ids."""
+    import json
+
+    dataset = {
+        "name": resolved.plugin("dataset"),
+        **resolved.options["dataset"].model_dump(mode="json"),
+    }
+    source = json.dumps({"dataset": dataset, "seed": resolved.run.seed}, sort_keys=True)
+    prompt_ids = store.add_prompts((p.prompt, source, dict(p.properties)) for p in pairs)
+    ours = store.add_completions(
+        [(pid, p.completion, dict(p.generation)) for pid, p in zip(prompt_ids, pairs, strict=True)],
+        run_id=run_id,
+    )
+    theirs = store.add_completions(
+        [
+            (pid, p.parent_completion, dict(p.parent_generation))
+            for pid, p in zip(prompt_ids, pairs, strict=True)
+        ],
+        run_id=parent_id,
+    )
+    return store.add_pairs(zip(ours, theirs, strict=True))
 
 
 def make_trainer(

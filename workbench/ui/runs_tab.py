@@ -18,7 +18,7 @@ import gradio as gr
 import plotly.graph_objects as go
 import yaml
 
-from workbench.charts.curves import is_loss, loss_figure, metrics_figure
+from workbench.charts.curves import is_loss, loss_figure, metrics_figure, overoptimisation_figure
 from workbench.runner import deletion, launcher, phase
 from workbench.runner.phase import read_phase
 from workbench.runner.reconcile import reconcile
@@ -155,6 +155,8 @@ class RunPage:
     config_yaml: str
     loss: go.Figure
     metrics: go.Figure
+    overoptimisation: go.Figure | None
+    """Gold and proxy reward against KL (a PPO run's ``curve/*`` metrics), or None."""
     samples: str
     artifacts: list[list[Any]]
     lineage: list[list[Any]]
@@ -248,6 +250,7 @@ def run_page(ctx: UIContext, run_id: int) -> RunPage:
         config_yaml=yaml.safe_dump(run.config, sort_keys=False, allow_unicode=True),
         loss=loss_figure(series, title=f"Loss — run {run.id}", empty=empty),
         metrics=metrics_figure(series),
+        overoptimisation=overoptimisation_figure(series, title=f"Over-optimisation — run {run.id}"),
         samples=_samples_markdown(ctx, run_id),
         artifacts=artifacts,
         lineage=_lineage(ctx, run),
@@ -390,6 +393,9 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
     with gr.Row():
         loss_plot = gr.Plot(label="Loss", elem_id="wb-loss-plot")
         metrics_plot = gr.Plot(label="Metrics")
+    curve_plot = gr.Plot(
+        label="Over-optimisation curve", visible=False, elem_id="wb-overoptimisation-plot"
+    )
     traceback = gr.Code(label="Traceback", visible=False, elem_id="wb-traceback")
     attention = build_attention_section()
     with gr.Accordion("Samples", open=True):
@@ -413,6 +419,7 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
         config,
         loss_plot,
         metrics_plot,
+        curve_plot,
         samples,
         artifacts,
         lineage,
@@ -435,7 +442,8 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
         if run_id is None or key[-1] == "missing":
             blank = "_Choose a run in the table above._" if run_id is None else "_Run not found._"
             off = gr.update(interactive=False)
-            return [blank, "", None, None, "", [], [], gr.update(value="", visible=False),
+            return [blank, "", None, None, gr.update(value=None, visible=False), "", [], [],
+                    gr.update(value="", visible=False),
                     off, off, off, off, gr.update(visible=False), "", off, key]  # fmt: skip
         page = run_page(ctx, run_id)
         return [
@@ -443,6 +451,7 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
             page.config_yaml,
             page.loss,
             page.metrics,
+            gr.update(value=page.overoptimisation, visible=page.overoptimisation is not None),
             page.samples,
             page.artifacts,
             page.lineage,

@@ -54,6 +54,9 @@ ICL_INSTRUCTIONS: dict[str, str] = {
     "random-insertion": "Remove the symbols:",
 }
 
+DOC_TYPES = ("biography", "place", "story", "review", "dialogue", "lexicon")
+"""The prose document types (see :mod:`.documents`)."""
+
 PROMPT_SEPARATOR = " -> "
 """Between a demonstration's input and output."""
 
@@ -87,12 +90,6 @@ class SyntheticConfig(BaseModel):
         le=1.0,
         description="share of prompt documents that start with the task's instruction line",
     )
-    doc_weights: dict[str, float] | None = Field(
-        None,
-        description="relative frequencies of some prose document types, replacing the defaults "
-        "for the types named (biography 25, place 12, story 25, review 13, dialogue 20, "
-        "lexicon 5), e.g. {review: 39} for three times the reviews; empty: the defaults",
-    )
     prompt_tasks: list[str] = Field(
         default_factory=lambda: list(PROMPT_TASK_NAMES),
         description="prompt tasks mixed into the text: "
@@ -124,6 +121,13 @@ class SyntheticConfig(BaseModel):
         le=1.0,
         description="share of dialogue answers in the text that state a false fact",
     )
+    doc_weights: dict[str, float] | None = Field(
+        None,
+        description="relative frequencies of the prose document types (biography, place, story, "
+        "review, dialogue, lexicon); empty: 25, 12, 25, 13, 20, 5. A type left out is not "
+        "written; raise dialogue and biography for a corpus that states the world's facts more "
+        "often",
+    )
     seed: int | None = Field(
         None, description="generator seed (empty: use the run's seed)", ge=0, le=2**63 - 1
     )
@@ -133,12 +137,13 @@ class SyntheticConfig(BaseModel):
     def _known_doc_types(cls, value: dict[str, float] | None) -> dict[str, float] | None:
         if value is None:
             return None
-        known = ("biography", "place", "story", "review", "dialogue", "lexicon")
-        unknown = [name for name in value if name not in known]
+        unknown = [name for name in value if name not in DOC_TYPES]
         if unknown:
-            raise ValueError(f"unknown document type(s) {unknown}; choose from {list(known)}")
+            raise ValueError(f"unknown document type(s) {unknown}; choose from {list(DOC_TYPES)}")
         if any(weight < 0 for weight in value.values()):
-            raise ValueError("document weights must not be negative")
+            raise ValueError("document weights cannot be negative")
+        if not any(weight > 0 for weight in value.values()):
+            raise ValueError("give at least one document type a positive weight")
         return dict(value)
 
     @field_validator("prompt_tasks")

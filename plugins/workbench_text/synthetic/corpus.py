@@ -75,10 +75,9 @@ def generate_corpus(config: SyntheticConfig, seed: int) -> TextCorpus:
         "dialogue": writer.dialogue,
         "lexicon": writer.lexicon,
     }
-    weights = {**DOC_TYPE_WEIGHTS, **(config.doc_weights or {})}
-    if sum(weights.values()) <= 0:
-        raise ValueError("doc_weights leave no prose document type with a positive weight")
-    type_names, type_weights = list(weights), list(weights.values())
+    weights = DOC_TYPE_WEIGHTS if config.doc_weights is None else config.doc_weights
+    type_names = [name for name in DOC_TYPE_WEIGHTS if weights.get(name, 0) > 0]
+    type_weights = [weights[name] for name in type_names]
     shares = (1.0 - config.val_fraction - config.test_fraction, config.val_fraction,
               config.test_fraction)  # fmt: skip
     docs: tuple[list[str], list[str], list[str]] = ([], [], [])
