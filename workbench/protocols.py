@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import torch
+if TYPE_CHECKING:  # annotations only: registering a spec must not import torch
+    import torch
 
 CAUSAL_LM = "causal-lm"
 """Decoder-only language model: ``forward(idx, targets) -> (logits, loss)``, ``hidden_states``,

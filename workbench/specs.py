@@ -2,10 +2,26 @@
 
 Every spec has a ``name`` (what a config's ``name:`` key selects), a one-line ``summary``, a
 pydantic ``config`` model validating the plugin's options, and a ``factory``.
+
+Registering a spec must stay cheap: the CLI loads every plugin to validate a config before a
+worker process does the training, and importing torch and Lightning there would cost seconds.
+So a spec and its ``config`` model live in a module that imports neither, and the ``factory``
+is usually a :class:`LazyFactory`, which names the function (``"package.module:function"``) and
+imports its module on the first call::
+
+    PRETRAIN_SPEC = StageSpec(
+        name="pretrain",
+        summary="...",
+        config=PretrainConfig,  # defined in a module without torch
+        factory=LazyFactory("workbench_gpt.pretrain:build_pretrain"),
+    )
+
+Any callable works as a factory too (third-party plugins may keep passing plain functions).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +38,51 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class LazyFactory:
+    """A factory named by its import path, ``"package.module:attribute"`` (dots after the colon
+    reach nested attributes), imported when first called, so that registering the spec imports
+    nothing heavy. Calling it calls the target with the same arguments."""
+
+    target: str
+
+    def __post_init__(self) -> None:
+        module, _, attribute = self.target.partition(":")
+        if not module or not attribute:
+            raise ValueError(
+                f"LazyFactory({self.target!r}): expected 'package.module:attribute'"
+            )
+
+    def resolve(self) -> Callable[..., Any]:
+        """Import the module and return the target (ImportError or AttributeError naming the
+        path when it is not there; TypeError when it is not callable)."""
+        module_name, _, attribute = self.target.partition(":")
+        found: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            try:
+                found = getattr(found, part)
+            except AttributeError:
+                raise AttributeError(
+                    f"LazyFactory({self.target!r}): {module_name} has no {attribute!r}"
+                ) from None
+        if not callable(found):
+            raise TypeError(f"LazyFactory({self.target!r}): {found!r} is not callable")
+        return found
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.resolve()(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"LazyFactory({self.target!r})"
+
+
+@dataclass(frozen=True)
 class _Spec:
     name: str
     summary: str
     config: type[BaseModel]
     factory: Callable[..., Any]
+    """Builds what the spec describes (its signature is given by each spec class); a plain
+    callable, or a :class:`LazyFactory` that imports its module only when called."""
 
     kind: ClassVar[str] = "spec"
 

@@ -8,27 +8,13 @@ generations from the start of the split are stored with the run as samples.
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.protocols import CAUSAL_LM
-from workbench.specs import EvaluationContext, EvaluationSpec
+from workbench.specs import EvaluationContext
+from workbench_gpt.specs import PERPLEXITY_SPEC, PerplexityConfig
 
-
-class PerplexityConfig(BaseModel):
-    """Options of the perplexity evaluation."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    split: Literal["train", "val", "test"] = Field("val", description="which split to score")
-    max_tokens: int | None = Field(
-        None, ge=2, description="score at most this many tokens from the start of the split"
-    )
-    batch_size: int = Field(16, ge=1, description="windows per forward pass")
-    samples: int = Field(3, ge=0, le=20, description="generations stored with the run")
-    sample_tokens: int = Field(100, ge=1, description="tokens per stored generation")
+__all__ = ["PERPLEXITY_SPEC", "PerplexityConfig", "evaluate_perplexity", "perplexity"]
 
 
 @torch.no_grad()
@@ -83,12 +69,3 @@ def evaluate_perplexity(ctx: EvaluationContext) -> dict[str, float]:
         )[0]
         ctx.log_sample(-1, ctx.tokenizer.decode(prompt.tolist()), ctx.tokenizer.decode(new))
     return {"perplexity": ppl, "loss": math.log(ppl), "tokens": float(scored)}
-
-
-PERPLEXITY_SPEC = EvaluationSpec(
-    name="perplexity",
-    summary="Perplexity of a causal LM on a text split (non-overlapping windows)",
-    config=PerplexityConfig,
-    factory=evaluate_perplexity,
-    requires=CAUSAL_LM,
-)

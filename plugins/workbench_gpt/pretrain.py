@@ -13,50 +13,13 @@ from collections.abc import Iterator
 
 import pytorch_lightning as pl
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from workbench.data import TEXT
-from workbench.protocols import CAUSAL_LM
 from workbench.schedules import warmup_cosine
-from workbench.specs import StageContext, StageParts, StageSpec
+from workbench.specs import StageContext, StageParts
+from workbench_gpt.specs import PRETRAIN_SPEC, PretrainConfig
 
-
-class PretrainConfig(BaseModel):
-    """Options of the pre-training stage."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_steps: int = Field(2000, ge=1, description="optimizer steps to train for")
-    batch_size: int = Field(12, ge=1, description="sequences per micro-batch")
-    grad_accum: int = Field(1, ge=1, description="micro-batches per optimizer step")
-    lr: float = Field(1e-3, gt=0, description="peak learning rate")
-    min_lr: float | None = Field(
-        None, ge=0, description="learning rate at the end of the cosine decay (default lr/10)"
-    )
-    warmup_steps: int = Field(100, ge=0, description="steps of linear warm-up")
-    lr_decay_steps: int | None = Field(
-        None, ge=1, description="step at which the cosine reaches min_lr (default max_steps)"
-    )
-    weight_decay: float = Field(0.1, ge=0, description="AdamW weight decay on matrices")
-    beta1: float = Field(0.9, gt=0, lt=1)
-    beta2: float = Field(0.99, gt=0, lt=1)
-    grad_clip: float = Field(1.0, ge=0, description="clip gradient norm (0 = off)")
-    eval_interval: int = Field(250, ge=1, description="validate every this many steps")
-    eval_batches: int = Field(20, ge=1, description="batches per validation")
-    checkpoint_every: int | None = Field(
-        None, ge=1, description="checkpoint every this many steps (default: eval_interval)"
-    )
-    num_workers: int = Field(0, ge=0, le=64, description="DataLoader worker processes")
-    sample_tokens: int = Field(200, ge=0, description="tokens generated at each validation")
-    sample_prompt: str = Field("\n", description="prompt for the logged samples")
-    sample_temperature: float = Field(0.8, ge=0)
-
-    @model_validator(mode="after")
-    def _check_schedule(self) -> PretrainConfig:
-        if self.min_lr is not None and self.min_lr > self.lr:
-            raise ValueError(f"min_lr ({self.min_lr}) must not exceed lr ({self.lr})")
-        return self
+__all__ = ["PRETRAIN_SPEC", "CausalLMPretraining", "PretrainConfig", "build_pretrain"]
 
 
 def lr_at(step: int, cfg: PretrainConfig) -> float:
@@ -275,13 +238,3 @@ def build_pretrain(ctx: StageContext) -> StageParts:
             "accumulate_grad_batches": cfg.grad_accum,
         },
     )
-
-
-PRETRAIN_SPEC = StageSpec(
-    name="pretrain",
-    summary="Unsupervised causal-LM pre-training (next-token prediction) on a text corpus",
-    config=PretrainConfig,
-    factory=build_pretrain,
-    requires=CAUSAL_LM,
-    dataset_kinds=(TEXT,),
-)
