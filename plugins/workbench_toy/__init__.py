@@ -10,6 +10,6 @@ from workbench import hookimpl
 
 @hookimpl
 def register_architectures(register):
-    from workbench_toy.bigram import BIGRAM_SPEC
+    from workbench_toy.specs import BIGRAM_SPEC
 
     register(BIGRAM_SPEC)

@@ -6,20 +6,13 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from workbench.protocols import CAUSAL_LM
 from workbench.sampling import StopTracker, sample_next
-from workbench.specs import ArchitectureSpec, ModelContext
+from workbench.specs import ModelContext
+from workbench_toy.specs import BIGRAM_SPEC, BigramConfig
 
-
-class BigramConfig(BaseModel):
-    """Options of the bigram model."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    block_size: int = Field(64, ge=1, le=65536, description="longest context fed in one pass")
+__all__ = ["BIGRAM_SPEC", "BigramConfig", "BigramLM", "build_bigram"]
 
 
 class BigramLM(nn.Module):
@@ -76,12 +69,3 @@ class BigramLM(nn.Module):
 
 def build_bigram(config: BigramConfig, ctx: ModelContext) -> BigramLM:
     return BigramLM(config, ctx.vocab_size)
-
-
-BIGRAM_SPEC = ArchitectureSpec(
-    name="bigram",
-    summary="Bigram LM: next-token logits from the current token only (tests and examples)",
-    config=BigramConfig,
-    factory=build_bigram,
-    protocols=(CAUSAL_LM,),
-)

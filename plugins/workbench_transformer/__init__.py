@@ -10,7 +10,8 @@
   seed) and ``jsonl-pairs`` (the user's own pairs) (:mod:`.datasets`).
 
 Registered through the ``workbench`` entry-point group like any third-party plugin; the modules are
-imported inside the hooks so that listing plugins stays cheap.
+imported inside the hooks, and the specs that need torch to run (:mod:`.specs`) import it only
+when their factories are called, so that listing plugins and validating a config stay cheap.
 """
 
 from workbench import hookimpl
@@ -18,21 +19,21 @@ from workbench import hookimpl
 
 @hookimpl
 def register_architectures(register):
-    from workbench_transformer.architecture import TRANSFORMER_SPEC
+    from workbench_transformer.specs import TRANSFORMER_SPEC
 
     register(TRANSFORMER_SPEC)
 
 
 @hookimpl
 def register_stages(register):
-    from workbench_transformer.seq2seq import SEQ2SEQ_SPEC
+    from workbench_transformer.specs import SEQ2SEQ_SPEC
 
     register(SEQ2SEQ_SPEC)
 
 
 @hookimpl
 def register_evaluations(register):
-    from workbench_transformer.evaluations import BLEU_SPEC, EXACT_MATCH_SPEC
+    from workbench_transformer.specs import BLEU_SPEC, EXACT_MATCH_SPEC
 
     register(BLEU_SPEC)
     register(EXACT_MATCH_SPEC)

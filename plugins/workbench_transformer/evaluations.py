@@ -9,48 +9,14 @@ number of pairs scored.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from workbench.protocols import SEQ2SEQ, Seq2SeqTokenIds
-from workbench.specs import EvaluationContext, EvaluationSpec
+from workbench.protocols import Seq2SeqTokenIds
+from workbench.specs import EvaluationContext
 from workbench_transformer.inference import decode_texts
-from workbench_transformer.metrics import BleuTokenize, corpus_bleu, exact_match
+from workbench_transformer.metrics import corpus_bleu, exact_match
+from workbench_transformer.specs import BLEU_SPEC, EXACT_MATCH_SPEC, BleuConfig, ExactMatchConfig
 
 __all__ = ["BLEU_SPEC", "EXACT_MATCH_SPEC", "BleuConfig", "ExactMatchConfig"]
-
-
-class ExactMatchConfig(BaseModel):
-    """Options of ``exact-match`` (and the decoding options ``bleu`` shares)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    split: Literal["val", "test"] = Field("test", description="held-out split to decode")
-    decoding: Literal["greedy", "beam", "both"] = Field(
-        "both", description="greedy decoding, beam search, or both (one metric each)"
-    )
-    beam_size: int = Field(4, ge=1, le=64, description="beam width (the paper: 4)")
-    length_penalty: float = Field(
-        0.6, ge=0.0, le=5.0, description="beam search length penalty alpha (the paper: 0.6)"
-    )
-    max_examples: int | None = Field(
-        None, ge=1, description="score only the split's first this many pairs (default: all)"
-    )
-    batch_size: int = Field(64, ge=1, description="sources decoded at once")
-    max_len_ratio: float = Field(
-        1.5, gt=0.0, le=100.0, description="decode at most ratio * source length + extra tokens"
-    )
-    max_len_extra: int = Field(10, ge=0, le=10000, description="see max_len_ratio")
-
-
-class BleuConfig(ExactMatchConfig):
-    """Options of ``bleu``."""
-
-    tokenize: BleuTokenize = Field(
-        "13a",
-        description="sacreBLEU tokenizer: 13a for words, char for symbol strings (copy, sort, ...)",
-    )
 
 
 def _decoded(ctx: EvaluationContext) -> tuple[dict[str, list[str]], list[str]]:
@@ -101,20 +67,3 @@ def run_bleu(ctx: EvaluationContext) -> dict[str, float]:
 def run_exact_match(ctx: EvaluationContext) -> dict[str, float]:
     """Share (0-1) of decoded outputs identical to their reference."""
     return _evaluate(ctx, "exact_match", exact_match)
-
-
-BLEU_SPEC = EvaluationSpec(
-    name="bleu",
-    summary="Corpus BLEU (sacreBLEU) of greedy and beam-search outputs on a held-out split",
-    config=BleuConfig,
-    factory=run_bleu,
-    requires=SEQ2SEQ,
-)
-
-EXACT_MATCH_SPEC = EvaluationSpec(
-    name="exact-match",
-    summary="Share of greedy and beam-search outputs identical to the reference",
-    config=ExactMatchConfig,
-    factory=run_exact_match,
-    requires=SEQ2SEQ,
-)

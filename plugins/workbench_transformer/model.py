@@ -25,76 +25,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
+from workbench_transformer.config import TransformerConfig
+
 __all__ = ["DecoderCache", "Transformer", "TransformerConfig", "sinusoidal_positions"]
-
-
-class TransformerConfig(BaseModel):
-    """Options of the ``transformer`` architecture; the defaults are the paper's base model."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    encoder_layers: int = Field(6, ge=1, le=64, description="Number of encoder layers (N).")
-    decoder_layers: int = Field(6, ge=1, le=64, description="Number of decoder layers (N).")
-    d_model: int = Field(
-        512, ge=2, le=16384, description="Width of the residual stream; divisible by n_head."
-    )
-    n_head: int = Field(8, ge=1, le=128, description="Attention heads per attention sub-layer (h).")
-    d_ff: int = Field(2048, ge=1, le=65536, description="Inner width of the feed-forward layers.")
-    dropout: float = Field(
-        0.1,
-        ge=0.0,
-        lt=1.0,
-        description="Dropout on the embeddings+positions and on every sub-layer output (P_drop).",
-    )
-    attention_dropout: float = Field(
-        0.0, ge=0.0, lt=1.0, description="Dropout on the attention weights."
-    )
-    norm: Literal["post", "pre"] = Field(
-        "post",
-        description=(
-            "'post' normalises after each residual addition (the paper); 'pre' normalises each "
-            "sub-layer's input and adds a final LayerNorm to encoder and decoder."
-        ),
-    )
-    positions: Literal["sinusoidal", "learned"] = Field(
-        "sinusoidal", description="Fixed sinusoidal position encodings (the paper) or learned ones."
-    )
-    max_len: int = Field(
-        512,
-        ge=2,
-        le=65536,
-        description="Longest source, and longest decoder input counting <bos>, in tokens.",
-    )
-    share_embeddings: bool = Field(
-        True,
-        description=(
-            "One matrix for the source embedding, the target embedding and the output projection "
-            "(source and target share the tokenizer's vocabulary)."
-        ),
-    )
-    scale_embeddings: bool = Field(
-        True, description="Multiply token embeddings by sqrt(d_model) (the paper)."
-    )
-    bias: bool = Field(True, description="Biases in the linear layers and LayerNorms.")
-    preset: str | None = Field(
-        None,
-        description="Named preset the options start from (resolved by the core; the model ignores it).",
-    )
-
-    @model_validator(mode="after")
-    def _heads_divide_width(self) -> TransformerConfig:
-        if self.d_model % self.n_head != 0:
-            raise ValueError(
-                f"d_model ({self.d_model}) must be divisible by n_head ({self.n_head})"
-            )
-        return self
 
 
 def sinusoidal_positions(max_len: int, d_model: int) -> torch.Tensor:

@@ -17,78 +17,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
 from torch.utils.data import DataLoader
 
-from workbench.data import SEQ2SEQ, Pair
-from workbench.protocols import SEQ2SEQ as SEQ2SEQ_PROTOCOL
+from workbench.data import Pair
 from workbench.protocols import Seq2SeqTokenIds
-from workbench.specs import StageContext, StageParts, StageSpec
+from workbench.specs import StageContext, StageParts
 from workbench_transformer.batching import Batch, EncodedPair, FixedBatches, TokenBatches
 from workbench_transformer.inference import decode_texts, encode_source
-from workbench_transformer.metrics import BleuTokenize, corpus_bleu, exact_match
+from workbench_transformer.metrics import corpus_bleu, exact_match
 from workbench_transformer.schedule import noam_lr
+from workbench_transformer.specs import SEQ2SEQ_SPEC, Seq2SeqConfig
 
 __all__ = ["SEQ2SEQ_SPEC", "Seq2SeqConfig", "Seq2SeqTraining", "build_seq2seq", "encode_pairs"]
-
-
-class Seq2SeqConfig(BaseModel):
-    """Options of the ``seq2seq`` stage."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_steps: int = Field(3000, ge=1, description="optimizer steps to train for")
-    max_tokens: int = Field(
-        2048,
-        ge=8,
-        le=10_000_000,
-        description="padded positions per batch (rows times the longest source or target)",
-    )
-    label_smoothing: float = Field(
-        0.1, ge=0.0, lt=1.0, description="label smoothing epsilon (the paper: 0.1; 0 = off)"
-    )
-    warmup_steps: int = Field(
-        4000, ge=1, description="warm-up steps of the schedule (the paper: 4000)"
-    )
-    lr_factor: float = Field(
-        1.0, gt=0.0, le=100.0, description="multiplier of the schedule's learning rate"
-    )
-    beta1: float = Field(0.9, gt=0.0, lt=1.0, description="Adam beta1")
-    beta2: float = Field(0.98, gt=0.0, lt=1.0, description="Adam beta2 (the paper: 0.98)")
-    adam_eps: float = Field(1e-9, gt=0.0, le=1e-3, description="Adam epsilon (the paper: 1e-9)")
-    weight_decay: float = Field(0.0, ge=0.0, description="decoupled weight decay (AdamW); 0 = Adam")
-    grad_clip: float = Field(
-        0.0, ge=0.0, description="clip the gradient norm (0 = off, as the paper)"
-    )
-    eval_interval: int = Field(500, ge=1, description="validate every this many steps")
-    eval_examples: int = Field(
-        300, ge=1, description="validation pairs decoded for exact match and BLEU"
-    )
-    eval_decoding: Literal["greedy", "beam"] = Field(
-        "greedy", description="decoding used for the validation exact match and BLEU"
-    )
-    beam_size: int = Field(4, ge=1, le=64, description="beam width when eval_decoding is beam")
-    length_penalty: float = Field(
-        0.6, ge=0.0, le=5.0, description="beam search length penalty alpha (the paper: 0.6)"
-    )
-    bleu_tokenize: BleuTokenize = Field(
-        "13a",
-        description="sacreBLEU tokenizer: 13a for words, char for symbol strings (copy, sort, ...)",
-    )
-    max_len_ratio: float = Field(
-        1.5, gt=0.0, le=100.0, description="decode at most ratio * source length + extra tokens"
-    )
-    max_len_extra: int = Field(10, ge=0, le=10000, description="see max_len_ratio")
-    decode_batch_size: int = Field(128, ge=1, description="sources decoded at once")
-    sample_count: int = Field(3, ge=0, le=100, description="decoded examples stored per validation")
-    checkpoint_every: int | None = Field(
-        None, ge=1, description="checkpoint every this many steps (default: eval_interval)"
-    )
 
 
 def encode_pairs(
@@ -258,13 +203,3 @@ def build_seq2seq(ctx: StageContext) -> StageParts:
             "gradient_clip_val": cfg.grad_clip or None,
         },
     )
-
-
-SEQ2SEQ_SPEC = StageSpec(
-    name="seq2seq",
-    summary="Teacher-forced encoder-decoder training: label smoothing, warm-up schedule, BLEU",
-    config=Seq2SeqConfig,
-    factory=build_seq2seq,
-    requires=SEQ2SEQ_PROTOCOL,
-    dataset_kinds=(SEQ2SEQ,),
-)
