@@ -2,7 +2,8 @@
 linear head and the auxiliary LM loss), the ``task-accuracy`` evaluation, the ``jsonl-task``
 dataset, and the claims ``pretraining-helps`` and ``auxiliary-lm-loss`` (:mod:`.claims`).
 
-Registered through the ``workbench`` entry-point group like any third-party plugin.
+Registered through the ``workbench`` entry-point group like any third-party plugin. The specs
+(:mod:`.specs`) import neither torch nor Lightning; their factories import them when called.
 """
 
 from workbench import hookimpl
@@ -10,14 +11,14 @@ from workbench import hookimpl
 
 @hookimpl
 def register_stages(register):
-    from workbench_gpt1.finetune import FINETUNE_SPEC
+    from workbench_gpt1.specs import FINETUNE_SPEC
 
     register(FINETUNE_SPEC)
 
 
 @hookimpl
 def register_evaluations(register):
-    from workbench_gpt1.evaluation import TASK_ACCURACY_SPEC
+    from workbench_gpt1.specs import TASK_ACCURACY_SPEC
 
     register(TASK_ACCURACY_SPEC)
 

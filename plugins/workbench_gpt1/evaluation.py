@@ -8,29 +8,15 @@ task loss, the number of records and the accuracy per true label (``accuracy/<la
 from __future__ import annotations
 
 import re
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from workbench.protocols import SEQUENCE_ENCODER
-from workbench.specs import EvaluationContext, EvaluationSpec
+from workbench.specs import EvaluationContext
 from workbench_gpt1.batching import encode_records
 from workbench_gpt1.config import FinetuneConfig
 from workbench_gpt1.finetune import HEAD_NAME, build_head, check_task, task_tokens
 from workbench_gpt1.scoring import score_records
+from workbench_gpt1.specs import TASK_ACCURACY_SPEC, TaskAccuracyConfig
 
-
-class TaskAccuracyConfig(BaseModel):
-    """Options of the task-accuracy evaluation."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    split: Literal["val", "test"] = Field("test", description="which split of the task to score")
-    max_records: int | None = Field(
-        None, ge=1, description="score at most this many records from the start of the split"
-    )
-    batch_size: int = Field(64, ge=1, description="records per forward pass")
-    samples: int = Field(3, ge=0, le=50, description="predictions stored with the run as samples")
+__all__ = ["TASK_ACCURACY_SPEC", "TaskAccuracyConfig", "evaluate_task_accuracy", "metric_key"]
 
 
 def metric_key(label: str) -> str:
@@ -82,12 +68,3 @@ def evaluate_task_accuracy(ctx: EvaluationContext) -> dict[str, float]:
     for label, (correct, total) in score.per_label.items():
         metrics[metric_key(task.labels[label])] = correct / total
     return metrics
-
-
-TASK_ACCURACY_SPEC = EvaluationSpec(
-    name="task-accuracy",
-    summary="Accuracy of a fine-tuned run's classifier head on a labelled task's val or test split",
-    config=TaskAccuracyConfig,
-    factory=evaluate_task_accuracy,
-    requires=SEQUENCE_ENCODER,
-)

@@ -19,13 +19,13 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from workbench.data import LABELLED_TASK, LabelledTask
-from workbench.protocols import SEQUENCE_ENCODER
-from workbench.specs import StageContext, StageParts, StageSpec
+from workbench.data import LabelledTask
+from workbench.specs import StageContext, StageParts
 from workbench_gpt1.batching import EncodedRecord, TaskBatch, collate, encode_records
 from workbench_gpt1.config import FinetuneConfig
 from workbench_gpt1.head import TaskHead
 from workbench_gpt1.scoring import is_causal_lm, score_records, task_forward
+from workbench_gpt1.specs import FINETUNE_SPEC  # noqa: F401  (re-exported from its old home)
 from workbench_gpt1.transforms import TaskTokens
 
 TRAIN_RECORDS_METRIC = "train/records"
@@ -287,14 +287,3 @@ def build_finetune(ctx: StageContext) -> StageParts:
 def _same_shapes(head: TaskHead, state: dict[str, torch.Tensor]) -> bool:
     own = head.state_dict()
     return set(own) == set(state) and all(own[k].shape == state[k].shape for k in own)
-
-
-FINETUNE_SPEC = StageSpec(
-    name="finetune",
-    summary="GPT-1 supervised fine-tuning: task input transformations, a linear head on the "
-    "final <extract> state, and the auxiliary LM loss",
-    config=FinetuneConfig,
-    factory=build_finetune,
-    requires=SEQUENCE_ENCODER,
-    dataset_kinds=(LABELLED_TASK,),
-)
