@@ -14,7 +14,7 @@ from workbench import hookimpl
 
 @hookimpl
 def register_evaluations(register):
-    from workbench_prompting.fewshot import FEW_SHOT_SPEC
+    from workbench_prompting.specs import FEW_SHOT_SPEC
 
     register(FEW_SHOT_SPEC)
 
