@@ -25,7 +25,7 @@ def register_tokenizers(register):
 
 @hookimpl
 def register_architectures(register):
-    from workbench_transfer.architectures import LSTM_LM_SPEC, WORD_VECTOR_LSTM_SPEC
+    from workbench_transfer.specs import LSTM_LM_SPEC, WORD_VECTOR_LSTM_SPEC
 
     register(LSTM_LM_SPEC)
     register(WORD_VECTOR_LSTM_SPEC)
@@ -33,14 +33,14 @@ def register_architectures(register):
 
 @hookimpl
 def register_stages(register):
-    from workbench_transfer.word2vec import WORD2VEC_SPEC
+    from workbench_transfer.specs import WORD2VEC_SPEC
 
     register(WORD2VEC_SPEC)
 
 
 @hookimpl
 def register_evaluations(register):
-    from workbench_transfer.similarity import WORD_SIMILARITY_SPEC
+    from workbench_transfer.specs import WORD_SIMILARITY_SPEC
 
     register(WORD_SIMILARITY_SPEC)
 

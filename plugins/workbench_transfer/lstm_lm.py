@@ -17,58 +17,19 @@ Nothing in this module knows about Lightning; training loops live in the stages.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from workbench.sampling import StopTracker, check_generate_args, sample_next
+from workbench_transfer.config import LSTMLMConfig
 
 __all__ = ["LSTMLanguageModel", "LSTMLMConfig", "LSTMState"]
 
 LSTMState = list[tuple[torch.Tensor, torch.Tensor]]
 """``(h, c)`` of every layer, each ``(1, B, n_hidden)``: what the model carries from one token to
 the next."""
-
-
-class LSTMLMConfig(BaseModel):
-    """Options of the ``lstm-lm`` architecture (validated from a run's ``architecture:`` block)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    n_layer: int = Field(2, ge=1, le=16, description="stacked LSTM layers")
-    n_embd: int = Field(128, ge=1, le=8192, description="width of the token embedding")
-    n_hidden: int = Field(256, ge=1, le=8192, description="width of each LSTM layer's state")
-    block_size: int = Field(
-        64,
-        ge=1,
-        le=131072,
-        description="training window (BPTT length) and longest input fed when fine-tuning",
-    )
-    dropout: float = Field(
-        0.1, ge=0.0, le=1.0, description="dropout on embeddings, between layers and on the output"
-    )
-    tie_weights: bool = Field(True, description="share the embedding matrix with the output layer")
-    features: Literal["top", "concat"] = Field(
-        "top",
-        description=(
-            "what hidden_states returns: the top layer's states, or every layer's states side by "
-            "side (ELMo-style features: a linear head over them learns the mix of layers)"
-        ),
-    )
-    feature_norm: bool = Field(
-        False,
-        description=(
-            "normalise each layer's states in hidden_states (LayerNorm without parameters): LSTM "
-            "outputs are small, and a head over frozen features learns far faster at unit scale "
-            "(the scale ELMo's gamma learns)"
-        ),
-    )
-    preset: str | None = Field(
-        None, description="named preset the options start from (resolved by the core)"
-    )
 
 
 class LSTMLanguageModel(nn.Module):

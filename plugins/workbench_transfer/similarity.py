@@ -17,10 +17,8 @@ from itertools import combinations
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.protocols import SEQUENCE_ENCODER
-from workbench.specs import EvaluationContext, EvaluationSpec
+from workbench.specs import EvaluationContext
 from workbench_transfer.neighbours import (
     cosine,
     describe_neighbours,
@@ -28,26 +26,9 @@ from workbench_transfer.neighbours import (
     nearest_neighbours,
     special_ids,
 )
+from workbench_transfer.specs import WORD_SIMILARITY_SPEC, WordSimilarityConfig
 
-__all__ = ["WORD_SIMILARITY_SPEC", "lexicon_groups", "word_similarity"]
-
-
-class WordSimilarityConfig(BaseModel):
-    """Options of the ``word-similarity`` evaluation."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    groups: dict[str, list[str]] | None = Field(
-        None,
-        description="categories of related words, {name: [words]} (empty: the synthetic "
-        "lexicon's pets, foods, jobs and review adjectives)",
-    )
-    antonyms: list[tuple[str, str]] | None = Field(
-        None, description="pairs of opposites (empty: the synthetic lexicon's)"
-    )
-    k: int = Field(5, ge=1, le=100, description="neighbours per word for category_precision")
-    random_pairs: int = Field(2000, ge=10, le=1_000_000, description="random pairs compared")
-    samples: int = Field(6, ge=0, le=50, description="words whose neighbours are stored")
+__all__ = ["WORD_SIMILARITY_SPEC", "WordSimilarityConfig", "lexicon_groups", "word_similarity"]
 
 
 def lexicon_groups() -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
@@ -156,13 +137,3 @@ def evaluate_word_similarity(ctx: EvaluationContext) -> dict[str, float]:
         neighbours = nearest_neighbours(vectors, ctx.tokenizer, word, cfg.k, skip)
         ctx.log_sample(0, word, describe_neighbours(neighbours))
     return results
-
-
-WORD_SIMILARITY_SPEC = EvaluationSpec(
-    name="word-similarity",
-    summary="Cosine of related words (antonyms, same category) against random pairs, and "
-    "nearest-neighbour category precision, of a model's word vectors",
-    config=WordSimilarityConfig,
-    factory=evaluate_word_similarity,
-    requires=SEQUENCE_ENCODER,
-)

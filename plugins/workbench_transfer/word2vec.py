@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import pytorch_lightning as pl
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch.utils.data import DataLoader
 
-from workbench.data import TEXT
-from workbench.protocols import SEQUENCE_ENCODER
-from workbench.specs import StageContext, StageParts, StageSpec
+from workbench.specs import StageContext, StageParts
 from workbench_transfer.neighbours import (
     describe_neighbours,
     nearest_neighbours,
@@ -37,40 +34,7 @@ from workbench_transfer.skipgram import (
     subsample,
     token_counts,
 )
-
-
-class Word2VecConfig(BaseModel):
-    """Options of the ``word2vec`` stage."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_steps: int = Field(3000, ge=1, description="optimizer steps to train for")
-    batch_size: int = Field(1024, ge=1, description="(centre, context) pairs per step")
-    window: int = Field(5, ge=1, le=50, description="largest distance between centre and context")
-    negatives: int = Field(5, ge=1, le=100, description="noise words per true pair")
-    subsample: float = Field(
-        1e-3,
-        ge=0.0,
-        le=1.0,
-        description="frequent-word sub-sampling threshold t (word2vec's -sample; 0 = off)",
-    )
-    noise_power: float = Field(
-        0.75, ge=0.0, le=1.0, description="negatives are drawn from unigram counts ** this"
-    )
-    lr: float = Field(1e-2, gt=0, description="Adam learning rate at the start")
-    min_lr: float = Field(1e-4, ge=0, description="learning rate reached at max_steps (linear)")
-    eval_interval: int = Field(500, ge=1, description="validate every this many steps")
-    eval_batches: int = Field(10, ge=1, description="batches per validation")
-    checkpoint_every: int | None = Field(
-        None, ge=1, description="checkpoint every this many steps (default: eval_interval)"
-    )
-    probe_words: list[str] = Field(
-        default_factory=lambda: ["happy", "tall", "bread", "cat", "baker", "delicious"],
-        max_length=50,
-        description="words whose nearest neighbours are stored at each validation (unknown "
-        "words are skipped)",
-    )
-    neighbours: int = Field(5, ge=1, le=50, description="neighbours shown per probe word")
+from workbench_transfer.specs import WORD2VEC_SPEC, Word2VecConfig  # noqa: F401  (re-exported)
 
 
 class SkipGramData(pl.LightningDataModule):
@@ -226,13 +190,3 @@ def build_word2vec(ctx: StageContext) -> StageParts:
         },
         heads={"context": head},
     )
-
-
-WORD2VEC_SPEC = StageSpec(
-    name="word2vec",
-    summary="Train a model's word vectors (its input embedding) with skip-gram negative sampling",
-    config=Word2VecConfig,
-    factory=build_word2vec,
-    requires=SEQUENCE_ENCODER,
-    dataset_kinds=(TEXT,),
-)

@@ -13,31 +13,11 @@ layer over the vocabulary.
 from __future__ import annotations
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from workbench_transfer.config import WordVectorLSTMConfig
+
 __all__ = ["WordVectorLSTM", "WordVectorLSTMConfig"]
-
-
-class WordVectorLSTMConfig(BaseModel):
-    """Options of the ``word-vector-lstm`` architecture."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    n_embd: int = Field(64, ge=1, le=8192, description="width of the word vectors")
-    n_hidden: int = Field(64, ge=1, le=8192, description="width of the LSTM state")
-    n_layer: int = Field(1, ge=1, le=8, description="stacked LSTM layers")
-    dropout: float = Field(0.1, ge=0.0, le=1.0, description="dropout on the word vectors")
-    freeze_embeddings: bool = Field(
-        False,
-        description="keep the word vectors fixed (word2vec vectors as features); the LSTM learns",
-    )
-    block_size: int = Field(
-        64, ge=1, le=131072, description="longest input a fine-tuning stage feeds (in tokens)"
-    )
-    preset: str | None = Field(
-        None, description="named preset the options start from (resolved by the core)"
-    )
 
 
 class WordVectorLSTM(nn.Module):
