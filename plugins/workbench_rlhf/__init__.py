@@ -24,9 +24,7 @@ def register_datasets(register):
 
 @hookimpl
 def register_stages(register):
-    from workbench_rlhf.dpo import DPO_SPEC
-    from workbench_rlhf.ppo import PPO_SPEC
-    from workbench_rlhf.reward_model import REWARD_MODEL_SPEC
+    from workbench_rlhf.specs import DPO_SPEC, PPO_SPEC, REWARD_MODEL_SPEC
 
     register(REWARD_MODEL_SPEC)
     register(PPO_SPEC)
@@ -35,9 +33,7 @@ def register_stages(register):
 
 @hookimpl
 def register_evaluations(register):
-    from workbench_rlhf.preference_accuracy import PREFERENCE_ACCURACY_SPEC
-    from workbench_rlhf.reward_score import REWARD_SCORE_SPEC
-    from workbench_rlhf.win_rate import WIN_RATE_SPEC
+    from workbench_rlhf.specs import PREFERENCE_ACCURACY_SPEC, REWARD_SCORE_SPEC, WIN_RATE_SPEC
 
     register(REWARD_SCORE_SPEC)
     register(WIN_RATE_SPEC)

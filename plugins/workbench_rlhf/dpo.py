@@ -14,33 +14,15 @@ import warnings
 
 import pytorch_lightning as pl
 import torch
-from pydantic import Field
 
-from workbench.data import PREFERENCES
-from workbench.protocols import CAUSAL_LM
-from workbench.specs import StageContext, StageParts, StageSpec
+from workbench.specs import StageContext, StageParts
 from workbench_rlhf.batches import ListData, collate_pairs, encode_pairs
+from workbench_rlhf.config import DPOConfig  # noqa: F401  (re-exported)
 from workbench_rlhf.losses import DPOOutput, dpo_loss
 from workbench_rlhf.optim import adamw
-from workbench_rlhf.reward_model import PairTrainingConfig, pair_trainer_kwargs
+from workbench_rlhf.reward_model import pair_trainer_kwargs
 from workbench_rlhf.sequences import SequenceBatch, completion_logprob
-
-
-class DPOConfig(PairTrainingConfig):
-    """Options of the DPO stage."""
-
-    lr: float = Field(5e-5, gt=0, description="peak learning rate")
-    beta: float = Field(0.1, gt=0, description="strength of the implicit KL to the reference")
-    label_smoothing: float = Field(
-        0.0, ge=0, lt=0.5, description="assumed share of flipped labels (conservative DPO)"
-    )
-    sft_coef: float = Field(
-        0.0,
-        ge=0,
-        description="weight of a language-model loss on the chosen completions (mean negative "
-        "log-likelihood per token; RPO, Pang et al. 2024): pulls the policy towards answers like "
-        "the chosen ones, not only away from the rejected ones",
-    )
+from workbench_rlhf.specs import DPO_SPEC  # noqa: F401  (re-exported)
 
 
 def quiet_frozen_reference_warning() -> None:
@@ -141,14 +123,3 @@ def build_dpo(ctx: StageContext) -> StageParts:
         checkpoint_every=cfg.eval_interval,
         trainer_kwargs=pair_trainer_kwargs(cfg),
     )
-
-
-DPO_SPEC = StageSpec(
-    name="dpo",
-    summary="Direct Preference Optimization of a causal LM on comparison pairs, against a frozen "
-    "reference copy",
-    config=DPOConfig,
-    factory=build_dpo,
-    requires=CAUSAL_LM,
-    dataset_kinds=(PREFERENCES,),
-)

@@ -24,15 +24,13 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.data import PROMPTS
-from workbench.protocols import CAUSAL_LM
-from workbench.specs import PairToLabel, StageContext, StageParts, StageSpec
+from workbench.specs import PairToLabel, StageContext, StageParts
 from workbench_rlhf.batches import ListData, collate_indices
+from workbench_rlhf.config import PPOConfig  # noqa: F401  (re-exported)
 from workbench_rlhf.curve import OverOptimisationProbe
 from workbench_rlhf.dpo import frozen_copy, quiet_frozen_reference_warning
-from workbench_rlhf.gold import DEFAULT_JUDGE, load_judge
+from workbench_rlhf.gold import load_judge
 from workbench_rlhf.hacking import highest_proxy_pairs
 from workbench_rlhf.heads import (
     VALUE_HEAD,
@@ -52,87 +50,13 @@ from workbench_rlhf.losses import (
 from workbench_rlhf.rollout import fit_prompt, sample_responses, scoring_rows
 from workbench_rlhf.sentinel import SENTINEL_PROMPT, Sentinel
 from workbench_rlhf.sequences import (
-    END_TEXT,
     Encoded,
     SequenceBatch,
     logits_and_hidden,
     pad_batch,
     token_logprobs,
 )
-
-
-class PPOConfig(BaseModel):
-    """Options of the PPO stage."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    reward_run: int | str = Field(description="the reward-model run (id or name) that scores")
-    rollouts: int = Field(60, ge=1, description="rollout batches to collect and train on")
-    rollout_batch_size: int = Field(32, ge=1, description="prompts (responses) per rollout")
-    mini_batch_size: int = Field(16, ge=1, description="responses per optimizer step")
-    ppo_epochs: int = Field(4, ge=1, description="passes over each rollout batch")
-    lr: float = Field(3e-5, gt=0, description="learning rate (constant)")
-    weight_decay: float = Field(0.0, ge=0)
-    grad_clip: float = Field(1.0, ge=0, description="clip gradient norm (0 = off)")
-    max_new_tokens: int = Field(64, ge=1, description="longest response in tokens")
-    temperature: float = Field(1.0, gt=0, description="sampling temperature of the rollouts")
-    stop_text: str = Field(END_TEXT, description="a response ends at this text (kept in it)")
-    score_norm: bool = Field(
-        False,
-        description="whiten the reward model's scores over each rollout (zero mean, unit "
-        "variance) before the KL penalty is added (TRL's score normalisation; measured worse "
-        "on the RLHF LM's chain, docs/rlhf.md)",
-    )
-    kl_coef: float = Field(0.05, ge=0, description="initial per-token KL penalty coefficient")
-    target_kl: float | None = Field(
-        None, gt=0, description="adaptive KL: target KL per response (empty: kl_coef fixed)"
-    )
-    kl_horizon: int = Field(10_000, ge=1, description="adaptive KL controller's horizon")
-    gamma: float = Field(1.0, ge=0, le=1, description="discount")
-    lam: float = Field(0.95, ge=0, le=1, description="GAE lambda")
-    clip_range: float = Field(0.2, gt=0, description="PPO ratio clip")
-    clip_range_value: float = Field(0.2, gt=0, description="value clip")
-    vf_coef: float = Field(0.1, ge=0, description="weight of the value loss")
-    eval_interval: int = Field(10, ge=1, description="validate every this many rollouts")
-    val_prompts: int = Field(64, ge=1, description="held-out prompts scored at each validation")
-    samples: int = Field(3, ge=0, le=20, description="completions stored at each validation")
-    curve_interval: int = Field(
-        5,
-        ge=0,
-        description="every this many rollouts (and before the first), measure the "
-        "over-optimisation curve on the held-out prompts: KL, proxy and gold reward (0 = off)",
-    )
-    curve_samples: int = Field(2, ge=1, le=16, description="answers per held-out prompt per point")
-    gold_judge: str | None = Field(
-        DEFAULT_JUDGE,
-        description="simulated annotator whose rule gives the curve's gold reward (empty: proxy "
-        "and KL only; needs prompts from the synthetic corpus)",
-    )
-    gold_judge_options: dict[str, Any] = Field(
-        default_factory=dict, description="options of the gold judge"
-    )
-    sentinel_gold_drop: float = Field(
-        0.2,
-        ge=0,
-        description="reward-hacking sentinel: warn when the gold fell more than this below its "
-        "best curve point while the proxy rose above its value there",
-    )
-    sentinel_window: int | None = Field(
-        None, ge=1, description="unused: the sentinel now compares with the gold's best point"
-    )
-    kl_budget: float | None = Field(
-        None, gt=0, description="warn when a curve point's KL passes this (empty: never)"
-    )
-    sentinel_pairs: int = Field(
-        32,
-        ge=0,
-        description="when the sentinel warns, queue this many comparison pairs for labelling: "
-        "the policy's highest-proxy answers to training prompts against the reference's answers "
-        "(0: queue none)",
-    )
-    sentinel_pool: int = Field(
-        128, ge=1, description="training prompts the sentinel samples its pairs from"
-    )
+from workbench_rlhf.specs import PPO_SPEC  # noqa: F401  (re-exported)
 
 
 class PPOTraining(pl.LightningModule):
@@ -518,14 +442,3 @@ def build_ppo(ctx: StageContext) -> StageParts:
         },
         heads={VALUE_HEAD: value_head},
     )
-
-
-PPO_SPEC = StageSpec(
-    name="ppo",
-    summary="PPO fine-tuning of a causal LM against a reward model, with a per-token KL penalty "
-    "to the frozen starting policy (InstructGPT)",
-    config=PPOConfig,
-    factory=build_ppo,
-    requires=CAUSAL_LM,
-    dataset_kinds=(PROMPTS,),
-)

@@ -8,27 +8,15 @@ through ``workbench evaluate --dataset``). Pairs that say which flaw their rejec
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.protocols import SEQUENCE_ENCODER
-from workbench.specs import EvaluationContext, EvaluationSpec
+from workbench.specs import EvaluationContext
 from workbench_rlhf.batches import collate_pairs, encode_pairs
+from workbench_rlhf.config import PreferenceAccuracyConfig  # noqa: F401  (re-exported)
 from workbench_rlhf.heads import REWARD_HEAD, RewardHead, sequence_scores
 from workbench_rlhf.losses import bradley_terry_loss
 from workbench_rlhf.sequences import END_TEXT
-
-
-class PreferenceAccuracyConfig(BaseModel):
-    """Options of the preference-accuracy evaluation."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    split: Literal["train", "val", "test"] = Field("val", description="which pairs")
-    batch_size: int = Field(32, ge=1, description="pairs per forward pass")
-    max_pairs: int | None = Field(None, ge=1, description="score at most this many pairs")
+from workbench_rlhf.specs import PREFERENCE_ACCURACY_SPEC  # noqa: F401  (re-exported)
 
 
 @torch.no_grad()
@@ -70,12 +58,3 @@ def evaluate_preference_accuracy(ctx: EvaluationContext) -> dict[str, float]:
         picked = torch.tensor([f == flaw for f in flaws])
         metrics[f"accuracy/{flaw}"] = float(wins[picked].mean())
     return metrics
-
-
-PREFERENCE_ACCURACY_SPEC = EvaluationSpec(
-    name="preference-accuracy",
-    summary="Share of comparison pairs whose chosen completion a reward-model run scores higher",
-    config=PreferenceAccuracyConfig,
-    factory=evaluate_preference_accuracy,
-    requires=SEQUENCE_ENCODER,
-)

@@ -11,53 +11,15 @@ from __future__ import annotations
 
 import pytorch_lightning as pl
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.data import PREFERENCES
-from workbench.protocols import SEQUENCE_ENCODER
-from workbench.specs import StageContext, StageParts, StageSpec
+from workbench.specs import StageContext, StageParts
 from workbench_rlhf.batches import ListData, collate_pairs, encode_pairs
+from workbench_rlhf.config import PairTrainingConfig, RewardModelConfig  # noqa: F401  (re-exported)
 from workbench_rlhf.heads import REWARD_HEAD, RewardHead, scores_and_logits
 from workbench_rlhf.losses import bradley_terry_loss
 from workbench_rlhf.optim import adamw
-from workbench_rlhf.sequences import END_TEXT, token_logprobs
-
-
-class PairTrainingConfig(BaseModel):
-    """Options shared by the stages that train on comparison pairs."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_steps: int = Field(300, ge=1, description="optimizer steps")
-    batch_size: int = Field(16, ge=1, description="comparison pairs per step")
-    lr: float = Field(1e-4, gt=0, description="peak learning rate")
-    warmup_steps: int = Field(20, ge=0, description="steps of linear warm-up")
-    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay on matrices")
-    grad_clip: float = Field(1.0, ge=0, description="clip gradient norm (0 = off)")
-    eval_interval: int = Field(50, ge=1, description="validate every this many steps")
-    eval_batches: int = Field(10, ge=1, description="validation batches (of batch_size pairs)")
-    end_text: str = Field(END_TEXT, description="appended to every completion (ends the answer)")
-
-
-class RewardModelConfig(PairTrainingConfig):
-    """Options of the reward-model stage."""
-
-    train_trunk: bool = Field(True, description="fine-tune the LM under the head (else head only)")
-    likelihood_features: bool = Field(
-        True,
-        description="the head also reads the LM's surprise at the completion's tokens (excess "
-        "surprise sum and minimum, mean log-probability): how the LM's knowledge of facts "
-        "reaches the score",
-    )
-    lm_coef: float = Field(
-        0.5,
-        ge=0,
-        description="weight of an auxiliary language-model loss on the chosen completions: the "
-        "trunk learns the facts the labels vouch for, which the likelihood features then read",
-    )
-    likelihood_lr_scale: float = Field(
-        30.0, gt=0, description="learning rate of the likelihood features' weights, times lr"
-    )
+from workbench_rlhf.sequences import token_logprobs
+from workbench_rlhf.specs import REWARD_MODEL_SPEC  # noqa: F401  (re-exported)
 
 
 class RewardModelTraining(pl.LightningModule):
@@ -161,14 +123,3 @@ def build_reward_model(ctx: StageContext) -> StageParts:
         trainer_kwargs=pair_trainer_kwargs(cfg),
         heads={REWARD_HEAD: head},
     )
-
-
-REWARD_MODEL_SPEC = StageSpec(
-    name="reward-model",
-    summary="Reward model: a scalar head on a pre-trained LM trained on comparison pairs "
-    "(Bradley-Terry loss)",
-    config=RewardModelConfig,
-    factory=build_reward_model,
-    requires=SEQUENCE_ENCODER,
-    dataset_kinds=(PREFERENCES,),
-)

@@ -12,40 +12,16 @@ and on its PPO / DPO children with the same options to see what RLHF changed.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.protocols import CAUSAL_LM
-from workbench.specs import EvaluationContext, EvaluationSpec
+from workbench.specs import EvaluationContext
+from workbench_rlhf.config import RewardScoreConfig  # noqa: F401  (re-exported)
 from workbench_rlhf.heads import check_same_vocabulary, load_reward_model
 from workbench_rlhf.rollout import sample_answers, score_answers
-from workbench_rlhf.sequences import END_TEXT, Encoded, completion_logprob, pad_batch
-
-
-class RewardScoreConfig(BaseModel):
-    """Options of the reward-score evaluation."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    reward_run: int | str | None = Field(
-        None, description="reward-model run (id or name) to score with (empty: rules only)"
-    )
-    split: Literal["train", "val"] = Field("val", description="which prompts")
-    max_prompts: int = Field(100, ge=1, description="score at most this many prompts")
-    max_new_tokens: int = Field(64, ge=1, description="longest completion in tokens")
-    temperature: float = Field(1.0, ge=0, description="sampling temperature (0: greedy)")
-    stop_text: str = Field(END_TEXT, description="a completion ends at this text")
-    batch_size: int = Field(64, ge=1, description="prompts scored per reward-model pass")
-    reference_run: int | str | None = Field(
-        None,
-        description="a run (id or name, e.g. the starting LM) to measure the KL to: the mean over "
-        "completions of sum(log pi - log ref) over their tokens",
-    )
-    seed: int = Field(0, ge=0, description="sampling seed")
-    samples: int = Field(5, ge=0, le=50, description="completions stored with the run")
-
+from workbench_rlhf.sequences import Encoded, completion_logprob, pad_batch
+from workbench_rlhf.specs import REWARD_SCORE_SPEC  # noqa: F401  (re-exported)
 
 RULE_METRICS = {
     "factual": "share_factual",
@@ -181,13 +157,3 @@ def evaluate_reward_score(ctx: EvaluationContext) -> dict[str, float]:
     for prompt, completion in list(zip(prompts, completions, strict=True))[: cfg.samples]:
         ctx.log_sample(-1, prompt, completion)
     return metrics
-
-
-REWARD_SCORE_SPEC = EvaluationSpec(
-    name="reward-score",
-    summary="Sample answers to held-out prompts; mean reward-model score and rule-based "
-    "properties (factual, answers, polite, rude)",
-    config=RewardScoreConfig,
-    factory=evaluate_reward_score,
-    requires=CAUSAL_LM,
-)

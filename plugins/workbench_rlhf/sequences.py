@@ -14,9 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-END_TEXT = "\n"
-"""What ends a completion: a dialogue answer is one line, so a finished answer is followed by a
-newline (the token generation stops at)."""
+from workbench_rlhf.config import END_TEXT
 
 
 @dataclass(frozen=True)

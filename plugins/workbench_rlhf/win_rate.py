@@ -13,44 +13,18 @@ shares (factual, answers, polite, rude) are reported for both sides.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.protocols import CAUSAL_LM
-from workbench.specs import EvaluationContext, EvaluationSpec
-from workbench_rlhf.gold import DEFAULT_JUDGE, GoldJudge, load_judge, proxy_outcomes, win_rate
+from workbench.specs import EvaluationContext
+from workbench_rlhf.config import WinRateConfig  # noqa: F401  (re-exported)
+from workbench_rlhf.gold import GoldJudge, load_judge, proxy_outcomes, win_rate
 from workbench_rlhf.heads import check_same_vocabulary, load_reward_model
 from workbench_rlhf.reward_score import prompts_of, rule_metrics, sequence_kl
 from workbench_rlhf.rollout import sample_answers, score_answers
-from workbench_rlhf.sequences import END_TEXT, Encoded
-
-
-class WinRateConfig(BaseModel):
-    """Options of the win-rate evaluation."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    reference_run: int | str | None = Field(
-        None, description="run (id or name) to compare with (empty: the run's init_from parent)"
-    )
-    reward_run: int | str | None = Field(
-        None, description="reward-model run for the proxy win rate and rewards (empty: gold only)"
-    )
-    judge: str = Field(DEFAULT_JUDGE, description="simulated annotator whose rule is the gold")
-    judge_options: dict[str, Any] = Field(
-        default_factory=dict, description="options of the judge annotator"
-    )
-    split: Literal["train", "val"] = Field("val", description="which prompts")
-    max_prompts: int = Field(100, ge=1, description="at most this many prompts")
-    samples_per_prompt: int = Field(4, ge=1, le=64, description="answers per prompt and side")
-    max_new_tokens: int = Field(64, ge=1, description="longest answer in tokens")
-    temperature: float = Field(1.0, gt=0, description="sampling temperature")
-    stop_text: str = Field(END_TEXT, description="an answer ends at this text")
-    seed: int = Field(0, ge=0, description="sampling seed (the same for run and reference)")
-    batch_size: int = Field(64, ge=1, description="rows per reward-model / KL pass")
-    samples: int = Field(5, ge=0, le=50, description="comparisons stored with the run")
+from workbench_rlhf.sequences import Encoded
+from workbench_rlhf.specs import WIN_RATE_SPEC  # noqa: F401  (re-exported)
 
 
 def reference_of(cfg: WinRateConfig, run_config: dict[str, Any]) -> int | str:
@@ -166,13 +140,3 @@ def evaluate_win_rate(ctx: EvaluationContext) -> dict[str, float]:
 
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
-
-
-WIN_RATE_SPEC = EvaluationSpec(
-    name="win-rate",
-    summary="Gold win rate against the parent (or a named reference) judged by a simulated "
-    "annotator's rule; proxy win rate, gold and proxy rewards, KL to the reference",
-    config=WinRateConfig,
-    factory=evaluate_win_rate,
-    requires=CAUSAL_LM,
-)
