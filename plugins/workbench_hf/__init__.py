@@ -11,7 +11,7 @@ from workbench import hookimpl
 
 @hookimpl
 def register_architectures(register):
-    from workbench_hf.architecture import HF_CAUSAL_LM_SPEC
+    from workbench_hf.specs import HF_CAUSAL_LM_SPEC
 
     register(HF_CAUSAL_LM_SPEC)
 
@@ -25,13 +25,13 @@ def register_tokenizers(register):
 
 @hookimpl
 def register_exporters(register):
-    from workbench_hf.exporter import HF_EXPORTER_SPEC
+    from workbench_hf.specs import HF_EXPORTER_SPEC
 
     register(HF_EXPORTER_SPEC)
 
 
 @hookimpl
 def register_evaluations(register):
-    from workbench_hf.lm_eval_evaluation import LM_EVAL_SPEC
+    from workbench_hf.specs import LM_EVAL_SPEC
 
     register(LM_EVAL_SPEC)

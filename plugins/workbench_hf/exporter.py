@@ -16,27 +16,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from workbench.specs import ExportContext, ExporterSpec
+from workbench.specs import ExportContext
 from workbench_hf import deps
+from workbench_hf.config import HFExportConfig
 from workbench_hf.gpt_to_gpt2 import check_gpt_options, gpt2_config, gpt2_state_dict
 from workbench_hf.heads_export import export_heads
+from workbench_hf.specs import HF_EXPORTER_SPEC  # noqa: F401  (re-exported)
 from workbench_hf.tokenizer_export import export_tokenizer
 
 __all__ = ["HF_EXPORTER_SPEC", "HFExportConfig", "export_hf"]
 
 MAPPED_ARCHITECTURES = ("gpt", "hf-causal-lm")
-
-
-class HFExportConfig(BaseModel):
-    """Options of the ``hf`` export format."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    heads: bool = Field(
-        True, description="Also write the run's heads (reward, value, classifier) as safetensors."
-    )
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> Path:
@@ -104,11 +94,3 @@ def export_hf(ctx: ExportContext) -> list[Path]:
     if getattr(ctx.config, "heads", True):
         files += export_heads(ctx.heads, ctx.run_config.get("stage", {}), ctx.out_dir)
     return files
-
-
-HF_EXPORTER_SPEC = ExporterSpec(
-    name="hf",
-    summary="A Hugging Face transformers model folder (GPT2LMHeadModel for pre-LN gpt runs)",
-    config=HFExportConfig,
-    factory=export_hf,
-)

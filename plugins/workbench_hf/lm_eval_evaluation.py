@@ -24,62 +24,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from workbench.protocols import CAUSAL_LM
-from workbench.specs import EvaluationContext, EvaluationSpec, ExportContext
+from workbench.specs import EvaluationContext, ExportContext
 from workbench_hf import deps
-from workbench_hf.exporter import HFExportConfig, export_hf
+from workbench_hf.config import HFExportConfig, LmEvalConfig
+from workbench_hf.exporter import export_hf
 from workbench_hf.lm_eval_tasks import SHIPPED_TASKS, answer_budget, prompt_documents
 from workbench_hf.lm_eval_tasks import write_task_folder as write_tasks
+from workbench_hf.specs import LM_EVAL_SPEC
 
 __all__ = ["LM_EVAL_SPEC", "LmEvalConfig", "evaluate_lm_eval"]
-
-
-class LmEvalConfig(BaseModel):
-    """Options of the ``lm-eval`` evaluation."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    tasks: list[str] = Field(
-        default_factory=list,
-        description=(
-            "lm-eval task names to run from include_path; empty: the run's own synthetic prompt "
-            "tasks with the few-shot evaluation's prompts"
-        ),
-    )
-    include_path: str | None = Field(
-        None,
-        description="Folder of lm-eval task YAMLs for 'tasks' (default: the shipped folder)",
-    )
-    num_fewshot: int | None = Field(
-        None, ge=0, le=64, description="lm-eval's own demonstrations for 'tasks' (their default)"
-    )
-    shots: list[int] = Field(
-        default_factory=lambda: [0, 1],
-        description="Demonstrations per prompt of the run's prompt tasks (one lm-eval task each)",
-    )
-    prompt_tasks: list[str] | None = Field(
-        None, description="Prompt tasks of the corpus to use (empty: all of them)"
-    )
-    limit: int | None = Field(
-        None, ge=1, description="Held-out items per prompt task (or per lm-eval task with 'tasks')"
-    )
-    offset: int = Field(0, ge=0, description="Skip this many held-out items of each prompt task")
-    instruction: bool = Field(True, description="Start each prompt with the task's instruction")
-    document_separator: bool = Field(
-        True, description="Start each prompt with the corpus's document separator"
-    )
-    batch_size: int = Field(
-        1, ge=1, le=1024, description="lm-eval batch size (1: no padding, like few-shot)"
-    )
-
-    @field_validator("shots")
-    @classmethod
-    def _shots(cls, value: list[int]) -> list[int]:
-        if not value or any(k < 0 for k in value):
-            raise ValueError("shots must be a non-empty list of numbers >= 0")
-        return sorted(set(value))
 
 
 def _offline() -> None:
@@ -220,13 +173,3 @@ def evaluate_lm_eval(ctx: EvaluationContext) -> dict[str, float]:
         results = _run_lm_eval(model_dir, names, task_dir, cfg, None)
         by_k = dict(zip(sorted(documents), names, strict=True))
         return {**_prompt_task_metrics(results, by_k), **_task_metrics(results)}
-
-
-LM_EVAL_SPEC = EvaluationSpec(
-    name="lm-eval",
-    summary="lm-evaluation-harness on the run's Hugging Face export, with local task YAMLs "
-    "(default: the run's synthetic prompt tasks, the few-shot evaluation's prompts)",
-    config=LmEvalConfig,
-    factory=evaluate_lm_eval,
-    requires=CAUSAL_LM,
-)

@@ -25,26 +25,11 @@ from torch import nn
 
 from workbench.sampling import StopTracker, check_generate_args, sample_next
 from workbench_hf import deps
+from workbench_hf.config import check_model_dir
 
 __all__ = ["HFCausalLM", "check_model_dir", "context_length"]
 
 _PROBE_TOLERANCE = 1e-4
-
-
-def check_model_dir(path: str | Path, what: str = "hf-causal-lm") -> Path:
-    """The folder ``path`` as a :class:`Path`, refusing one that is missing or holds no model
-    ``config.json`` (the error names the folder)."""
-    folder = Path(path).expanduser()
-    if not folder.exists():
-        raise ValueError(f"{what}: the model folder {folder} does not exist")
-    if not folder.is_dir():
-        raise ValueError(f"{what}: {folder} is not a folder")
-    if not (folder / "config.json").is_file():
-        raise ValueError(
-            f"{what}: {folder} holds no config.json (expected a transformers model folder, as "
-            "written by save_pretrained)"
-        )
-    return folder
 
 
 def context_length(hf_config: Any) -> int | None:
