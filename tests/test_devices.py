@@ -73,3 +73,27 @@ def test_more_devices_than_the_machine_has_are_refused(monkeypatch):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     with pytest.raises(ConfigError, match="3 GPUs asked for, but this machine has 2"):
         check_trainer_options(TrainerOptions(accelerator="gpu", devices=3))
+
+
+def test_validation_refuses_what_the_machine_check_refuses(monkeypatch):
+    """validate_trainer_options (what a command runs before recording a run) skips the machine
+    only where no machine could refuse; everything else is the full check."""
+    from workbench.devices import available_cpus, validate_trainer_options
+
+    validate_trainer_options(TrainerOptions(accelerator="auto", devices=1))
+    with pytest.raises(ConfigError, match="must be at least 1"):
+        validate_trainer_options(TrainerOptions(accelerator="auto", devices=0))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="float16"):
+        validate_trainer_options(TrainerOptions(accelerator="auto", precision="16-mixed"))
+    with pytest.raises(ConfigError, match="CPU processes asked for"):
+        validate_trainer_options(TrainerOptions(accelerator="auto", devices=available_cpus() + 1))
+    with pytest.raises(ConfigError, match="no CUDA device is available"):
+        validate_trainer_options(TrainerOptions(accelerator="gpu"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "Tesla V100-SXM2-16GB")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ConfigError, match="bfloat16"):
+        validate_trainer_options(TrainerOptions(accelerator="auto", precision="bf16-mixed"))

@@ -1,12 +1,14 @@
 """What the machine can do: the accelerator a config resolves to, whether its precision is
-supported, and the peak FLOP/s that MFU (model FLOPs utilisation) is measured against."""
+supported, and the peak FLOP/s that MFU (model FLOPs utilisation) is measured against.
+
+torch is imported only to ask the machine (CUDA, MPS), so that a command that validates a config
+(:func:`validate_trainer_options`) imports it only when the answer depends on the machine.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-
-import torch
 
 from workbench.config import ConfigError, TrainerOptions
 
@@ -53,6 +55,12 @@ class DevicePlan:
 def resolve_accelerator(options: TrainerOptions) -> DevicePlan:
     """The accelerator Lightning will pick for these options, on this machine."""
     wanted = options.accelerator.lower()
+    if wanted not in ("gpu", "cuda", "auto", "mps"):
+        return DevicePlan("cpu", "cpu")
+    if wanted == "mps":
+        return DevicePlan("mps", "mps")
+    import torch
+
     if wanted in ("gpu", "cuda"):
         if not torch.cuda.is_available():
             raise ConfigError(
@@ -67,7 +75,7 @@ def resolve_accelerator(options: TrainerOptions) -> DevicePlan:
         return DevicePlan("cuda", torch.cuda.get_device_name(0))
     if wanted == "auto" and torch.cuda.is_available():
         return DevicePlan("cuda", torch.cuda.get_device_name(0))
-    if wanted == "mps" or (wanted == "auto" and torch.backends.mps.is_available()):
+    if wanted == "auto" and torch.backends.mps.is_available():
         return DevicePlan("mps", "mps")
     return DevicePlan("cpu", "cpu")
 
@@ -76,11 +84,7 @@ def check_trainer_options(options: TrainerOptions) -> DevicePlan:
     """Refuse options this machine cannot run, naming the field, before any run is recorded."""
     plan = resolve_accelerator(options)
     precision = str(options.precision)
-    if (
-        precision.startswith("bf16")
-        and plan.accelerator == "cuda"
-        and not torch.cuda.is_bf16_supported()
-    ):
+    if precision.startswith("bf16") and plan.accelerator == "cuda" and not _cuda_bf16():
         raise ConfigError(
             [
                 (
@@ -101,6 +105,36 @@ def check_trainer_options(options: TrainerOptions) -> DevicePlan:
         )
     _check_device_count(options, plan)
     return plan
+
+
+def validate_trainer_options(options: TrainerOptions) -> None:
+    """Refuse options this machine cannot run, as :func:`check_trainer_options` does, but without
+    asking the machine (importing torch: seconds) where no machine could refuse them: ``auto``
+    with one device (or Lightning's choice) and a precision that every accelerator runs. What a
+    command calls before recording a run; the worker asks the machine again anyway."""
+    precision = str(options.precision)
+    wanted = _requested_devices(options.devices)
+    if (
+        options.accelerator.lower() == "auto"
+        and not precision.startswith(("bf16", "16"))
+        and (wanted is None or wanted <= 1)
+    ):
+        # Any plan accepts these options but a device count below one, refused on every plan.
+        _check_device_count(options, DevicePlan("cpu", "cpu"))
+        return
+    check_trainer_options(options)
+
+
+def _cuda_bf16() -> bool:
+    import torch
+
+    return torch.cuda.is_bf16_supported()
+
+
+def _cuda_device_count() -> int:
+    import torch
+
+    return torch.cuda.device_count()
 
 
 def available_cpus() -> int:
@@ -141,12 +175,12 @@ def _check_device_count(options: TrainerOptions, plan: DevicePlan) -> None:
                 )
             ]
         )
-    if plan.accelerator == "cuda" and wanted > torch.cuda.device_count():
+    if plan.accelerator == "cuda" and wanted > _cuda_device_count():
         raise ConfigError(
             [
                 (
                     "trainer.devices",
-                    f"{wanted} GPUs asked for, but this machine has {torch.cuda.device_count()}",
+                    f"{wanted} GPUs asked for, but this machine has {_cuda_device_count()}",
                 )
             ]
         )

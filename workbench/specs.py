@@ -48,9 +48,7 @@ class LazyFactory:
     def __post_init__(self) -> None:
         module, _, attribute = self.target.partition(":")
         if not module or not attribute:
-            raise ValueError(
-                f"LazyFactory({self.target!r}): expected 'package.module:attribute'"
-            )
+            raise ValueError(f"LazyFactory({self.target!r}): expected 'package.module:attribute'")
 
     def resolve(self) -> Callable[..., Any]:
         """Import the module and return the target (ImportError or AttributeError naming the

@@ -64,9 +64,9 @@ def create_run(
     name: str | None = None,
 ) -> int:
     """Write a queued run row for a validated config; returns its id."""
-    from workbench.devices import check_trainer_options  # imports torch: only when creating
+    from workbench.devices import validate_trainer_options
 
-    check_trainer_options(resolved.run.trainer)
+    validate_trainer_options(resolved.run.trainer)
     parent = resolve_parent(store, resolved.run.init_from)
     preflight.check(resolved, parent)
     config = resolved.to_dict()
@@ -291,10 +291,10 @@ def prepare_resume(
             )
         if registry is None:
             raise ValueError("overrides need the registry to validate the config")
-        from workbench.devices import check_trainer_options
+        from workbench.devices import validate_trainer_options
 
         resolved = resolve_config(apply_overrides(run.config, overrides), registry)
-        check_trainer_options(resolved.run.trainer)
+        validate_trainer_options(resolved.run.trainer)
         config = dict(run.config)
         config["trainer"] = resolved.to_dict()["trainer"]
         store.update_run(run_id, config=config)
