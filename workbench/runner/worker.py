@@ -373,7 +373,9 @@ def _await_run_id() -> int | None:
     import workbench.runner.callbacks  # noqa: F401
     from workbench.registry import load_registry
 
-    _PRELOADED["registry"] = load_registry()  # imports every plugin's modules
+    # Cheap: the specs import neither torch nor Lightning, and each factory imports its own
+    # module when the run calls it, so only the plugins the run uses are imported further.
+    _PRELOADED["registry"] = load_registry()
     line = sys.stdin.readline().strip()
     if not line:
         return None
