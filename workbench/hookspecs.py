@@ -12,6 +12,11 @@ A plugin module looks like::
     @hookimpl
     def register_architectures(register):
         register(ArchitectureSpec(name="my-net", summary="...", config=MyConfig, factory=build))
+
+Registering must stay cheap (the CLI registers every plugin to validate a config): keep specs and
+their Configs free of torch and Lightning, and give a heavy factory as
+``LazyFactory("my_plugin.model:build")`` (:class:`workbench.specs.LazyFactory`), which imports
+its module only when called.
 """
 
 from __future__ import annotations
