@@ -86,3 +86,29 @@ def test_a_prestarted_worker_takes_its_id_from_stdin(monkeypatch):
     finally:
         worker._PRELOADED.clear()
         signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.skipif(not Path("/proc/uptime").exists(), reason="needs /proc")
+def test_a_process_start_is_found_to_a_hundredth_of_a_second():
+    """Bracketed by a time before the process was started and one it wrote itself (a start
+    computed from the whole-second ``btime`` could be up to a second early)."""
+    import subprocess
+
+    before = time.time()
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-S",
+            "-c",
+            "import sys, time; print(time.time(), flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        printed = float(child.stdout.readline())
+        found = startup.process_started_at(child.pid)
+    finally:
+        child.communicate("")
+    assert before - 0.03 <= found <= printed + 0.03

@@ -25,19 +25,30 @@ command itself; one that took longer was doing something else first."""
 
 
 def process_started_at(pid: int | None = None) -> float:
-    """Seconds since the epoch at which process ``pid`` (default: this one) started."""
+    """Seconds since the epoch at which process ``pid`` (default: this one) started.
+
+    The start is in clock ticks since boot (``/proc/PID/stat``), added to the boot time."""
     pid = os.getpid() if pid is None else pid
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         ticks = int(stat.rsplit(")", 1)[-1].split()[19])  # field 22: starttime
-        boot = next(
-            float(line.split()[1])
-            for line in Path("/proc/stat").read_text().splitlines()
-            if line.startswith("btime ")
-        )
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
+        return _booted_at() + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
         return _IMPORTED_AT
+
+
+_BOOTED_AT: float | None = None
+
+
+def _booted_at() -> float:
+    """Seconds since the epoch at which the machine booted, to a hundredth of a second: now less
+    ``/proc/uptime``, read once so that every start computed from it is stable. (``btime`` in
+    ``/proc/stat`` is whole seconds: a start computed from it is early by up to a second.)"""
+    global _BOOTED_AT
+    if _BOOTED_AT is None:
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        _BOOTED_AT = time.time() - uptime
+    return _BOOTED_AT
 
 
 def started_at() -> float:
