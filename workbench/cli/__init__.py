@@ -120,30 +120,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "home"):
         args.home = None
 
-    from workbench.cli.common import UserError
-    from workbench.config import ConfigError
-    from workbench.environment import explain_os_error
-    from workbench.registry import UnknownPluginError
-    from workbench.store import StoreError
-
     try:
         return int(args.handler(args) or 0)
     except BrokenPipeError:
         # Output piped into `head` or similar: stop quietly, as Unix tools do.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
-    except (ConfigError, UnknownPluginError) as exc:
+    except Exception as exc:
+        code = _report(exc)
+        if code is None:
+            raise
+        return code
+
+
+def _report(exc: Exception) -> int | None:
+    """Print the one ``error:`` line of bad input or an unusable environment and return the exit
+    code; None for any other error (raised with its traceback). The error classes are imported
+    here, not before the command runs: ``workbench run`` starts its worker before it imports the
+    store or the config."""
+    from workbench.cli.common import UserError
+    from workbench.config import ConfigError
+    from workbench.environment import explain_os_error
+    from workbench.registry import UnknownPluginError
+    from workbench.store import StoreError
+
+    if isinstance(exc, (ConfigError, UnknownPluginError)):
         print(f"error: invalid config\n{_indent(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (UserError, StoreError, ValueError, FileNotFoundError) as exc:
+    if isinstance(exc, (UserError, StoreError, ValueError, FileNotFoundError)):
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except OSError as exc:
+    if isinstance(exc, OSError):
         message = explain_os_error(exc)
         if message is None:
-            raise
+            return None
         print(f"error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    return None
 
 
 def _indent(text: str) -> str:

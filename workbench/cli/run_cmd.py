@@ -1,16 +1,13 @@
-"""Commands that start or stop work: ``run``, ``sweep``, ``cancel``, ``resume``, ``generate``."""
+"""Commands that start or stop work: ``run``, ``sweep``, ``cancel``, ``resume``, ``generate``.
+
+The store, the config and the plugins are imported inside the commands, so that ``workbench run``
+starts its worker before importing them (the worker's start is on the way to the first step).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-
-import yaml
-
-from workbench.cli.common import EXIT_BAD_INPUT, EXIT_OK, STATUS_EXIT, UserError, open_context
-from workbench.config import load_config, load_yaml
-from workbench.registry import load_registry
-from workbench.runner import launcher, queue
 
 
 def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -118,6 +115,8 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
 
 
 def _start(ctx, run_id: int, *, resume: bool, detach: bool) -> int:
+    from workbench.cli.common import EXIT_OK
+    from workbench.runner import launcher
     from workbench.runner.startup import command_started_at
 
     began = command_started_at()  # the worker's startup_s counts from this command's start
@@ -135,6 +134,9 @@ def _start(ctx, run_id: int, *, resume: bool, detach: bool) -> int:
 
 
 def _wait(ctx, run_id: int, proc) -> int:
+    from workbench.cli.common import STATUS_EXIT
+    from workbench.runner import launcher
+
     status = launcher.wait_foreground(ctx.store, run_id, proc)
     run = ctx.store.get_run(run_id)
     print(f"run {run_id} {status} at step {run.step}")
@@ -145,19 +147,30 @@ def _wait(ctx, run_id: int, proc) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     if args.print_config:
+        import yaml
+
+        from workbench.cli.common import EXIT_OK
+        from workbench.config import load_config
+        from workbench.registry import load_registry
+
         resolved = load_config(args.config, load_registry(), args.overrides)
         sys.stdout.write(yaml.safe_dump(resolved.to_dict(), sort_keys=False, allow_unicode=True))
         return EXIT_OK
-    from workbench.config_warnings import config_warnings, format_warnings
     from workbench.paths import resolve_home
+    from workbench.runner.prestart import prestart
     from workbench.runner.startup import command_started_at
 
     worker = None
     if not (args.detach or args.create_only):
         # The foreground worker starts importing now, while this process validates the config.
         paths = resolve_home(args.home).ensure()
-        worker = launcher.prestart(paths, started_at=command_started_at())
+        worker = prestart(paths, started_at=command_started_at())
     try:
+        from workbench.cli.common import EXIT_OK, open_context
+        from workbench.config import load_config
+        from workbench.config_warnings import config_warnings, format_warnings
+        from workbench.runner import launcher
+
         ctx = open_context(args.home)
         resolved = load_config(args.config, ctx.registry, args.overrides)
         if warnings := config_warnings(resolved):  # valid but senseless: say so, run anyway
@@ -178,6 +191,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from workbench.cli.common import EXIT_OK, UserError, open_context
+    from workbench.config import load_yaml
+    from workbench.runner import queue
+
     ctx = open_context(args.home)
     if args.max_parallel < 1:
         raise UserError("--max-parallel must be at least 1")
@@ -205,6 +222,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
+    from workbench.cli.common import EXIT_OK, UserError, open_context
+    from workbench.runner import launcher
+
     ctx = open_context(args.home)
     run = ctx.store.find_run(args.run)
     try:
@@ -219,6 +239,9 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from workbench.cli.common import UserError, open_context
+    from workbench.runner import launcher
+
     ctx = open_context(args.home)
     run = ctx.store.find_run(args.run)
     try:
@@ -234,6 +257,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_generate(args: argparse.Namespace) -> int:
     import torch
 
+    from workbench.cli.common import EXIT_BAD_INPUT, EXIT_OK, UserError, open_context
     from workbench.runner.build import load_run
 
     ctx = open_context(args.home)

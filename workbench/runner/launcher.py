@@ -1,4 +1,6 @@
-"""Starting, cancelling and resuming run processes. The only place that starts processes.
+"""Starting, cancelling and resuming run processes. The only place that starts processes (with
+:mod:`workbench.runner.prestart`, the part ``workbench run`` needs before anything heavy is
+imported; its names are re-exported here).
 
 A run row is written only after its config validated, so a bad config never leaves a trace.
 """
@@ -8,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from workbench.config import ConfigError, ResolvedConfig, apply_overrides, resol
 from workbench.paths import Paths
 from workbench.registry import Registry
 from workbench.runner import preflight, procs, startup
+from workbench.runner.prestart import PRESTART_ID, prestart, worker_command  # noqa: F401
 from workbench.runner.worker import package_versions
 from workbench.store import (
     RESUMABLE_STATUSES,
@@ -97,25 +99,6 @@ def create_run(
     )
 
 
-def worker_command(
-    paths: Paths, run_id: int | str, *, resume: bool = False, progress: bool = False
-) -> list[str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "workbench.runner.worker",
-        "--home",
-        str(paths.home),
-        "--run-id",
-        str(run_id),
-    ]
-    if resume:
-        cmd.append("--resume")
-    if progress:
-        cmd.append("--progress")
-    return cmd
-
-
 def spawn(
     paths: Paths,
     run_id: int,
@@ -159,25 +142,6 @@ def spawn(
     if store is not None and store.get_run(run_id).status == "queued":
         store.update_run(run_id, **procs.owner(proc.pid))
     return proc
-
-
-PRESTART_ID = "-"
-"""``--run-id -``: the worker reads its run id from stdin once its imports are done."""
-
-
-def prestart(paths: Paths, *, started_at: float | None = None) -> subprocess.Popen | None:
-    """Start a foreground worker before the run exists, so that its imports (torch, Lightning,
-    the plugins: seconds) overlap the command's own validation; :func:`hand_over` then gives it
-    the run id, :func:`abandon` sends it away. None when it cannot be started (the caller falls
-    back to :func:`spawn`)."""
-    cmd = worker_command(paths, PRESTART_ID, progress=True)
-    env = None
-    if started_at is not None:
-        env = dict(os.environ, **{startup.STARTED_AT_ENV: repr(started_at)})
-    try:
-        return subprocess.Popen(cmd, stdin=subprocess.PIPE, env=env)
-    except OSError:
-        return None
 
 
 def hand_over(proc: subprocess.Popen, store: Store, run_id: int) -> bool:
