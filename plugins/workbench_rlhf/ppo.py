@@ -93,6 +93,18 @@ class PPOConfig(BaseModel):
     clip_range: float = Field(0.2, gt=0, description="PPO ratio clip")
     clip_range_value: float = Field(0.2, gt=0, description="value clip")
     vf_coef: float = Field(0.1, ge=0, description="weight of the value loss")
+    value_lr: float | None = Field(
+        1e-3,
+        gt=0,
+        description="learning rate of the value head (empty: lr). The head is a linear map on "
+        "detached hidden states; at the policy's lr it cannot follow returns of several units",
+    )
+    value_init: bool = Field(
+        True,
+        description="start the value head's bias at the first rollout's mean reward, so the "
+        "first advantages measure each answer against the others, not against zero (a value "
+        "head inherited from a parent PPO run is kept)",
+    )
     eval_interval: int = Field(10, ge=1, description="validate every this many rollouts")
     val_prompts: int = Field(64, ge=1, description="held-out prompts scored at each validation")
     samples: int = Field(3, ge=0, le=20, description="completions stored at each validation")
@@ -152,6 +164,7 @@ class PPOTraining(pl.LightningModule):
         probe: OverOptimisationProbe | None = None,
         queue_pairs=None,
         train_properties: list[dict[str, Any]] | None = None,
+        value_head_inherited: bool = False,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -169,6 +182,7 @@ class PPOTraining(pl.LightningModule):
         self._sentinel = Sentinel(cfg.sentinel_gold_drop, cfg.kl_budget)
         self._queue_pairs = queue_pairs
         self._train_properties = train_properties
+        self._init_value = cfg.value_init and not value_head_inherited
 
     # -- Lightning plumbing ---------------------------------------------------------------
     def train(self, mode: bool = True) -> PPOTraining:
@@ -270,10 +284,18 @@ class PPOTraining(pl.LightningModule):
         self.kl_ctl.value = state.get("kl_coef", self.kl_ctl.value)
         self._rollouts_done = state.get("rollouts", 0)
         self._curve = list(state.get("curve", []))
+        if self._rollouts_done:
+            self._init_value = False  # the checkpoint's value head is already trained
 
     def configure_optimizers(self):  # type: ignore[override]
         groups = self.model.optimizer_groups(self.cfg.weight_decay)
-        groups.append({"params": list(self.value_head.parameters()), "weight_decay": 0.0})
+        groups.append(
+            {
+                "params": list(self.value_head.parameters()),
+                "weight_decay": 0.0,
+                "lr": self.cfg.value_lr or self.cfg.lr,
+            }
+        )
         return torch.optim.AdamW(groups, lr=self.cfg.lr, fused=self.device.type == "cuda")
 
     # -- rollouts -------------------------------------------------------------------------
@@ -322,6 +344,13 @@ class PPOTraining(pl.LightningModule):
         rewards, kl = kl_penalized_rewards(
             used, logprobs, ref_logprobs, mask.float(), self.kl_ctl.value
         )
+        if self._init_value:
+            # Before any update the return of every position is the answer's score (the KL
+            # terms are zero): start the value there, so GAE compares answers with each other.
+            self._init_value = False
+            shift = used.mean() - values[mask].mean()
+            self.value_head.linear.bias.add_(shift)
+            values = values + shift
         advantages, returns = gae(rewards, values, mask, self.cfg.gamma, self.cfg.lam)
         return {
             "logprobs": logprobs,
@@ -480,7 +509,8 @@ def build_ppo(ctx: StageContext) -> StageParts:
             temperature=cfg.temperature,
         )
     value_head = ScalarHead(ctx.model.hidden_size)
-    if VALUE_HEAD in ctx.parent_heads:
+    inherited = VALUE_HEAD in ctx.parent_heads
+    if inherited:
         value_head.load_state_dict(ctx.parent_heads[VALUE_HEAD])
     module = PPOTraining(
         ctx.model,
@@ -495,6 +525,7 @@ def build_ppo(ctx: StageContext) -> StageParts:
         probe,
         queue_pairs=ctx.queue_pairs,
         train_properties=list(prompt_set.properties[: len(prompt_set.train)]) or None,
+        value_head_inherited=inherited,
     )
     steps_per_rollout = cfg.ppo_epochs * math.ceil(cfg.rollout_batch_size / cfg.mini_batch_size)
     data = ListData(
