@@ -3,8 +3,8 @@
 the RLHF prompts (:func:`load_synthetic_prompts`, ``synthetic-prompts``). The loaders take a
 :class:`~workbench.specs.DatasetContext`, so that the text plugin registers them as they are.
 
-Each view takes the ``synthetic`` dataset's options as well, so that a fine-tuning or RLHF run can name
-exactly the corpus its parent was pre-trained on: the same seed and options give the same
+Each view takes the ``synthetic`` dataset's options as well, so that a fine-tuning or RLHF run can
+name exactly the corpus its parent was pre-trained on: the same seed and options give the same
 invented world, and so the same facts the pre-trained model has read about.
 """
 
