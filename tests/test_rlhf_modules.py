@@ -18,7 +18,7 @@ from workbench_rlhf.heads import RewardHead, ScalarHead
 from workbench_rlhf.ppo import PPOConfig, build_ppo
 from workbench_rlhf.reward_model import RewardModelConfig, build_reward_model
 from workbench_rlhf.synthetic_pairs import SyntheticPreferencesConfig, load_synthetic_preferences
-from workbench_text.synthetic.views import SyntheticPromptsConfig, load_synthetic_prompts
+from workbench_synthetic.views import SyntheticPromptsConfig, load_synthetic_prompts
 from workbench_text.tokenizers import CharTokenizer
 
 torch.set_num_threads(1)

@@ -24,10 +24,18 @@ from pydantic import Field, field_validator
 
 from workbench.data import PreferencePairs
 from workbench.specs import DatasetContext, DatasetSpec
-from workbench_text.synthetic.facts import render_fact, templates_for
-from workbench_text.synthetic.lexicon import POLITE_PREFIXES, POLITE_SUFFIXES, RUDE_PREFIXES
-from workbench_text.synthetic.views import SyntheticPromptsConfig, load_synthetic_prompts
-from workbench_text.synthetic.world import Fact, World, _as_world
+from workbench_synthetic import (
+    POLITE_PREFIXES,
+    POLITE_SUFFIXES,
+    RUDE_PREFIXES,
+    Fact,
+    SyntheticPromptsConfig,
+    World,
+    as_world,
+    load_synthetic_prompts,
+    render_fact,
+    templates_for,
+)
 
 RejectedKind = Literal["false", "rude", "off-topic", "truncated"]
 REJECTED_KINDS: tuple[str, ...] = ("false", "rude", "off-topic", "truncated")
@@ -173,7 +181,7 @@ def load_synthetic_preferences(
 ) -> PreferencePairs:
     prompts_config = SyntheticPromptsConfig(**config.model_dump(exclude=PAIR_OPTIONS))
     prompt_set = load_synthetic_prompts(prompts_config, ctx)
-    world = _as_world(prompt_set.extras["world"])
+    world = as_world(prompt_set.extras["world"])
     seed = config.seed if config.seed is not None else ctx.seed
     kinds = list(config.rejected_kinds)
     n_pairs = min(config.pairs_per_prompt, len(kinds))
