@@ -213,8 +213,9 @@ def rlhf_chain(args, store, lm: str, seed: int | None, results: dict) -> None:
     accuracy = evaluate(store, reward, "preference-accuracy", {})
     report(results, "rm_acc", accuracy["accuracy"])
     report(results, "rm_acc_false", accuracy["accuracy/false"])
-    for flaw in ("rude", "off-topic", "truncated"):
-        report(results, f"rm_acc_{flaw.replace('-', '_')}", accuracy[f"accuracy/{flaw}"])
+    for flaw in ("rude", "off-topic", "truncated", "fragment", "unresponsive"):
+        if f"accuracy/{flaw}" in accuracy:  # a flaw left out of rejected_kinds has no pairs
+            report(results, f"rm_acc_{flaw.replace('-', '_')}", accuracy[f"accuracy/{flaw}"])
     report(results, "rm_pairs", accuracy["pairs"])
 
     judged = {
