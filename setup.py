@@ -1,7 +1,8 @@
 """Which packages the distribution holds, and where their files are.
 
 - ``workbench`` and its subpackages, from the repository root;
-- the built-in plugins (``workbench_gpt``, ...), from ``plugins/``;
+- the built-in plugins (``workbench_gpt``, ...) and the library they share,
+  ``workbench_synthetic`` (no entry point: it registers nothing), from ``plugins/``;
 - ``workbench_hf/shipped_lm_eval_tasks/``: the lm-eval task folder the ``hf`` plugin ships;
 - ``workbench._migrations``: the repository-root ``alembic/`` folder (``env.py``,
   ``script.py.mako``, ``versions/``), shipped inside the wheel so that an installed workbench

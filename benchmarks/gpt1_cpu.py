@@ -36,9 +36,9 @@ from workbench_gpt1.config import FinetuneConfig
 from workbench_gpt1.finetune import build_finetune, task_tokens
 from workbench_gpt1.scoring import score_records
 from workbench_gpt1.transforms import SPECIAL_TOKENS
-from workbench_text.synthetic.config import SyntheticConfig
-from workbench_text.synthetic.corpus import generate_corpus
-from workbench_text.synthetic.views import SyntheticTaskConfig, load_synthetic_task
+from workbench_synthetic.config import SyntheticConfig
+from workbench_synthetic.corpus import generate_corpus
+from workbench_synthetic.views import SyntheticTaskConfig, load_synthetic_task
 from workbench_text.tokenizers import CharConfig, CharTokenizer
 
 SEED = 1337

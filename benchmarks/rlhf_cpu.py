@@ -142,9 +142,9 @@ def lm_fact_knowledge(lm: str, reward_config: Path, max_alternatives: int = 15) 
     import workbench
     from workbench.specs import DatasetContext
     from workbench_rlhf.sequences import encode_completion, pad_batch, token_logprobs
-    from workbench_text.synthetic.facts import render_fact, templates_for
-    from workbench_text.synthetic.views import SyntheticPromptsConfig, load_synthetic_prompts
-    from workbench_text.synthetic.world import Fact, _as_world
+    from workbench_synthetic.facts import render_fact, templates_for
+    from workbench_synthetic.views import SyntheticPromptsConfig, load_synthetic_prompts
+    from workbench_synthetic.world import Fact, as_world
 
     model, tokenizer = workbench.load(lm)
     block = dict(yaml.safe_load(reward_config.read_text())["dataset"])
@@ -153,7 +153,7 @@ def lm_fact_knowledge(lm: str, reward_config: Path, max_alternatives: int = 15) 
     prompts = load_synthetic_prompts(
         SyntheticPromptsConfig(**block), DatasetContext(cache_dir=None, seed=0)
     )
-    world = _as_world(prompts.extras["world"])
+    world = as_world(prompts.extras["world"])
     properties = prompts.properties[len(prompts.train) :]
     seen = set(prompts.train)
     rng = random.Random(0)
@@ -213,8 +213,9 @@ def rlhf_chain(args, store, lm: str, seed: int | None, results: dict) -> None:
     accuracy = evaluate(store, reward, "preference-accuracy", {})
     report(results, "rm_acc", accuracy["accuracy"])
     report(results, "rm_acc_false", accuracy["accuracy/false"])
-    for flaw in ("rude", "off-topic", "truncated"):
-        report(results, f"rm_acc_{flaw.replace('-', '_')}", accuracy[f"accuracy/{flaw}"])
+    for flaw in ("rude", "off-topic", "truncated", "fragment", "unresponsive"):
+        if f"accuracy/{flaw}" in accuracy:  # a flaw left out of rejected_kinds has no pairs
+            report(results, f"rm_acc_{flaw.replace('-', '_')}", accuracy[f"accuracy/{flaw}"])
     report(results, "rm_pairs", accuracy["pairs"])
 
     judged = {

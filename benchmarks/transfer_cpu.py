@@ -218,7 +218,7 @@ class Cell:
 def _memoised_corpus() -> None:
     """Generate the corpus once per benchmark: every task view of it reads this one (the views
     call ``generate_corpus`` with the same options and seed, which would give the same bytes)."""
-    from workbench_text.synthetic import views
+    from workbench_synthetic import views
 
     original = views.generate_corpus
     made = _SHARED.setdefault("corpora", {})
@@ -234,7 +234,7 @@ def _memoised_corpus() -> None:
 
 def load_task(task: str, labels: int | None, seed: int, dataset: dict[str, Any]):
     from workbench.specs import DatasetContext
-    from workbench_text.synthetic.views import SyntheticTaskConfig, load_synthetic_task
+    from workbench_synthetic.views import SyntheticTaskConfig, load_synthetic_task
 
     options = {k: v for k, v in dataset.items() if k != "name"}
     options.update(task=task, train_limit=labels, subset_seed=seed if labels else None)
@@ -355,8 +355,8 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ["OMP_NUM_THREADS"] = "1"
     _one_thread()
-    from workbench_text.synthetic.config import SyntheticConfig
-    from workbench_text.synthetic.corpus import generate_corpus
+    from workbench_synthetic.config import SyntheticConfig
+    from workbench_synthetic.corpus import generate_corpus
     from workbench_transfer.tokenizer import WordConfig, WordTokenizer
 
     results: dict[str, Any] = {"seeds": args.seeds, "jobs": args.jobs,

@@ -23,7 +23,7 @@ from workbench_annotators.rules import (
     RandomAnnotator,
     RandomConfig,
 )
-from workbench_text.synthetic import SyntheticConfig, generate_corpus
+from workbench_synthetic import SyntheticConfig, generate_corpus
 
 
 @pytest.fixture(scope="module")

@@ -262,3 +262,55 @@ def test_pairs_a_stage_queues_are_stored_for_labelling(home: Path, capsys) -> No
         load_synthetic_preferences(
             SyntheticPreferencesConfig(**options, labels_annotator="nobody"), ctx
         )
+
+
+def test_default_prompts_are_chosen_by_kind_and_corpus_not_by_name(monkeypatch) -> None:
+    from pydantic import BaseModel
+
+    from workbench import hookimpl
+    from workbench.cli.common import UserError
+    from workbench.cli.label_cmd import default_prompts_block
+    from workbench.data import PromptSet
+    from workbench.registry import load_registry
+    from workbench.specs import DatasetSpec
+
+    def run_on(dataset: dict) -> SimpleNamespace:
+        return SimpleNamespace(config={"dataset": dataset})
+
+    registry = load_registry()
+    # A view of the same corpus: the options the prompts accept come along, the others do not.
+    assert default_prompts_block(run_on(SYNTHETIC), registry) == {
+        **SYNTHETIC,
+        "name": "synthetic-prompts",
+    }
+    task_run = run_on({**SYNTHETIC, "name": "synthetic-task", "task": "entailment"})
+    assert default_prompts_block(task_run, registry) == {**SYNTHETIC, "name": "synthetic-prompts"}
+    # Another corpus (or one no longer registered): the prompts dataset's own defaults.
+    text_run = run_on({"name": "text-file", "path": "data/corpus.txt"})
+    assert default_prompts_block(text_run, registry) == {"name": "synthetic-prompts"}
+    assert default_prompts_block(run_on({"name": "gone"}), registry) == {
+        "name": "synthetic-prompts"
+    }
+
+    class Options(BaseModel):
+        count: int = 3
+
+    class OwnPrompts:
+        @hookimpl
+        def register_datasets(self, register):
+            register(
+                DatasetSpec(
+                    name="my-prompts",
+                    summary="s",
+                    config=Options,
+                    factory=lambda c, ctx: PromptSet(train=["Q:"], val=[]),
+                    dataset_kind="prompts",
+                )
+            )
+
+    # Whatever its name, a registered dataset of kind 'prompts' is the default.
+    own = load_registry(use_entry_points=False, modules=[], plugins=[("own", OwnPrompts())])
+    assert default_prompts_block(run_on(SYNTHETIC), own) == {"name": "my-prompts"}
+    monkeypatch.setenv("WORKBENCH_DISABLE_PLUGINS", "text")
+    with pytest.raises(UserError, match="no dataset of kind 'prompts'"):
+        default_prompts_block(run_on(SYNTHETIC), load_registry())

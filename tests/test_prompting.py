@@ -18,7 +18,7 @@ from workbench_prompting.fewshot import FewShotConfig, build_queries, evaluate_f
 from workbench_prompting.prompts import NotAPromptCorpus, PromptFormat, prompt_extras
 from workbench_prompting.scoring import continuation_logprobs, greedy_answers
 from workbench_prompting.task_text import PromptTaskTextConfig, load_prompt_task_text
-from workbench_text.synthetic import (
+from workbench_synthetic import (
     PROMPT_TASK_NAMES,
     SyntheticConfig,
     build_prompt,

@@ -24,9 +24,9 @@ from workbench.store import open_store
 from workbench_prompting.fewshot import FewShotConfig, build_queries, evaluate_few_shot
 from workbench_prompting.prompts import PromptFormat
 from workbench_prompting.task_file import load_task_file
-from workbench_text.synthetic import SyntheticConfig, generate_corpus, generate_world
-from workbench_text.synthetic.config import EPISODIC_PROMPT_TASKS, ICL_PROMPT_TASKS
-from workbench_text.synthetic.icl import (
+from workbench_synthetic import SyntheticConfig, generate_corpus, generate_world
+from workbench_synthetic.config import EPISODIC_PROMPT_TASKS, ICL_PROMPT_TASKS
+from workbench_synthetic.icl import (
     INSERTED_SYMBOLS,
     category_members,
     episode,

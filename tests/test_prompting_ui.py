@@ -158,6 +158,25 @@ def test_missing_evaluation_plugin_is_reported(home, monkeypatch):
         pt.example_view(without, str(base), "reverse", 0)
 
 
+def test_the_dashboard_leaves_the_tab_out_without_the_prompting_plugin(home, monkeypatch):
+    from workbench.ui.app import build_app
+
+    def tab_ids(ctx: UIContext) -> set[str]:
+        app = build_app(ctx)
+        return {getattr(block, "elem_id", None) for block in app.blocks.values()} - {None}
+
+    ctx, _, _ = home
+    assert pt.available(ctx)
+    assert {"wb-tab-prompting", "wb-prompt-evaluate"} <= tab_ids(ctx)
+    monkeypatch.setenv("WORKBENCH_DISABLE_PLUGINS", "prompting")
+    without = UIContext(paths=ctx.paths, store=ctx.store, registry=load_registry())
+    assert "few-shot" not in without.registry.names("evaluations")
+    assert not pt.available(without)
+    ids = tab_ids(without)  # builds without raising
+    assert "wb-tab-runs" in ids and "wb-tab-plugins" in ids
+    assert not {i for i in ids if i.startswith("wb-prompt")}
+
+
 def test_parse_shots():
     assert pt.parse_shots("8, 0 1,1") == [0, 1, 8]
     with pytest.raises(pt.PromptingError):

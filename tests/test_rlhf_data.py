@@ -16,7 +16,8 @@ from workbench_rlhf.heads import check_same_vocabulary, load_reward_model
 from workbench_rlhf.jsonl_pairs import PreferenceJsonlConfig, load_preference_jsonl
 from workbench_rlhf.rollout import Response, sample_responses, scoring_rows
 from workbench_rlhf.synthetic_pairs import SyntheticPreferencesConfig, load_synthetic_preferences
-from workbench_text.synthetic.preferences import completion_properties
+from workbench_annotators.rules import FactualPoliteAnnotator, FactualPoliteConfig
+from workbench_synthetic.preferences import completion_properties
 
 torch.set_num_threads(1)
 
@@ -30,6 +31,7 @@ def pairs():
 def test_synthetic_pairs_follow_the_stated_rule(pairs):
     world = pairs.extras["world"]
     table = pairs.extras["prompt_properties"]
+    judge = FactualPoliteAnnotator(FactualPoliteConfig())
     assert len(pairs.train) == 4 * 270 and 0 < len(pairs.val) <= 4 * 30  # 300 prompts, 10% val
     assert {p["prompt"] for p in pairs.train}.isdisjoint({p["prompt"] for p in pairs.val})
     flaws_seen = set()
@@ -48,9 +50,24 @@ def test_synthetic_pairs_follow_the_stated_rule(pairs):
             assert rejected["rude"] and rejected["answers_question"]
         elif flaw == "off-topic":
             assert not rejected["answers_question"] and not rejected["mentions_entity"]
+        elif flaw == "fragment":
+            # The answer's word, no sentence: it names the answer (a question's) but states no fact.
+            assert not rejected["factual"] and rejected["true_facts"] == 0
+            assert rejected["false_facts"] == 0 and rejected["polite"]
+            assert rejected["answers_question"] == (props["kind"] == "question")
+        elif flaw == "unresponsive":
+            # True (or nothing) about the right entity, but not the answer.
+            assert not rejected["answers_question"] and rejected["false_facts"] == 0
+            assert rejected["polite"] and not rejected["rude"]
+            if rejected["true_facts"]:
+                assert rejected["mentions_entity"]
         else:
             assert flaw == "truncated" and not rejected["complete_sentence"]
-    assert flaws_seen == {"false", "rude", "off-topic", "truncated"}
+        # The labeller's rule agrees with every pair but a truncation after the fact (it does
+        # not check completeness: a tie).
+        verdict = judge.label(pair["prompt"], pair["chosen"], pair["rejected"], props, world)
+        assert verdict == "a" or (flaw == "truncated" and verdict == "tie")
+    assert flaws_seen == {"false", "rude", "off-topic", "truncated", "fragment", "unresponsive"}
 
 
 def test_synthetic_pairs_are_deterministic_and_respect_the_chosen_flaws(pairs):

@@ -18,7 +18,7 @@ from workbench_rlhf.heads import RewardHead, ScalarHead
 from workbench_rlhf.ppo import PPOConfig, build_ppo
 from workbench_rlhf.reward_model import RewardModelConfig, build_reward_model
 from workbench_rlhf.synthetic_pairs import SyntheticPreferencesConfig, load_synthetic_preferences
-from workbench_text.synthetic.views import SyntheticPromptsConfig, load_synthetic_prompts
+from workbench_synthetic.views import SyntheticPromptsConfig, load_synthetic_prompts
 from workbench_text.tokenizers import CharTokenizer
 
 torch.set_num_threads(1)
@@ -122,6 +122,39 @@ def test_ppo_rollouts_update_the_policy_and_value_head(world, tmp_path):
     # The reference stayed the starting policy.
     for key, value in parts.module.reference.state_dict().items():
         assert torch.equal(value, start[key])
+
+
+@pytest.mark.parametrize("value_init", [True, False])
+def test_ppo_starts_the_value_at_the_first_rollouts_mean_reward(world, tmp_path, value_init):
+    """Scores far from zero: with ``value_init`` the value head starts at their mean (and GAE
+    compares answers with each other); without, it stays near zero for a long time."""
+    reward_trunk = tiny_gpt(world.tokenizer, seed=1)
+    reward_head = ScalarHead(reward_trunk.hidden_size)
+    with torch.no_grad():
+        reward_head.linear.bias.fill_(-12.0)
+    loaded = SimpleNamespace(
+        model=reward_trunk, tokenizer=world.tokenizer, heads={"reward": reward_head.state_dict()}
+    )
+    policy = tiny_gpt(world.tokenizer)
+    cfg = PPOConfig(
+        reward_run="rm", rollouts=1, rollout_batch_size=6, mini_batch_size=6, ppo_epochs=1,
+        lr=1e-6, value_lr=1e-6, max_new_tokens=8, eval_interval=1, val_prompts=2, samples=0,
+        curve_interval=0, value_init=value_init,
+    )  # fmt: skip
+    ctx = context(world, policy, cfg, world.prompts, tmp_path, load_run=lambda ref: loaded)
+    parts = build_ppo(ctx)
+    history = fit(parts).history
+    first_mean = history["train/reward/mean"][0][1]
+    assert first_mean < -10
+    with torch.no_grad():
+        hidden = policy.hidden_states(
+            torch.tensor([world.tokenizer.encode(world.prompts.train[0])])
+        )
+        value = float(parts.heads["value"](hidden).mean())
+    if value_init:
+        assert value == pytest.approx(first_mean, abs=1.0)
+    else:
+        assert abs(value) < 2.0
 
 
 def test_ppo_refuses_a_reward_run_without_a_reward_head(world, tmp_path):

@@ -14,7 +14,7 @@ from workbench_gpt.model import GPT, GPTConfig
 from workbench_rlhf.gold import GoldJudge, load_judge, proxy_outcomes, win_rate
 from workbench_rlhf.heads import REWARD_HEAD, ScalarHead
 from workbench_rlhf.win_rate import WinRateConfig, evaluate_win_rate, gold_metrics
-from workbench_text.synthetic.views import SyntheticPromptsConfig, load_synthetic_prompts
+from workbench_synthetic.views import SyntheticPromptsConfig, load_synthetic_prompts
 from workbench_text.tokenizers import CharTokenizer
 
 torch.set_num_threads(1)

@@ -1,4 +1,4 @@
-"""Tests of the built-in synthetic corpus (``workbench_text.synthetic``)."""
+"""Tests of the built-in synthetic corpus (``workbench_synthetic``)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,13 @@ import pytest
 from pydantic import ValidationError
 
 from workbench.specs import DatasetContext
-from workbench_text.synthetic import (
+from workbench_synthetic import (
     FACT_TEMPLATES,
     NEGATED_TEMPLATES,
     PROMPT_INSTRUCTIONS,
     PROMPT_TASK_NAMES,
     REVIEW_ASPECTS,
     STRING_PROMPT_TASKS,
-    SYNTHETIC_SPEC,
     Fact,
     SyntheticConfig,
     World,
@@ -40,6 +39,7 @@ from workbench_text.synthetic import (
     split_sentences,
     templates_for,
 )
+from workbench_text.synthetic_datasets import SYNTHETIC_SPEC
 
 TINY = dict(
     size_chars=40_000,
@@ -112,7 +112,7 @@ def test_different_seed_gives_different_corpus(config, corpus):
 
 
 def test_doc_weights_change_the_mix_and_the_defaults_change_nothing(config, corpus):
-    from workbench_text.synthetic.corpus import DOC_TYPE_WEIGHTS
+    from workbench_synthetic.corpus import DOC_TYPE_WEIGHTS
 
     same = generate_corpus(config.model_copy(update={"doc_weights": dict(DOC_TYPE_WEIGHTS)}), 123)
     assert same.train == corpus.train  # the defaults, named, are the defaults

@@ -6,13 +6,13 @@ import pytest
 from pydantic import ValidationError
 
 from workbench.specs import DatasetContext
-from workbench_text.synthetic import SyntheticConfig, generate_corpus
-from workbench_text.synthetic.views import (
-    SYNTHETIC_PROMPTS_SPEC,
-    SYNTHETIC_TASK_SPEC,
+from workbench_synthetic import (
+    SyntheticConfig,
     SyntheticPromptsConfig,
     SyntheticTaskConfig,
+    generate_corpus,
 )
+from workbench_text.synthetic_datasets import SYNTHETIC_PROMPTS_SPEC, SYNTHETIC_TASK_SPEC
 
 SMALL = {"size_chars": 20_000, "n_entities": 40, "task_train_size": 60, "task_eval_size": 20}
 
@@ -67,7 +67,7 @@ def test_world_entailment_needs_the_geography_and_is_deterministic(tmp_path):
     import json
     import re
 
-    from workbench_text.synthetic import World, is_true_in_world, parse_fact, split_sentences
+    from workbench_synthetic import World, is_true_in_world, parse_fact, split_sentences
 
     config = SyntheticTaskConfig(**{**SMALL, "n_entities": 80}, task="world-entailment")
     task = SYNTHETIC_TASK_SPEC.factory(config, ctx(tmp_path))

@@ -7,7 +7,7 @@ synthetic corpus's preference prompts: entity, answer, ...) and ``world`` the sy
 was drawn from, or None when the prompt did not come from the synthetic corpus.
 
 The rules measure completions with the synthetic corpus's pure helpers
-(:func:`workbench_text.synthetic.completion_properties` and friends), read, like those, up to the
+(:func:`workbench_synthetic.completion_properties` and friends), read, like those, up to the
 first newline (the end of the ``A:`` line).
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.specs import AnnotatorSpec
-from workbench_text.synthetic import completion_properties, word_count
+from workbench_synthetic import completion_properties, word_count
 
 
 def first_line(text: str) -> str:

@@ -25,7 +25,7 @@ from pydantic import Field, field_validator
 from workbench.data import TextCorpus
 from workbench.specs import DatasetContext, DatasetSpec
 from workbench_prompting.prompts import PromptFormat
-from workbench_text.synthetic import PROMPT_TASK_NAMES, SyntheticConfig, generate_corpus
+from workbench_synthetic import PROMPT_TASK_NAMES, SyntheticConfig, generate_corpus
 
 OWN_FIELDS = {"task", "instruction", "task_val_items", "repeat"}
 

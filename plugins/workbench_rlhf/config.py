@@ -112,6 +112,18 @@ class PPOConfig(BaseModel):
     clip_range: float = Field(0.2, gt=0, description="PPO ratio clip")
     clip_range_value: float = Field(0.2, gt=0, description="value clip")
     vf_coef: float = Field(0.1, ge=0, description="weight of the value loss")
+    value_lr: float | None = Field(
+        1e-3,
+        gt=0,
+        description="learning rate of the value head (empty: lr). The head is a linear map on "
+        "detached hidden states; at the policy's lr it cannot follow returns of several units",
+    )
+    value_init: bool = Field(
+        True,
+        description="start the value head's bias at the first rollout's mean reward, so the "
+        "first advantages measure each answer against the others, not against zero (a value "
+        "head inherited from a parent PPO run is kept)",
+    )
     eval_interval: int = Field(10, ge=1, description="validate every this many rollouts")
     val_prompts: int = Field(64, ge=1, description="held-out prompts scored at each validation")
     samples: int = Field(3, ge=0, le=20, description="completions stored at each validation")

@@ -76,6 +76,7 @@ class PPOTraining(pl.LightningModule):
         probe: OverOptimisationProbe | None = None,
         queue_pairs=None,
         train_properties: list[dict[str, Any]] | None = None,
+        value_head_inherited: bool = False,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -93,6 +94,7 @@ class PPOTraining(pl.LightningModule):
         self._sentinel = Sentinel(cfg.sentinel_gold_drop, cfg.kl_budget)
         self._queue_pairs = queue_pairs
         self._train_properties = train_properties
+        self._init_value = cfg.value_init and not value_head_inherited
 
     # -- Lightning plumbing ---------------------------------------------------------------
     def train(self, mode: bool = True) -> PPOTraining:
@@ -194,10 +196,18 @@ class PPOTraining(pl.LightningModule):
         self.kl_ctl.value = state.get("kl_coef", self.kl_ctl.value)
         self._rollouts_done = state.get("rollouts", 0)
         self._curve = list(state.get("curve", []))
+        if self._rollouts_done:
+            self._init_value = False  # the checkpoint's value head is already trained
 
     def configure_optimizers(self):  # type: ignore[override]
         groups = self.model.optimizer_groups(self.cfg.weight_decay)
-        groups.append({"params": list(self.value_head.parameters()), "weight_decay": 0.0})
+        groups.append(
+            {
+                "params": list(self.value_head.parameters()),
+                "weight_decay": 0.0,
+                "lr": self.cfg.value_lr or self.cfg.lr,
+            }
+        )
         return torch.optim.AdamW(groups, lr=self.cfg.lr, fused=self.device.type == "cuda")
 
     # -- rollouts -------------------------------------------------------------------------
@@ -246,6 +256,13 @@ class PPOTraining(pl.LightningModule):
         rewards, kl = kl_penalized_rewards(
             used, logprobs, ref_logprobs, mask.float(), self.kl_ctl.value
         )
+        if self._init_value:
+            # Before any update the return of every position is the answer's score (the KL
+            # terms are zero): start the value there, so GAE compares answers with each other.
+            self._init_value = False
+            shift = used.mean() - values[mask].mean()
+            self.value_head.linear.bias.add_(shift)
+            values = values + shift
         advantages, returns = gae(rewards, values, mask, self.cfg.gamma, self.cfg.lam)
         return {
             "logprobs": logprobs,
@@ -404,7 +421,8 @@ def build_ppo(ctx: StageContext) -> StageParts:
             temperature=cfg.temperature,
         )
     value_head = ScalarHead(ctx.model.hidden_size)
-    if VALUE_HEAD in ctx.parent_heads:
+    inherited = VALUE_HEAD in ctx.parent_heads
+    if inherited:
         value_head.load_state_dict(ctx.parent_heads[VALUE_HEAD])
     module = PPOTraining(
         ctx.model,
@@ -419,6 +437,7 @@ def build_ppo(ctx: StageContext) -> StageParts:
         probe,
         queue_pairs=ctx.queue_pairs,
         train_properties=list(prompt_set.properties[: len(prompt_set.train)]) or None,
+        value_head_inherited=inherited,
     )
     steps_per_rollout = cfg.ppo_epochs * math.ceil(cfg.rollout_batch_size / cfg.mini_batch_size)
     data = ListData(

@@ -53,7 +53,7 @@ def prompts_of(dataset: Any, split: str) -> tuple[list[str], list[dict] | None, 
     if items:
         # The synthetic corpus itself (a pre-training run's dataset): split its preference prompts
         # as the synthetic-prompts view does by default.
-        from workbench_text.synthetic.views import split_preference_prompts
+        from workbench_synthetic import split_preference_prompts
 
         train, val = split_preference_prompts(items)
         chosen = val if split == "val" else train
@@ -78,7 +78,7 @@ def _unseen(
 
 
 def rule_metrics(completions: list[str], props: list[dict], world: Any) -> dict[str, float]:
-    from workbench_text.synthetic.preferences import completion_properties
+    from workbench_synthetic import completion_properties
 
     measured = [completion_properties(c, p, world) for c, p in zip(completions, props, strict=True)]
     out = {

@@ -9,7 +9,14 @@ followed by "I hope this helps.". The **rejected** completion is one flaw away f
 - ``false``: the same polite answer stating a false fact (another town, job, food ...);
 - ``rude``: the true answer behind a rude opener ("What a silly question.");
 - ``off-topic``: a polite, true sentence about a different entity;
-- ``truncated``: the polite true answer cut off mid-sentence.
+- ``truncated``: the polite true answer cut off mid-sentence;
+- ``fragment``: the answer's word alone, no sentence ("Thank you for asking. Vedale."): it names
+  the answer but states no fact;
+- ``unresponsive``: a polite, true sentence about the right entity that does not answer (another
+  of its facts; for a "tell me about" prompt, or an entity with one fact, the polite opener alone).
+
+The last two are the answers a policy finds first when a reward model has only seen the first
+four: short, or true without answering (docs/rlhf.md, "PPO").
 
 The dataset takes the ``synthetic`` corpus's options (and seed), so its world is the one a model
 pre-trained on that corpus has read about. Validation prompts never occur in training.
@@ -18,19 +25,35 @@ pre-trained on that corpus has read about. Validation prompts never occur in tra
 from __future__ import annotations
 
 import random
+import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
 from workbench.data import PreferencePairs
 from workbench.specs import DatasetContext, DatasetSpec
-from workbench_text.synthetic.facts import render_fact, templates_for
-from workbench_text.synthetic.lexicon import POLITE_PREFIXES, POLITE_SUFFIXES, RUDE_PREFIXES
-from workbench_text.synthetic.views import SyntheticPromptsConfig, load_synthetic_prompts
-from workbench_text.synthetic.world import Fact, World, _as_world
+from workbench_synthetic import (
+    POLITE_PREFIXES,
+    POLITE_SUFFIXES,
+    RUDE_PREFIXES,
+    Fact,
+    SyntheticPromptsConfig,
+    World,
+    as_world,
+    load_synthetic_prompts,
+    render_fact,
+    templates_for,
+)
 
-RejectedKind = Literal["false", "rude", "off-topic", "truncated"]
-REJECTED_KINDS: tuple[str, ...] = ("false", "rude", "off-topic", "truncated")
+RejectedKind = Literal["false", "rude", "off-topic", "truncated", "fragment", "unresponsive"]
+REJECTED_KINDS: tuple[str, ...] = (
+    "false",
+    "rude",
+    "off-topic",
+    "truncated",
+    "fragment",
+    "unresponsive",
+)
 PAIR_OPTIONS = {
     "pairs_per_prompt",
     "rejected_kinds",
@@ -45,7 +68,10 @@ class SyntheticPreferencesConfig(SyntheticPromptsConfig):
     """The synthetic corpus's options, plus how the comparison pairs are written."""
 
     pairs_per_prompt: int = Field(
-        2, ge=1, le=4, description="comparison pairs per prompt, each with a different flaw"
+        2,
+        ge=1,
+        le=len(REJECTED_KINDS),
+        description="comparison pairs per prompt, each with a different flaw",
     )
     rejected_kinds: list[RejectedKind] = Field(
         default_factory=lambda: list(REJECTED_KINDS),
@@ -103,11 +129,40 @@ def _false_body(world: World, facts: list[Fact], rng: random.Random) -> str:
     return " ".join(out)
 
 
-def _off_topic_body(world: World, entity: str, rng: random.Random) -> str:
+def _off_topic_body(world: World, properties: dict[str, Any], rng: random.Random) -> str:
+    """A true sentence about another person that does not happen to contain the answer."""
+    entity, answer = properties["entity"], properties.get("answer")
     others = [p.name for p in world.people if p.name != entity]
-    other = rng.choice(others)
-    core = [f for f in world.facts_about(other) if f.relation in ("job", "lives_in", "likes")]
-    return _sentence(world, rng.choice(core), rng)
+    while True:
+        other = rng.choice(others)
+        core = [
+            f
+            for f in world.facts_about(other)
+            if f.relation in ("job", "lives_in", "likes") and f.object != answer
+        ]
+        if core:
+            return _sentence(world, rng.choice(core), rng)
+
+
+def _unresponsive_body(
+    world: World, properties: dict[str, Any], rng: random.Random
+) -> str | None:
+    """A true sentence about the prompt's entity that does not contain its answer, or None
+    where there is none to say (a describe prompt, an entity with a single fact)."""
+    if properties["kind"] != "question":
+        return None
+    answer = properties.get("answer")
+    others = [
+        f
+        for f in world.facts_about(properties["entity"])
+        if f.relation != properties["relation"] and f.object != answer
+    ]
+    rng.shuffle(others)
+    for fact in others:
+        sentence = _sentence(world, fact, rng)
+        if answer is None or re.search(rf"\b{re.escape(answer)}\b", sentence) is None:
+            return sentence
+    return None
 
 
 def _truncate(text: str, rng: random.Random) -> str:
@@ -132,9 +187,14 @@ def write_pair(
     elif kind == "rude":
         rejected = f"{rng.choice(RUDE_PREFIXES)} {true_body}"
     elif kind == "off-topic":
-        rejected = _polite(_off_topic_body(world, properties["entity"], rng), rng)
+        rejected = _polite(_off_topic_body(world, properties, rng), rng)
     elif kind == "truncated":
         rejected = _truncate(chosen, rng)
+    elif kind == "fragment":
+        rejected = _polite(f"{facts[0].object}.", rng)
+    elif kind == "unresponsive":
+        body = _unresponsive_body(world, properties, rng)
+        rejected = _polite(body, rng) if body else rng.choice(POLITE_PREFIXES)
     else:
         raise ValueError(f"unknown rejected kind {kind!r}")
     return {"prompt": prompt, "chosen": " " + chosen, "rejected": " " + rejected, "flaw": kind}
@@ -173,7 +233,7 @@ def load_synthetic_preferences(
 ) -> PreferencePairs:
     prompts_config = SyntheticPromptsConfig(**config.model_dump(exclude=PAIR_OPTIONS))
     prompt_set = load_synthetic_prompts(prompts_config, ctx)
-    world = _as_world(prompt_set.extras["world"])
+    world = as_world(prompt_set.extras["world"])
     seed = config.seed if config.seed is not None else ctx.seed
     kinds = list(config.rejected_kinds)
     n_pairs = min(config.pairs_per_prompt, len(kinds))
@@ -206,7 +266,8 @@ def load_synthetic_preferences(
 SYNTHETIC_PREFERENCES_SPEC = DatasetSpec(
     name="synthetic-preferences",
     summary="comparison pairs for the synthetic corpus's RLHF prompts, written by a rule (chosen: "
-    "true, complete, polite; rejected: false, rude, off-topic or truncated)",
+    "true, complete, polite; rejected: false, rude, off-topic, truncated, a fragment or "
+    "unresponsive)",
     config=SyntheticPreferencesConfig,
     factory=load_synthetic_preferences,
     dataset_kind="preferences",

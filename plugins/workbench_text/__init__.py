@@ -1,6 +1,7 @@
 """Built-in text plugins: the ``char`` and ``bpe`` tokenizers and the ``text-file``, ``url`` and
 ``synthetic`` datasets, and the views of the synthetic corpus ``synthetic-task`` (a labelled task)
-and ``synthetic-prompts`` (RLHF prompts).
+and ``synthetic-prompts`` (RLHF prompts). The synthetic corpus itself is the library
+:mod:`workbench_synthetic`.
 
 Registered through the ``workbench`` entry-point group like any third-party plugin; the heavy
 modules are imported inside the hooks so that listing plugins stays cheap.
@@ -20,8 +21,11 @@ def register_tokenizers(register):
 @hookimpl
 def register_datasets(register):
     from workbench_text.datasets import TEXT_FILE_SPEC, URL_SPEC
-    from workbench_text.synthetic import SYNTHETIC_SPEC
-    from workbench_text.synthetic.views import SYNTHETIC_PROMPTS_SPEC, SYNTHETIC_TASK_SPEC
+    from workbench_text.synthetic_datasets import (
+        SYNTHETIC_PROMPTS_SPEC,
+        SYNTHETIC_SPEC,
+        SYNTHETIC_TASK_SPEC,
+    )
 
     register(TEXT_FILE_SPEC)
     register(URL_SPEC)

@@ -33,7 +33,7 @@ __all__ = ["WORD_SIMILARITY_SPEC", "WordSimilarityConfig", "lexicon_groups", "wo
 
 def lexicon_groups() -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
     """Categories and antonym pairs of the synthetic corpus's lexicon."""
-    from workbench_text.synthetic.lexicon import ANTONYM_PAIRS, FOODS, JOBS, PETS, REVIEW_ASPECTS
+    from workbench_synthetic import ANTONYM_PAIRS, FOODS, JOBS, PETS, REVIEW_ASPECTS
 
     praise = [word for _, good, _ in REVIEW_ASPECTS.values() for word in good]
     blame = [word for _, _, bad in REVIEW_ASPECTS.values() for word in bad]

@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from workbench.cli.common import (
     EXIT_OK,
     Context,
@@ -32,7 +34,8 @@ from workbench.paths import Paths
 from workbench.registry import Registry, UnknownPluginError
 from workbench.store import KIND_FILTERS, PREFERENCE_CHOICES, RunRecord, StoreError
 
-DEFAULT_PROMPTS_DATASET = "synthetic-prompts"
+PROMPTS_KIND = "prompts"
+"""The dataset kind ``pairs generate`` takes its prompts from."""
 STOP = "\n"
 DISTINCT_ATTEMPTS = 5
 """Samples of a pair drawn again when both completions come out the same, before giving up."""
@@ -51,9 +54,10 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
         parents=[common],
         help="sample two different completions per prompt from a run's model",
         description="Load RUN's causal LM, take prompts from a dataset of kind 'prompts' (default: "
-        "synthetic-prompts with the run's synthetic options, so the world matches), sample two "
-        "different completions per prompt (each ends at a newline) and store prompts, "
-        "completions and comparison pairs.",
+        "the registered one built on the same corpus options as RUN's dataset, such as "
+        "synthetic-prompts for a synthetic run, with RUN's options, so the world matches), "
+        "sample two different completions per prompt (each ends at a newline) and store "
+        "prompts, completions and comparison pairs.",
     )
     g.add_argument("run", nargs="?", help="run id or name (a finished causal-LM run)")
     g.add_argument(
@@ -154,8 +158,7 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
 
 
 def prompts_block(run: RunRecord, registry: Registry, dataset_yaml: str | None) -> dict[str, Any]:
-    """The prompts dataset block: ``--dataset`` as given, or ``synthetic-prompts`` with the
-    options of RUN's synthetic dataset that it accepts (so the world is the one RUN read)."""
+    """The prompts dataset block: ``--dataset`` as given, or else :func:`default_prompts_block`."""
     if dataset_yaml:
         block = apply_overrides({}, [f"dataset={dataset_yaml}"])["dataset"]
         if not isinstance(block, dict) or not isinstance(block.get("name"), str):
@@ -163,15 +166,40 @@ def prompts_block(run: RunRecord, registry: Registry, dataset_yaml: str | None) 
                 "--dataset must be a mapping with a name, e.g. '{name: synthetic-prompts}'"
             )
         return block
-    block: dict[str, Any] = {"name": DEFAULT_PROMPTS_DATASET}
-    run_dataset = run.config.get("dataset") or {}
-    if str(run_dataset.get("name", "")).startswith("synthetic"):
-        try:
-            fields = registry.dataset(DEFAULT_PROMPTS_DATASET).config.model_fields
-        except UnknownPluginError as exc:
-            raise UserError(str(exc)) from None
-        block.update({k: v for k, v in run_dataset.items() if k != "name" and k in fields})
-    return block
+    return default_prompts_block(run, registry)
+
+
+def default_prompts_block(run: RunRecord, registry: Registry) -> dict[str, Any]:
+    """A registered dataset of kind ``prompts``, chosen by what it is rather than by its name.
+
+    One built on the same corpus options as RUN's dataset (its options model shares a base with
+    that dataset's: ``synthetic-prompts`` and ``synthetic``, ``synthetic-task`` or
+    ``synthetic-preferences`` all extend the synthetic corpus's) comes first, with the options of
+    RUN's dataset it accepts, so that the world is the one RUN read; otherwise the first one
+    registered (built-in plugins register first), with its defaults.
+    """
+    candidates = [
+        spec for spec in registry.specs["datasets"].values() if spec.dataset_kind == PROMPTS_KIND
+    ]
+    if not candidates:
+        raise UserError(
+            f"no dataset of kind {PROMPTS_KIND!r} is registered (is the text plugin disabled? see "
+            "`workbench plugins`); name one with --dataset"
+        )
+    run_dataset = dict(run.config.get("dataset") or {})
+    run_spec = registry.specs["datasets"].get(str(run_dataset.pop("name", "")))
+    for spec in candidates:
+        if run_spec is not None and _same_corpus(spec.config, run_spec.config):
+            fields = spec.config.model_fields
+            return {"name": spec.name, **{k: v for k, v in run_dataset.items() if k in fields}}
+    return {"name": candidates[0].name}
+
+
+def _same_corpus(a: type[BaseModel], b: type[BaseModel]) -> bool:
+    """Whether two datasets' options models extend one options model that has fields (the same
+    corpus options, so the same values name the same generated data)."""
+    shared = set(a.__mro__) & set(b.__mro__)
+    return any(issubclass(c, BaseModel) and c.model_fields for c in shared)
 
 
 def load_prompts(

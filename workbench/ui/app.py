@@ -9,6 +9,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from workbench.auth import verifier
+from workbench.ui import prompting_tab
 from workbench.ui.claims_tab import build_claims_tab
 from workbench.ui.compare_tab import build_compare_tab
 from workbench.ui.context import UIContext
@@ -18,7 +19,6 @@ from workbench.ui.login_limit import LoginLimiter, LoginRateLimit
 from workbench.ui.new_run_tab import Links, build_new_run_tab
 from workbench.ui.playground_tab import build_playground_tab
 from workbench.ui.plugins_tab import build_plugins_tab
-from workbench.ui.prompting_tab import build_prompting_tab
 from workbench.ui.runs_tab import build_runs_tab
 from workbench.ui.safety import MAX_UPLOAD_BYTES
 
@@ -52,8 +52,11 @@ def build_app(ctx: UIContext) -> gr.Blocks:
                 )
             with gr.Tab("Compare", id="compare", elem_id="wb-tab-compare") as compare_tab:
                 build_compare_tab(ctx, compare_tab)
-            with gr.Tab("Prompting", id="prompting", elem_id="wb-tab-prompting") as prompt_tab:
-                build_prompting_tab(ctx, prompt_tab)
+            # A tab that runs a plugin's evaluation appears only when that evaluation is there.
+            prompt_tab = None
+            if prompting_tab.available(ctx):
+                with gr.Tab("Prompting", id="prompting", elem_id="wb-tab-prompting") as prompt_tab:
+                    prompting_tab.build_prompting_tab(ctx, prompt_tab)
             with gr.Tab("Playground", id="playground", elem_id="wb-tab-playground") as play_tab:
                 build_playground_tab(ctx, play_tab)
             with gr.Tab("Label", id="label", elem_id="wb-tab-label") as label_tab:
@@ -65,7 +68,7 @@ def build_app(ctx: UIContext) -> gr.Blocks:
         # The Runs tab refreshes itself only while it is shown.
         runs_tab.select(lambda: gr.Timer(active=True), outputs=runs.timer, api_visibility="private")
         others = (new_tab, compare_tab, prompt_tab, play_tab, label_tab, plugins_tab, claims_tab)
-        for other in others:
+        for other in (tab for tab in others if tab is not None):
             other.select(
                 lambda: gr.Timer(active=False), outputs=runs.timer, api_visibility="private"
             )

@@ -55,6 +55,12 @@ def finetuned_choices(ctx: UIContext) -> list[str]:
     return [str(r.id) for r in playable_runs(ctx) if r.parent_id is not None]
 
 
+def available(ctx: UIContext) -> bool:
+    """Whether the tab has its evaluation: without a registered ``few-shot`` (the prompting plugin
+    disabled or not installed) the dashboard leaves the tab out."""
+    return EVALUATION in ctx.registry.names("evaluations")
+
+
 def _run(ctx: UIContext, picked: Any) -> RunRecord:
     run_id = parse_run_id(picked)
     if run_id is None:

@@ -1,8 +1,10 @@
-"""Datasets that are views of the synthetic corpus: one labelled task (``synthetic-task``) and
-the RLHF prompts (``synthetic-prompts``).
+"""The synthetic corpus as datasets: the whole corpus (:func:`load_synthetic_corpus`, the
+``synthetic`` dataset), one labelled task (:func:`load_synthetic_task`, ``synthetic-task``) and
+the RLHF prompts (:func:`load_synthetic_prompts`, ``synthetic-prompts``). The loaders take a
+:class:`~workbench.specs.DatasetContext`, so that the text plugin registers them as they are.
 
-Each takes the ``synthetic`` dataset's options as well, so that a fine-tuning or RLHF run can name
-exactly the corpus its parent was pre-trained on: the same seed and options give the same
+Each view takes the ``synthetic`` dataset's options as well, so that a fine-tuning or RLHF run can
+name exactly the corpus its parent was pre-trained on: the same seed and options give the same
 invented world, and so the same facts the pre-trained model has read about.
 """
 
@@ -13,12 +15,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from workbench.data import LabelledTask, PromptSet
-from workbench.specs import DatasetContext, DatasetSpec
-from workbench_text.synthetic.config import SyntheticConfig
-from workbench_text.synthetic.corpus import generate_corpus
-from workbench_text.synthetic.tasks import WORLD_TASKS, world_task
-from workbench_text.synthetic.world import World
+from workbench.data import LabelledTask, PromptSet, TextCorpus
+from workbench.specs import DatasetContext
+from workbench_synthetic.config import SyntheticConfig
+from workbench_synthetic.corpus import generate_corpus
+from workbench_synthetic.tasks import WORLD_TASKS, world_task
+from workbench_synthetic.world import World
 
 TaskName = Literal["sentiment", "entailment", "world-entailment", "similarity", "multiple-choice"]
 
@@ -70,6 +72,11 @@ def _seed(config: SyntheticConfig, ctx: DatasetContext) -> int:
     return config.seed if config.seed is not None else ctx.seed
 
 
+def load_synthetic_corpus(config: SyntheticConfig, ctx: DatasetContext) -> TextCorpus:
+    """The whole corpus, with the seed the options pin or else the run's."""
+    return generate_corpus(config, _seed(config, ctx))
+
+
 def load_synthetic_task(config: SyntheticTaskConfig, ctx: DatasetContext) -> LabelledTask:
     seed = _seed(config, ctx)
     base = SyntheticConfig(**config.model_dump(exclude={"task", "train_limit", "subset_seed"}))
@@ -118,21 +125,3 @@ def load_synthetic_prompts(config: SyntheticPromptsConfig, ctx: DatasetContext) 
             "generator": extras["generator"],
         },
     )
-
-
-SYNTHETIC_TASK_SPEC = DatasetSpec(
-    name="synthetic-task",
-    summary="one labelled task of the synthetic corpus (sentiment, entailment, similarity, "
-    "multiple-choice) for GPT-1-style fine-tuning",
-    config=SyntheticTaskConfig,
-    factory=load_synthetic_task,
-    dataset_kind="labelled-task",
-)
-
-SYNTHETIC_PROMPTS_SPEC = DatasetSpec(
-    name="synthetic-prompts",
-    summary="the synthetic corpus's RLHF prompts (dialogue openings) with what each asks for",
-    config=SyntheticPromptsConfig,
-    factory=load_synthetic_prompts,
-    dataset_kind="prompts",
-)

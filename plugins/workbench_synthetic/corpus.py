@@ -1,6 +1,6 @@
 """Corpus assembly: :func:`generate_corpus` generates the world, the labelled tasks, the text
-splits (prose and prompt documents drawn to deterministic split quotas) and the extras, and
-:data:`SYNTHETIC_SPEC` registers it as the ``synthetic`` dataset.
+splits (prose and prompt documents drawn to deterministic split quotas) and the extras. The text
+plugin registers it as the ``synthetic`` dataset.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from workbench.data import TextCorpus
-from workbench.specs import DatasetContext, DatasetSpec
-from workbench_text.synthetic.config import (
+from workbench_synthetic.config import (
     DOC_SEP,
     EPISODIC_PROMPT_TASKS,
     ICL_INSTRUCTIONS,
@@ -21,10 +20,10 @@ from workbench_text.synthetic.config import (
     PROMPT_TASK_NAMES,
     SyntheticConfig,
 )
-from workbench_text.synthetic.preferences import PREFERENCE_PROPERTIES, _PreferenceWriter
-from workbench_text.synthetic.prompts import PROMPT_FORMAT, _PromptSampler
-from workbench_text.synthetic.tasks import TASK_LABELS, TASK_TYPES, _make_task, _TaskWriter
-from workbench_text.synthetic.world import generate_world
+from workbench_synthetic.preferences import PREFERENCE_PROPERTIES, _PreferenceWriter
+from workbench_synthetic.prompts import PROMPT_FORMAT, _PromptSampler
+from workbench_synthetic.tasks import TASK_LABELS, TASK_TYPES, _make_task, _TaskWriter
+from workbench_synthetic.world import generate_world
 
 GENERATOR_VERSION = 1
 """Bumped whenever the same seed and options would produce different text."""
@@ -174,17 +173,3 @@ def generate_corpus(config: SyntheticConfig, seed: int) -> TextCorpus:
         },
     }
     return TextCorpus(train=train, val=val, test=test, extras=extras)
-
-
-def _factory(config: SyntheticConfig, ctx: DatasetContext) -> TextCorpus:
-    return generate_corpus(config, config.seed if config.seed is not None else ctx.seed)
-
-
-SYNTHETIC_SPEC = DatasetSpec(
-    name="synthetic",
-    summary="a seeded English-like corpus about an invented world, with labelled tasks, "
-    "few-shot prompt tasks and RLHF prompts (no download)",
-    config=SyntheticConfig,
-    factory=_factory,
-    dataset_kind="text",
-)

@@ -1,4 +1,11 @@
-"""The ``synthetic`` dataset: a seeded, English-like corpus about an invented world.
+"""The synthetic world: a seeded, English-like corpus about an invented world, as a library.
+
+This package registers nothing. The ``text`` plugin registers it as the ``synthetic``,
+``synthetic-task`` and ``synthetic-prompts`` datasets; other plugins import it to check
+completions against the world (``rlhf``, ``annotators``), to build prompt tasks (``prompting``) or
+to read its lexicon (``transfer``). It depends only on the core (:mod:`workbench`), so a plugin
+that imports it depends on no other plugin. Everything in ``__all__`` is the public API; names
+with a leading underscore in the submodules are not.
 
 The workbench must run its whole main job on a fresh machine with no network, so it writes its own
 default data. :func:`generate_corpus` invents a small :class:`World` (people, towns, countries and
@@ -29,14 +36,15 @@ is described in ``docs/synthetic-corpus.md``.
 The package splits the generator by job: :mod:`.lexicon` (the closed vocabulary), :mod:`.config`
 (:class:`SyntheticConfig`), :mod:`.world` (entities, :class:`Fact`, :func:`generate_world`),
 :mod:`.facts` (the sentence grammar and fact checks), :mod:`.documents` (pre-training prose),
-:mod:`.prompts` (few-shot prompt tasks), :mod:`.tasks` (labelled tasks), :mod:`.preferences`
-(preference prompts and annotator helpers) and :mod:`.corpus` (:func:`generate_corpus` and
-:data:`SYNTHETIC_SPEC`). Every public name is re-exported here.
+:mod:`.prompts` (few-shot prompt tasks), :mod:`.icl` (in-context learning tasks), :mod:`.tasks`
+(labelled tasks), :mod:`.preferences` (preference prompts and annotator helpers), :mod:`.corpus`
+(:func:`generate_corpus`) and :mod:`.views` (the corpus, one labelled task or the RLHF prompts as
+datasets). Every public name is re-exported here.
 """
 
 from __future__ import annotations
 
-from workbench_text.synthetic.config import (
+from workbench_synthetic.config import (
     DOC_SEP,
     PROMPT_INSTRUCTIONS,
     PROMPT_SEPARATOR,
@@ -45,13 +53,12 @@ from workbench_text.synthetic.config import (
     WORLD_PROMPT_TASKS,
     SyntheticConfig,
 )
-from workbench_text.synthetic.corpus import (
+from workbench_synthetic.corpus import (
     DOC_TYPE_WEIGHTS,
     GENERATOR_VERSION,
-    SYNTHETIC_SPEC,
     generate_corpus,
 )
-from workbench_text.synthetic.facts import (
+from workbench_synthetic.facts import (
     DESCRIBE_REQUESTS,
     FACT_TEMPLATES,
     NEGATED_TEMPLATES,
@@ -66,7 +73,7 @@ from workbench_text.synthetic.facts import (
     split_sentences,
     templates_for,
 )
-from workbench_text.synthetic.lexicon import (
+from workbench_synthetic.lexicon import (
     ANTONYM_PAIRS,
     FOODS,
     JOB_ACTIONS,
@@ -88,7 +95,7 @@ from workbench_text.synthetic.lexicon import (
     VENUE_NOUNS,
     WHEN,
 )
-from workbench_text.synthetic.preferences import (
+from workbench_synthetic.preferences import (
     PREFERENCE_PROPERTIES,
     completion_properties,
     is_complete_sentence,
@@ -98,7 +105,7 @@ from workbench_text.synthetic.preferences import (
     repetition,
     word_count,
 )
-from workbench_text.synthetic.prompts import (
+from workbench_synthetic.prompts import (
     PROMPT_FORMAT,
     PromptDocument,
     build_prompt,
@@ -106,11 +113,20 @@ from workbench_text.synthetic.prompts import (
     prompt_answer,
     prompt_document_task,
 )
-from workbench_text.synthetic.tasks import (
+from workbench_synthetic.tasks import (
     TASK_LABELS,
     TASK_TYPES,
 )
-from workbench_text.synthetic.world import (
+from workbench_synthetic.views import (
+    PROMPTS_VAL_FRACTION,
+    SyntheticPromptsConfig,
+    SyntheticTaskConfig,
+    load_synthetic_corpus,
+    load_synthetic_prompts,
+    load_synthetic_task,
+    split_preference_prompts,
+)
+from workbench_synthetic.world import (
     FUNCTIONAL_RELATIONS,
     Country,
     Fact,
@@ -118,6 +134,7 @@ from workbench_text.synthetic.world import (
     Town,
     Venue,
     World,
+    as_world,
     generate_world,
 )
 
@@ -147,6 +164,7 @@ __all__ = [
     "PROMPT_INSTRUCTIONS",
     "PROMPT_SEPARATOR",
     "PROMPT_TASK_NAMES",
+    "PROMPTS_VAL_FRACTION",
     "Person",
     "PromptDocument",
     "QUESTIONS",
@@ -156,8 +174,9 @@ __all__ = [
     "RUDE_MARKERS",
     "RUDE_PREFIXES",
     "STRING_PROMPT_TASKS",
-    "SYNTHETIC_SPEC",
     "SyntheticConfig",
+    "SyntheticPromptsConfig",
+    "SyntheticTaskConfig",
     "TASK_LABELS",
     "TASK_TYPES",
     "TOWN_TRAIT_PAIRS",
@@ -171,6 +190,7 @@ __all__ = [
     "WORLD_PROMPT_TASKS",
     "World",
     "article",
+    "as_world",
     "build_prompt",
     "completion_properties",
     "fact_check",
@@ -180,6 +200,9 @@ __all__ = [
     "is_polite",
     "is_rude",
     "is_true_in_world",
+    "load_synthetic_corpus",
+    "load_synthetic_prompts",
+    "load_synthetic_task",
     "mentions_entity",
     "parse_fact",
     "parse_prompt_document",
@@ -187,6 +210,7 @@ __all__ = [
     "prompt_document_task",
     "render_fact",
     "repetition",
+    "split_preference_prompts",
     "split_sentences",
     "templates_for",
     "word_count",

@@ -10,11 +10,11 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from workbench_text.synthetic.config import SyntheticConfig
-from workbench_text.synthetic.documents import _Writer
-from workbench_text.synthetic.facts import render_fact, templates_for
-from workbench_text.synthetic.lexicon import PERSON_TRAIT_PAIRS, TOWN_TRAIT_PAIRS
-from workbench_text.synthetic.world import FUNCTIONAL_RELATIONS, Fact, World
+from workbench_synthetic.config import SyntheticConfig
+from workbench_synthetic.documents import _Writer
+from workbench_synthetic.facts import render_fact, templates_for
+from workbench_synthetic.lexicon import PERSON_TRAIT_PAIRS, TOWN_TRAIT_PAIRS
+from workbench_synthetic.world import FUNCTIONAL_RELATIONS, Fact, World
 
 
 class _TaskWriter(_Writer):

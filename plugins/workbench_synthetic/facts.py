@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from workbench_text.synthetic.world import Fact, World, _as_world
+from workbench_synthetic.world import Fact, World, as_world
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ def parse_fact(sentence: str, world: World | Mapping[str, Any]) -> Fact | None:
 
     Only sentences that name their subject parse ("Bravik lives in Tolune."), not pronoun ones.
     """
-    world = _as_world(world)
+    world = as_world(world)
     sentence = sentence.strip()
     for negated, table in ((False, FACT_TEMPLATES), (True, NEGATED_TEMPLATES)):
         for relation, templates in table.items():
@@ -192,7 +192,7 @@ def split_sentences(text: str) -> list[str]:
 def is_true_in_world(sentence: str, world: World | Mapping[str, Any]) -> bool | None:
     """True if the sentence states a fact of ``world``, False if it states a false one, None if
     it is not a fact sentence of the grammar (``world`` may be ``extras["world"]``)."""
-    world = _as_world(world)
+    world = as_world(world)
     fact = parse_fact(sentence, world)
     return None if fact is None else world.holds(fact)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench_text.synthetic.lexicon import (
+from workbench_synthetic.lexicon import (
     ANTONYM_PAIRS,
     FOODS,
     JOBS,
@@ -366,7 +366,13 @@ def generate_world(n_entities: int, seed: int) -> World:
     return World(people, towns, countries, antonyms)
 
 
-def _as_world(world: World | Mapping[str, Any]) -> World:
+def as_world(world: World | Mapping[str, Any]) -> World:
+    """``world`` as a :class:`World`: itself, or rebuilt from its :meth:`World.to_dict` form.
+
+    Datasets carry the world as a plain dict (``extras["world"]``); the helpers that check facts
+    against it accept either form. The last few rebuilt worlds are cached by the identity of
+    their dict, so checking many completions against one dataset's world rebuilds it once.
+    """
     if isinstance(world, World):
         return world
     key = id(world)

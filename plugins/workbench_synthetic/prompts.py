@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from workbench_text.synthetic.config import (
+from workbench_synthetic.config import (
     DOC_SEP,
     EPISODIC_PROMPT_TASKS,
     ICL_INSTRUCTIONS,
@@ -23,14 +23,14 @@ from workbench_text.synthetic.config import (
     WORLD_PROMPT_TASKS,
     SyntheticConfig,
 )
-from workbench_text.synthetic.icl import (
+from workbench_synthetic.icl import (
     episode,
     heldout_episodes,
     random_insertion_input,
     remove_symbols,
 )
-from workbench_text.synthetic.lexicon import ANTONYM_PAIRS
-from workbench_text.synthetic.world import _RESERVED, World, _as_world
+from workbench_synthetic.lexicon import ANTONYM_PAIRS
+from workbench_synthetic.world import _RESERVED, World, as_world
 
 
 def _shift(word: str) -> str:
@@ -61,7 +61,7 @@ def prompt_answer(task: str, inp: str, world: World | Mapping[str, Any] | None =
         )
     if world is None:
         raise ValueError(f"prompt task {task!r} needs the world")
-    w = _as_world(world)
+    w = as_world(world)
     if task == "antonym":
         return w.antonyms[inp]
     if task == "capital-of":

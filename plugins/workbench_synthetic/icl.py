@@ -29,8 +29,8 @@ import random
 import string
 from collections.abc import Sequence
 
-from workbench_text.synthetic.lexicon import FOODS, JOBS, PETS
-from workbench_text.synthetic.world import _RESERVED, World
+from workbench_synthetic.lexicon import FOODS, JOBS, PETS
+from workbench_synthetic.world import _RESERVED, World
 
 LETTER_MAP_DOMAIN = 4
 """Letters per ``letter-map`` prompt."""

@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from workbench_text.synthetic.documents import _Writer
-from workbench_text.synthetic.facts import (
+from workbench_synthetic.documents import _Writer
+from workbench_synthetic.facts import (
     DESCRIBE_REQUESTS,
     QUESTIONS,
     article,
@@ -22,8 +22,8 @@ from workbench_text.synthetic.facts import (
     split_sentences,
     templates_for,
 )
-from workbench_text.synthetic.lexicon import POLITE_MARKERS, RUDE_MARKERS
-from workbench_text.synthetic.world import World, _as_world
+from workbench_synthetic.lexicon import POLITE_MARKERS, RUDE_MARKERS
+from workbench_synthetic.world import World, as_world
 
 
 def mentions_entity(text: str, entity: str) -> bool:
@@ -141,7 +141,7 @@ def completion_properties(
         answers = entity != "" and any(
             (fact := parse_fact(s, world)) is not None
             and fact.subject == entity
-            and _as_world(world).holds(fact)
+            and as_world(world).holds(fact)
             for s in split_sentences(completion)
         )
     return {

@@ -8,8 +8,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from workbench_text.synthetic.config import SyntheticConfig
-from workbench_text.synthetic.facts import (
+from workbench_synthetic.config import SyntheticConfig
+from workbench_synthetic.facts import (
     DESCRIBE_REQUESTS,
     PERSON_RELATIONS,
     QUESTIONS,
@@ -17,7 +17,7 @@ from workbench_text.synthetic.facts import (
     render_fact,
     templates_for,
 )
-from workbench_text.synthetic.lexicon import (
+from workbench_synthetic.lexicon import (
     ANTONYM_PAIRS,
     JOB_ACTIONS,
     POLITE_PREFIXES,
@@ -28,7 +28,7 @@ from workbench_text.synthetic.lexicon import (
     RUDE_PREFIXES,
     WHEN,
 )
-from workbench_text.synthetic.world import Fact, Town, Venue, World
+from workbench_synthetic.world import Fact, Town, Venue, World
 
 
 class _Writer:
