@@ -10,8 +10,11 @@ and writes them to a JSON file. Steps, in one fresh home:
    shortens it); ``--home H --lm-run NAME`` reuses a finished one instead; how well it knows the
    world (``lm_fact_top1``: the share of held-out questions whose true answer it finds likeliest
    among up to 16 candidates; ``lm_fact_pairwise``);
-2. ``configs/rlhf-reward.yaml``: the reward model; its accuracy on the held-out pairs
-   (``preference-accuracy``, overall and per flaw);
+2. ``workbench pairs generate`` two answers of the LM to each of ``--label-prompts`` training
+   prompts, the ``factual-polite`` annotator labels them (InstructGPT's labellers), and
+   ``configs/rlhf-reward.yaml`` trains the reward model on those labels beside the rule-written
+   pairs; its accuracy on the held-out rule-written pairs (``preference-accuracy``, overall and
+   per flaw);
 3. ``configs/rlhf-ppo.yaml`` from the LM against the reward model; ``win-rate`` of the result
    against the LM on the held-out prompts: gold win rate (the ``factual-polite`` rule), proxy win
    rate (the reward model), KL to the LM per answer, the factual share of both; the first and
@@ -113,6 +116,22 @@ def label_pairs(store, pair_ids: list[int], name: str) -> dict[str, int]:
     return dict(Counter(choice for _, choice in rows))
 
 
+def pairs_from_lm(lm: str, count: int, seed: int) -> list[int]:
+    """``workbench pairs generate LM --count N --seed S``: two answers of the LM to each of the
+    first ``count`` training prompts; the ids of the stored pairs."""
+    from workbench.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(
+            ["pairs", "generate", lm, "--count", str(count), "--max-tokens", "64",
+             "--seed", str(seed), "--json"]
+        )  # fmt: skip
+    if code != 0:
+        raise SystemExit(f"pairs generate {lm} failed")
+    return json.loads(out.getvalue())["pair_ids"]
+
+
 def pairs_from_run(run_name: str, pool: int, count: int) -> list[int]:
     """``workbench pairs generate --from-run RUN``: the ids of the stored pairs."""
     from workbench.cli import main
@@ -204,11 +223,22 @@ def rlhf_chain(args, store, lm: str, seed: int | None, results: dict) -> None:
     if seed is not None:
         common.append(f"seed={seed}")
 
+    # InstructGPT's step 2: the labeller compares pairs of the LM's own answers (the rule
+    # stands in for people); the reward model trains on these labels beside the rule-written pairs.
+    labeller = f"{JUDGE}{suffix}"
+    started = time.monotonic()
+    pair_ids = pairs_from_lm(lm, args.label_prompts, 1337 if seed is None else seed)
+    choices = label_pairs(store, pair_ids, labeller)
+    report(results, "lm_pairs", float(len(pair_ids)))
+    for choice in ("a", "b", "tie", "both_bad"):
+        report(results, f"lm_labels_{choice}", float(choices.get(choice, 0)))
+    report(results, "label_seconds", time.monotonic() - started)
+    labels = [f"dataset.labels_annotator={labeller}"]
     steps = [] if args.reward_steps is None else [f"stage.max_steps={args.reward_steps}"]
     report(
         results,
         "rm_seconds",
-        run(CONFIGS / "rlhf-reward.yaml", [*common, *steps, f"name={reward}"]),
+        run(CONFIGS / "rlhf-reward.yaml", [*common, *steps, *labels, f"name={reward}"]),
     )
     accuracy = evaluate(store, reward, "preference-accuracy", {})
     report(results, "rm_acc", accuracy["accuracy"])
@@ -267,6 +297,7 @@ def instructgpt_loop(args, store, lm, seed, results, reward, ppo, common, ppo_st
     started = time.monotonic()
     pair_ids = pairs_from_run(ppo, args.loop_pool, args.loop_pairs)
     report(results, "loop_pairs", float(len(pair_ids)))
+    # Under the same annotator as the LM's pairs: the second reward model trains on both.
     choices = label_pairs(store, pair_ids, f"{JUDGE}{suffix}")
     for choice in ("a", "b", "tie", "both_bad"):
         report(results, f"loop_labels_{choice}", float(choices.get(choice, 0)))
@@ -311,6 +342,12 @@ def main() -> int:
     parser.add_argument("--ppo-rollouts", type=int, help="default: the config's")
     parser.add_argument("--dpo-steps", type=int, help="default: the config's")
     parser.add_argument("--eval-prompts", type=int, default=100, help="held-out prompts judged")
+    parser.add_argument(
+        "--label-prompts",
+        type=int,
+        default=1200,
+        help="training prompts whose pair of LM answers the labeller compares (step 2)",
+    )
     parser.add_argument("--samples-per-prompt", type=int, default=4)
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds of the RLHF runs")
     parser.add_argument("--loop", action="store_true", help="step 5: one InstructGPT iteration")

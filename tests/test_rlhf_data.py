@@ -11,12 +11,12 @@ import pytest
 import torch
 
 from workbench.specs import DatasetContext
+from workbench_annotators.rules import FactualPoliteAnnotator, FactualPoliteConfig
 from workbench_gpt.model import GPT, GPTConfig
 from workbench_rlhf.heads import check_same_vocabulary, load_reward_model
 from workbench_rlhf.jsonl_pairs import PreferenceJsonlConfig, load_preference_jsonl
 from workbench_rlhf.rollout import Response, sample_responses, scoring_rows
 from workbench_rlhf.synthetic_pairs import SyntheticPreferencesConfig, load_synthetic_preferences
-from workbench_annotators.rules import FactualPoliteAnnotator, FactualPoliteConfig
 from workbench_synthetic.preferences import completion_properties
 
 torch.set_num_threads(1)

@@ -144,9 +144,7 @@ def _off_topic_body(world: World, properties: dict[str, Any], rng: random.Random
             return _sentence(world, rng.choice(core), rng)
 
 
-def _unresponsive_body(
-    world: World, properties: dict[str, Any], rng: random.Random
-) -> str | None:
+def _unresponsive_body(world: World, properties: dict[str, Any], rng: random.Random) -> str | None:
     """A true sentence about the prompt's entity that does not contain its answer, or None
     where there is none to say (a describe prompt, an entity with a single fact)."""
     if properties["kind"] != "question":
