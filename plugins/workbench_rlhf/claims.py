@@ -21,11 +21,14 @@ from workbench.specs import ClaimContext, ClaimResult, ClaimSpec
 from workbench.store import RunRecord
 
 PAPER = "InstructGPT / RLHF (Ouyang et al. 2022)"
-REWARD = "workbench run configs/quickstart.yaml && workbench run configs/rlhf-reward.yaml && " \
-    "workbench evaluate quickstart-rlhf-reward preference-accuracy"  # fmt: skip
+REWARD = (
+    "workbench run configs/rlhf-lm.yaml && workbench pairs generate rlhf-synthetic-gpt --count "
+    "1200 && workbench label --annotator factual-polite && workbench run configs/rlhf-reward.yaml "
+    "&& workbench evaluate rlhf-reward preference-accuracy"
+)
 PPO = (
-    "workbench run configs/rlhf-ppo.yaml && workbench evaluate quickstart-rlhf-ppo win-rate "
-    "--set reward_run=quickstart-rlhf-reward  (after the reward model's commands)"
+    "workbench run configs/rlhf-ppo.yaml && workbench evaluate rlhf-ppo win-rate "
+    "--set reward_run=rlhf-reward  (after the reward model's commands)"
 )
 OVER = "workbench run configs/rlhf-ppo-overoptimise.yaml  (after the reward model's commands)"
 
