@@ -167,7 +167,9 @@ def lm_fact_knowledge(lm: str, reward_config: Path, max_alternatives: int = 15) 
 
     model, tokenizer = workbench.load(lm)
     block = dict(yaml.safe_load(reward_config.read_text())["dataset"])
-    for key in ("name", "pairs_per_prompt", "rejected_kinds"):
+    from workbench_rlhf.synthetic_pairs import PAIR_OPTIONS
+
+    for key in ("name", *PAIR_OPTIONS):
         block.pop(key, None)
     prompts = load_synthetic_prompts(
         SyntheticPromptsConfig(**block), DatasetContext(cache_dir=None, seed=0)
