@@ -54,6 +54,27 @@ def test_a_broken_jsonl_line_is_named_before_the_run(home, tmp_path, capsys):
     assert runs(home) == []
 
 
+@pytest.mark.parametrize(
+    ("option", "value"), [("labels_annotator", "nobody"), ("labels_kind", "human")]
+)
+def test_training_on_stored_labels_that_do_not_exist_is_refused(
+    home, tmp_path, capsys, option, value
+):
+    config = {
+        "name": "dpo-on-labels",
+        "stage": {"name": "dpo"},
+        "architecture": {"name": "bigram"},
+        "tokenizer": {"name": "char"},
+        "dataset": {"name": "synthetic-preferences", "size_chars": 20000, option: value},
+    }
+    path = tmp_path / "dpo.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"dataset.{option}" in err and f"no stored preference labels of {value!r}" in err
+    assert runs(home) == []
+
+
 def test_a_parent_of_another_shape_is_refused(home, write_config, capsys):
     assert main(["run", str(write_config("parent"))]) == 0
     capsys.readouterr()

@@ -70,7 +70,7 @@ def create_run(
 
     validate_trainer_options(resolved.run.trainer)
     parent = resolve_parent(store, resolved.run.init_from)
-    preflight.check(resolved, parent)
+    preflight.check(resolved, parent, store)
     config = resolved.to_dict()
     if parent is not None:
         config["init_from"] = parent.id

@@ -7,7 +7,10 @@ checked here, so that bad input is refused with exit code 2 and leaves no ``fail
   and a ``.jsonl`` one holds a JSON object on every non-blank line (the error names FILE:LINE);
 - a parent run (``init_from``) has the same architecture as the child, with the same integer
   options (layers, widths, heads, block size: what decides the weights' shapes), so its weights
-  fit.
+  fit;
+- stored preference labels a dataset block asks for (an option ``labels_annotator`` or
+  ``labels_kind``, as ``synthetic-preferences`` takes) exist in the home: at least one that names a
+  winner.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 from workbench.config import PLUGIN_BLOCKS, ConfigError, ResolvedConfig
 from workbench.jsonl import jsonl_objects
-from workbench.store import RunRecord
+from workbench.store import RunRecord, Store
 
 INPUT_KEY = re.compile(r"^(path|.*_(path|file))$")
 """Option names that name an input file or folder."""
@@ -103,8 +106,36 @@ def parent_problems(resolved: ResolvedConfig, parent: RunRecord | None) -> list[
     return []
 
 
-def check(resolved: ResolvedConfig, parent: RunRecord | None) -> None:
+def label_problems(config: dict[str, Any], store: Store) -> list[tuple[str, str]]:
+    """A dataset that trains on stored labels needs some: name the option when there are none."""
+    dataset = config.get("dataset")
+    if not isinstance(dataset, dict):
+        return []
+    for key, filter_ in (("labels_annotator", "annotator"), ("labels_kind", "kind")):
+        value = dataset.get(key)
+        if not isinstance(value, str):
+            continue
+        try:
+            found = store.preference_examples(**{filter_: value})
+        except (LookupError, ValueError):
+            found = []
+        if not found:
+            return [
+                (
+                    f"dataset.{key}",
+                    f"no stored preference labels of {value!r} that name a winner: label pairs "
+                    "first (`workbench pairs generate RUN` then `workbench label --annotator "
+                    "NAME`, or the Label tab), or set it to null",
+                )
+            ]
+    return []
+
+
+def check(resolved: ResolvedConfig, parent: RunRecord | None, store: Store | None = None) -> None:
     """Raise :class:`ConfigError` with every problem at once; return when there is none."""
-    problems = input_problems(resolved.to_dict()) + parent_problems(resolved, parent)
+    config = resolved.to_dict()
+    problems = input_problems(config) + parent_problems(resolved, parent)
+    if store is not None:
+        problems += label_problems(config, store)
     if problems:
         raise ConfigError(problems)
