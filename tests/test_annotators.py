@@ -158,3 +158,46 @@ def test_preference_labels_errors_clearly_without_labels_or_home(tmp_path: Path)
         load_preference_labels(PreferenceLabelsConfig(), DatasetContext(tmp_path, 0, None))
     with pytest.raises(ValueError, match="not both"):
         PreferenceLabelsConfig(annotator="bot", kind="human")
+
+
+def test_reward_data_and_the_agreement_evaluation_hold_out_the_same_labelled_pairs(
+    tmp_path: Path,
+) -> None:
+    """A reward model trained on ``synthetic-preferences`` with ``labels_val_fraction`` never
+    sees the labelled pairs that ``preference-labels`` with that ``val_fraction`` (and seed)
+    evaluates it on."""
+    from workbench.label_split import held_out_pairs
+    from workbench_rlhf.synthetic_pairs import (
+        SyntheticPreferencesConfig,
+        load_synthetic_preferences,
+    )
+
+    home = tmp_path / "home"
+    _labelled_home(home)
+    ctx = DatasetContext(cache_dir=tmp_path / "cache", seed=5, home=home)
+    small = {"size_chars": 3000, "n_entities": 20, "n_preference_prompts": 10}
+    plain = load_synthetic_preferences(SyntheticPreferencesConfig(**small), ctx)
+    mixed = load_synthetic_preferences(
+        SyntheticPreferencesConfig(
+            **small, labels_kind="human", labels_repeat=2, labels_val_fraction=0.3
+        ),
+        ctx,
+    )
+    labels = load_preference_labels(PreferenceLabelsConfig(val_fraction=0.3), ctx)
+    added_val = [p for p in mixed.val if p["flaw"] == "label"]
+    added_train = [p for p in mixed.train if p["flaw"] == "label"]
+    assert len(added_val) == 3 and len(added_train) == 2 * 6  # 9 winners: 3 held out, 6 x 2
+    assert {p["prompt"] for p in added_val} == {p["prompt"] for p in labels.val}
+    assert {p["prompt"] for p in added_train}.isdisjoint({p["prompt"] for p in added_val})
+    assert mixed.val[: len(plain.val)] == plain.val
+    assert mixed.extras["held_out_labels"] == 3 and mixed.extras["stored_labels"] == 9
+    # Each pair's side is a function of its id and the seed alone: pairs labelled later never
+    # move an earlier pair across, and about val_fraction of the pairs are held out.
+    first = held_out_pairs(range(9), 0.3, 5)
+    assert first == held_out_pairs(reversed(range(9)), 0.3, 5)
+    assert held_out_pairs(range(2000), 0.3, 5) & set(range(9)) == first
+    assert 0.27 < len(held_out_pairs(range(2000), 0.3, 5)) / 2000 < 0.33
+    assert held_out_pairs(range(200), 0.3, 5) != held_out_pairs(range(200), 0.3, 6)
+    assert held_out_pairs([1], 0.5, 0) == set()  # something is always left to train on
+    with pytest.raises(ValueError, match="val_fraction"):
+        held_out_pairs(range(3), 1.0, 0)

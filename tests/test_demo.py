@@ -161,6 +161,23 @@ def test_the_chain_runs_once_and_a_second_call_reuses_everything(home, corpus):
     assert third.ids["lm"] == first.ids["lm"] and third.ids["child"] != first.ids["child"]
 
 
+def test_a_run_that_needs_labels_trains_without_them_while_there_are_too_few(home, corpus):
+    """The reward model's step reads the annotator's labels; while fewer than MIN_LABELS name a
+    winner (a tiny demo's GPT writes answers the rule cannot tell apart) its ``labels_*``
+    options are dropped rather than failing the chain."""
+    lm = tiny_config(corpus, max_steps=5)
+    lm["name"] = "t-needs-labels"
+    lm["dataset"]["labels_annotator"] = "factual-polite"  # text-file would refuse this option
+    step = Step("lm", "a bigram LM", "run", lm, needs_labels="factual-polite")
+    done = run_demo(home, [step])
+    assert done.outcomes[0].action == "ran"
+    assert "no labels: only 0 of factual-polite's name a winner" in done.outcomes[0].detail
+    with open_store(resolve_home(home)) as store:
+        (run,) = store.list_runs()
+        assert run.status == "succeeded" and "labels_annotator" not in run.config["dataset"]
+    assert run_demo(home, [step]).outcomes[0].action == "reused"
+
+
 def test_from_a_stage_whose_earlier_runs_are_missing_is_refused(home, corpus):
     with pytest.raises(DemoError, match="without --from first"):
         run_demo(home, tiny_steps(corpus), start="child")

@@ -15,6 +15,7 @@ from workbench_rlhf.losses import (
     dpo_loss,
     gae,
     kl_penalized_rewards,
+    leave_one_out_advantages,
     masked_whiten,
     ppo_losses,
     whiten_scores,
@@ -148,6 +149,20 @@ def test_ppo_losses_clip_the_ratio_and_the_value():
     # Value moved 0 -> 0.9 from old 0 with returns 1: clipped value 0.2 gives the larger loss.
     moved = ppo_losses(old, old, adv, values + 0.9, values, returns, mask, clip_range_value=0.2)
     assert float(moved.value_loss) == pytest.approx(0.5 * 0.8**2)
+
+
+def test_leave_one_out_judges_each_answer_against_the_others_to_its_prompt():
+    # Two prompts, three answers each: the first prompt is easy (high returns), the second hard.
+    returns = torch.tensor([10.0, 12.0, 14.0, -3.0, -3.0, 0.0])
+    adv = leave_one_out_advantages(returns, group=3)
+    # 10 - mean(12, 14) = -3; 12 - 12 = 0; 14 - 11 = 3; -3 - mean(-3, 0) = -1.5; 0 - (-3) = 3.
+    assert adv.tolist() == pytest.approx([-3.0, 0.0, 3.0, -1.5, -1.5, 3.0])
+    # The hard prompt's best answer gets as much credit as the easy prompt's best.
+    assert float(adv.view(2, 3).sum(dim=1).abs().max()) == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="at least 2"):
+        leave_one_out_advantages(returns, group=1)
+    with pytest.raises(ValueError, match="groups of 4"):
+        leave_one_out_advantages(returns, group=4)
 
 
 def test_masked_whiten_uses_masked_positions_only():

@@ -157,6 +157,58 @@ def test_ppo_starts_the_value_at_the_first_rollouts_mean_reward(world, tmp_path,
         assert abs(value) < 2.0
 
 
+def test_ppo_rloo_answers_each_prompt_several_times_and_judges_them_together(world, tmp_path):
+    reward_trunk = tiny_gpt(world.tokenizer, seed=1)
+    reward_head = ScalarHead(reward_trunk.hidden_size)
+    loaded = SimpleNamespace(
+        model=reward_trunk, tokenizer=world.tokenizer, heads={"reward": reward_head.state_dict()}
+    )
+    policy = tiny_gpt(world.tokenizer)
+    start = {k: v.clone() for k, v in policy.state_dict().items()}
+    cfg = PPOConfig(
+        reward_run="rm", rollouts=2, rollout_batch_size=8, samples_per_prompt=4, advantage="rloo",
+        mini_batch_size=4, ppo_epochs=1, lr=1e-3, max_new_tokens=10, eval_interval=2,
+        val_prompts=2, samples=0, curve_interval=0,
+    )  # fmt: skip
+    ctx = context(world, policy, cfg, world.prompts, tmp_path, load_run=lambda ref: loaded)
+    parts = build_ppo(ctx)
+    module = parts.module
+    seen: list[dict] = []
+    experience = module._experience
+
+    def spy(batch, scored):
+        out = experience(batch, scored)
+        seen.append({"ids": batch.ids, "mask": batch.completion_mask, **out})
+        return out
+
+    module._experience = spy
+    history = fit(parts).history
+    assert len(seen) == 2 and "train/value_loss" not in history
+    first = seen[0]
+    assert first["ids"].size(0) == 8  # 2 prompts x 4 answers
+    prompt_len = int(first["mask"].float().argmax(dim=1)[0]) + 1
+    prompts = first["ids"][:, :prompt_len].view(2, 4, -1)
+    assert bool((prompts == prompts[:, :1]).all())  # 4 answers to each of 2 prompts
+    assert not bool((prompts[0, 0] == prompts[1, 0]).all())
+    # One advantage per answer, on all of its tokens; before whitening they sum to zero within a
+    # prompt, so after it the per-prompt sums of per-answer advantages are equal.
+    mask = first["mask"]
+    per_answer = (first["advantages"] * mask).sum(dim=1) / mask.sum(dim=1)
+    for row in range(8):
+        tokens = first["advantages"][row][mask[row]]
+        assert torch.allclose(tokens, tokens[0].expand_as(tokens), atol=1e-5)
+    sums = per_answer.view(2, 4).sum(dim=1)
+    assert float((sums[0] - sums[1]).abs()) < 1e-4
+    assert any(not torch.equal(start[k], v) for k, v in policy.state_dict().items())
+
+
+def test_ppo_config_refuses_rloo_without_several_answers_per_prompt():
+    with pytest.raises(ValueError, match="samples_per_prompt to 2 or more"):
+        PPOConfig(reward_run="rm", advantage="rloo")
+    with pytest.raises(ValueError, match="multiple of samples_per_prompt"):
+        PPOConfig(reward_run="rm", rollout_batch_size=10, samples_per_prompt=4)
+
+
 def test_ppo_refuses_a_reward_run_without_a_reward_head(world, tmp_path):
     loaded = SimpleNamespace(model=tiny_gpt(world.tokenizer), tokenizer=world.tokenizer, heads={})
     cfg = PPOConfig(reward_run="lm")

@@ -3,18 +3,19 @@ TRL-format pairs ``{"prompt", "chosen", "rejected"}`` for a reward model or DPO.
 
 Labels that name no winner (ties, "both bad") are left out. It takes one annotator's labels, or
 one kind's (``human`` by default); human and simulated labels are mixed only with ``kind: all``.
-Pairs, not labels, are split between train and val, so two annotators' labels of one pair never
-end up on both sides.
+Pairs, not labels, are split between train and val (:func:`workbench.label_split.held_out_pairs`,
+the rule ``synthetic-preferences``' ``labels_val_fraction`` follows too), so two annotators'
+labels of one pair never end up on both sides.
 """
 
 from __future__ import annotations
 
-import random
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workbench.data import PreferencePairs
+from workbench.label_split import held_out_pairs
 from workbench.paths import Paths
 from workbench.specs import DatasetContext, DatasetSpec
 from workbench.store import open_store
@@ -32,7 +33,11 @@ class PreferenceLabelsConfig(BaseModel):
         "named); 'all' mixes human and simulated labels",
     )
     val_fraction: float = Field(
-        0.1, ge=0.0, le=0.5, description="share of labelled pairs kept for validation"
+        0.1,
+        ge=0.0,
+        le=0.5,
+        description="share of labelled pairs kept for validation (each pair by its id and the "
+        "seed, so labelling more never moves a pair across)",
     )
 
     @model_validator(mode="after")
@@ -59,10 +64,7 @@ def load_preference_labels(config: PreferenceLabelsConfig, ctx: DatasetContext) 
             f"no preference labels of {which} that name a winner in {ctx.home}: label pairs with "
             "`workbench label` or in the dashboard's Label tab (ties and 'both bad' are not used)"
         )
-    pair_ids = sorted({e.pair_id for e in examples})
-    random.Random(f"workbench-preference-labels/{ctx.seed}").shuffle(pair_ids)
-    n_val = min(int(round(len(pair_ids) * config.val_fraction)), len(pair_ids) - 1)
-    val_ids = set(pair_ids[len(pair_ids) - n_val :]) if n_val > 0 else set()
+    val_ids = held_out_pairs((e.pair_id for e in examples), config.val_fraction, ctx.seed)
     train = [e.trl() for e in examples if e.pair_id not in val_ids]
     val = [e.trl() for e in examples if e.pair_id in val_ids]
     return PreferencePairs(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workbench_rlhf.gold import DEFAULT_JUDGE
 
@@ -96,6 +96,20 @@ class PPOConfig(BaseModel):
     max_new_tokens: int = Field(64, ge=1, description="longest response in tokens")
     temperature: float = Field(1.0, gt=0, description="sampling temperature of the rollouts")
     stop_text: str = Field(END_TEXT, description="a response ends at this text (kept in it)")
+    samples_per_prompt: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="answers sampled to each prompt in a rollout (rollout_batch_size must be a "
+        "multiple): with several, the rloo advantage compares answers to the same prompt",
+    )
+    advantage: Literal["gae", "rloo"] = Field(
+        "gae",
+        description="gae: per-token advantages from the value head (InstructGPT, TRL's PPO); "
+        "rloo: each answer's KL-penalised return minus the mean of the other answers to the same "
+        "prompt, on every token (REINFORCE leave-one-out, Ahmadian et al. 2024; no value head; "
+        "needs samples_per_prompt >= 2)",
+    )
     score_norm: bool = Field(
         False,
         description="whiten the reward model's scores over each rollout (zero mean, unit "
@@ -164,6 +178,20 @@ class PPOConfig(BaseModel):
     sentinel_pool: int = Field(
         128, ge=1, description="training prompts the sentinel samples its pairs from"
     )
+
+    @model_validator(mode="after")
+    def _check_samples_per_prompt(self) -> PPOConfig:
+        if self.rollout_batch_size % self.samples_per_prompt:
+            raise ValueError(
+                f"rollout_batch_size ({self.rollout_batch_size}) must be a multiple of "
+                f"samples_per_prompt ({self.samples_per_prompt})"
+            )
+        if self.advantage == "rloo" and self.samples_per_prompt < 2:
+            raise ValueError(
+                "advantage 'rloo' compares answers to the same prompt: set samples_per_prompt "
+                "to 2 or more"
+            )
+        return self
 
 
 class PreferenceAccuracyConfig(BaseModel):

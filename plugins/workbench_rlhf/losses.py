@@ -142,6 +142,20 @@ def gae(
     return advantages, (advantages + values) * mask
 
 
+def leave_one_out_advantages(returns: torch.Tensor, group: int) -> torch.Tensor:
+    """REINFORCE leave-one-out (Kool et al. 2019; Ahmadian et al. 2024): each of ``(B,)``
+    returns minus the mean of the *other* returns in its group. Rows ``[g * group, (g + 1) *
+    group)`` are the answers to one prompt, so an answer is judged against the other answers to
+    the same prompt, not against answers to easier or harder prompts."""
+    if group < 2:
+        raise ValueError("a leave-one-out baseline needs at least 2 answers per prompt")
+    if returns.numel() % group:
+        raise ValueError(f"{returns.numel()} returns do not split into groups of {group}")
+    grouped = returns.view(-1, group)
+    others = (grouped.sum(dim=1, keepdim=True) - grouped) / (group - 1)
+    return (grouped - others).reshape(-1)
+
+
 @dataclass
 class PPOLosses:
     policy_loss: torch.Tensor

@@ -43,6 +43,7 @@ from workbench_rlhf.losses import (
     AdaptiveKLController,
     gae,
     kl_penalized_rewards,
+    leave_one_out_advantages,
     masked_whiten,
     ppo_losses,
     whiten_scores,
@@ -256,6 +257,20 @@ class PPOTraining(pl.LightningModule):
         rewards, kl = kl_penalized_rewards(
             used, logprobs, ref_logprobs, mask.float(), self.kl_ctl.value
         )
+        if self.cfg.advantage == "rloo":
+            # One return per answer (score minus the KL penalty of all its tokens), judged
+            # against the other answers to the same prompt; every token gets the answer's
+            # advantage. The value head is not used.
+            per_answer = leave_one_out_advantages(rewards.sum(dim=1), self.cfg.samples_per_prompt)
+            advantages = per_answer[:, None] * mask
+            return {
+                "logprobs": logprobs,
+                "values": values * mask,
+                "advantages": masked_whiten(advantages, mask),
+                "returns": advantages,
+                "scores": scores,
+                "kl": kl.sum(dim=1),
+            }
         if self._init_value:
             # Before any update the return of every position is the answer's score (the KL
             # terms are zero): start the value there, so GAE compares answers with each other.
@@ -274,7 +289,8 @@ class PPOTraining(pl.LightningModule):
         }
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        index = batch["index"].tolist()
+        # Each prompt of the batch is answered samples_per_prompt times, side by side.
+        index = [i for i in batch["index"].tolist() for _ in range(self.cfg.samples_per_prompt)]
         seed = self._seed * 100_003 + self._rollouts_done
         seqs, finished, scored = self._generate("train", index, seed)
         exp = self._experience(seqs, scored)
@@ -321,7 +337,9 @@ class PPOTraining(pl.LightningModule):
                     self.cfg.clip_range,
                     self.cfg.clip_range_value,
                 )
-                loss = losses.policy_loss + self.cfg.vf_coef * losses.value_loss
+                loss = losses.policy_loss
+                if self.cfg.advantage == "gae":
+                    loss = loss + self.cfg.vf_coef * losses.value_loss
                 optimizer.zero_grad()
                 self.manual_backward(loss)
                 if self.cfg.grad_clip:
@@ -333,7 +351,7 @@ class PPOTraining(pl.LightningModule):
                 optimizer.step()
                 for name, value in (
                     ("policy_loss", losses.policy_loss),
-                    ("value_loss", losses.value_loss),
+                    *((("value_loss", losses.value_loss),) if self.cfg.advantage == "gae" else ()),
                     ("clip_fraction", losses.clip_fraction),
                     ("approx_kl", losses.approx_kl),
                 ):
@@ -443,7 +461,7 @@ def build_ppo(ctx: StageContext) -> StageParts:
     data = ListData(
         list(range(len(prompts["train"]))),
         list(range(len(prompts["val"]))),
-        cfg.rollout_batch_size,
+        cfg.rollout_batch_size // cfg.samples_per_prompt,
         ctx.run.seed,
         collate_indices,
         batches_done=lambda trainer: trainer.global_step // steps_per_rollout,

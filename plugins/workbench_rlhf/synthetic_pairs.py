@@ -31,6 +31,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from workbench.data import PreferencePairs
+from workbench.label_split import held_out_pairs
 from workbench.specs import DatasetContext, DatasetSpec
 from workbench_synthetic import (
     POLITE_PREFIXES,
@@ -60,6 +61,7 @@ PAIR_OPTIONS = {
     "labels_annotator",
     "labels_kind",
     "labels_repeat",
+    "labels_val_fraction",
 }
 """The options of :class:`SyntheticPreferencesConfig` that the prompts do not take."""
 
@@ -89,6 +91,14 @@ class SyntheticPreferencesConfig(SyntheticPromptsConfig):
     )
     labels_repeat: int = Field(
         1, ge=1, le=1000, description="how many times each stored label is added to training"
+    )
+    labels_val_fraction: float = Field(
+        0.0,
+        ge=0.0,
+        le=0.5,
+        description="share of the labelled pairs held out for validation (flaw 'label' in the "
+        "evaluation's per-flaw accuracy), chosen as the preference-labels dataset with the same "
+        "val_fraction and seed chooses them",
     )
 
     @field_validator("rejected_kinds")
@@ -198,11 +208,14 @@ def write_pair(
     return {"prompt": prompt, "chosen": " " + chosen, "rejected": " " + rejected, "flaw": kind}
 
 
-def _stored_labels(config: SyntheticPreferencesConfig, ctx: DatasetContext) -> list[dict[str, str]]:
+def _stored_labels(
+    config: SyntheticPreferencesConfig, ctx: DatasetContext
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """The stored labels ``labels_annotator`` / ``labels_kind`` name (those that name a winner),
-    as training pairs whose ``flaw`` is ``"label"``; none when neither is set."""
+    as pairs whose ``flaw`` is ``"label"``, split into (train, held out) by
+    ``labels_val_fraction``; none when neither is set."""
     if config.labels_annotator is None and config.labels_kind is None:
-        return []
+        return [], []
     if config.labels_annotator is not None and config.labels_kind is not None:
         raise ValueError("name labels_annotator or labels_kind, not both")
     if getattr(ctx, "home", None) is None:
@@ -223,7 +236,10 @@ def _stored_labels(config: SyntheticPreferencesConfig, ctx: DatasetContext) -> l
             f"no stored preference labels of {which!r} that name a winner in {ctx.home}: label "
             "pairs with `workbench label` or in the Label tab first"
         )
-    return [{**e.trl(), "flaw": "label"} for e in examples]
+    held_out = held_out_pairs((e.pair_id for e in examples), config.labels_val_fraction, ctx.seed)
+    train = [{**e.trl(), "flaw": "label"} for e in examples if e.pair_id not in held_out]
+    val = [{**e.trl(), "flaw": "label"} for e in examples if e.pair_id in held_out]
+    return train, val
 
 
 def load_synthetic_preferences(
@@ -245,8 +261,9 @@ def load_synthetic_preferences(
             continue  # the corpus may draw a question twice; keep validation prompts unseen
         for kind in rng.sample(kinds, n_pairs):
             splits[split].append(write_pair(world, prompt, properties, kind, rng))
-    stored = _stored_labels(config, ctx)
+    stored, held_out = _stored_labels(config, ctx)
     splits["train"] += stored * config.labels_repeat
+    splits["val"] += held_out
     return PreferencePairs(
         train=splits["train"],
         val=splits["val"],
@@ -256,7 +273,8 @@ def load_synthetic_preferences(
             "preference_properties": prompt_set.extras["preference_properties"],
             "generator": prompt_set.extras["generator"],
             "rule": "chosen: polite, true, complete answer; rejected: " + ", ".join(kinds),
-            "stored_labels": len(stored),
+            "stored_labels": len(stored) + len(held_out),
+            "held_out_labels": len(held_out),
         },
     )
 

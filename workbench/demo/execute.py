@@ -136,6 +136,14 @@ class Demo:
     def _run(self, step: Step) -> Outcome:
         config = resolve_refs(step.config, self.ids)
         note = ""
+        if step.needs_labels is not None:
+            winners = self._winners(step.needs_labels)
+            if winners < MIN_LABELS:
+                dataset = config["dataset"]
+                config["dataset"] = {
+                    k: v for k, v in dataset.items() if not k.startswith("labels_")
+                }
+                note = f" (no labels: only {winners} of {step.needs_labels}'s name a winner)"
         resolved = load_config(None, self.registry, [], raw=config)
         wanted = canonical(resolved.to_dict())
         same = [
@@ -177,6 +185,13 @@ class Demo:
                 f"  see `workbench show {final.id}` and {self.paths.run_dir(final.id) / 'run.log'}"
             )
         return Outcome(step.key, action, run.id, f"run {run.id} {final.name}{note}")
+
+    def _winners(self, annotator: str) -> int:
+        """How many of ``annotator``'s labels name a winner (0 when it has labelled nothing)."""
+        try:
+            return len(self.store.preference_examples(annotator=annotator))
+        except LookupError:
+            return 0
 
     def _wait(self, step: Step, run_id: int) -> RunRecord:
         record = self.store.get_run(run_id)
@@ -222,7 +237,7 @@ class Demo:
     def _evaluate(self, step: Step) -> Outcome:
         run_id = self.ids[step.run]  # type: ignore[index]
         if step.needs_labels is not None:
-            winners = len(self.store.preference_examples(annotator=step.needs_labels))
+            winners = self._winners(step.needs_labels)
             if winners < MIN_LABELS:
                 return Outcome(
                     step.key, "skipped", run_id,

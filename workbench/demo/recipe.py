@@ -8,7 +8,8 @@ run that step ``KEY`` made, so every child names its exact parent.
 One pre-trained GPT is the root of the lineage: GPT-1 fine-tuning (with few and with all labels,
 each beside a twin trained from scratch), few-shot prompting of it against a copy fine-tuned on
 the prompt task, comparison pairs of its samples and a simulated annotator's labels of them, a
-reward model on rule-written pairs (today's ``rlhf-reward.yaml``) tested against those labels,
+reward model on rule-written pairs and most of those labels (as ``rlhf-reward.yaml``) tested on
+the rest,
 PPO and DPO, and their evaluations. The seq2seq Transformer trains beside it.
 
 ``--minutes`` scales the step counts and evaluation sizes from the default budget
@@ -59,8 +60,9 @@ class Step:
     dataset: dict[str, Any] | None = None
     """``evaluate``: a dataset block to evaluate on instead of the run's own (``--dataset``)."""
     needs_labels: str | None = None
-    """``evaluate``: skip it while fewer than :data:`MIN_LABELS` of this annotator's labels name
-    a winner (a model too young to write answers that differ in what the rule checks)."""
+    """While fewer than :data:`MIN_LABELS` of this annotator's labels name a winner (a model too
+    young to write answers that differ in what the rule checks): ``evaluate``: skip it; ``run``:
+    train without stored labels (the dataset's ``labels_*`` options are dropped)."""
 
     @property
     def command(self) -> str:
@@ -155,18 +157,22 @@ def recipe(minutes: float = DEFAULT_MINUTES) -> list[Step]:
         parent="@pretrain",
     )  # fmt: skip
     prompts = {"n_preference_prompts": 3000, **world}
-    # The reward model and DPO train on rule-written pairs (as configs/rlhf-reward.yaml does);
-    # the annotator's labels of the GPT's own samples then test the reward model on the answers
-    # PPO will meet: every labelled pair is held out from its training.
+    # The reward model trains on rule-written pairs and on the annotator's labels of the GPT's
+    # own samples (as configs/rlhf-reward.yaml does: InstructGPT's labellers compared the model's
+    # answers); a fifth of the labelled pairs is held out, and the agreement step tests the
+    # reward model on those, the answers PPO will meet. DPO trains on the rule-written pairs.
     rule_pairs = {"name": "synthetic-preferences", "pairs_per_prompt": 4, **prompts}
-    labels = {"name": "preference-labels", "annotator": ANNOTATOR, "val_fraction": 0.0}
+    held_out = 0.2
+    labelled_pairs = {**rule_pairs, "labels_annotator": ANNOTATOR, "labels_repeat": 4,
+                      "labels_val_fraction": held_out}  # fmt: skip
+    labels = {"name": "preference-labels", "annotator": ANNOTATOR, "val_fraction": held_out}
     rm_steps = _scaled(300, scale, 20)
     reward = run(
         "demo-reward",
         {"name": "reward-model", "max_steps": rm_steps, "batch_size": 16, "lr": 3.0e-4,
          "likelihood_features": True, "lm_coef": 1.0, "warmup_steps": min(20, rm_steps // 5),
          "eval_interval": max(10, rm_steps // 3), "eval_batches": 10},
-        rule_pairs,
+        labelled_pairs,
         parent="@pretrain",
     )  # fmt: skip
     rollouts = _scaled(40, scale, 4)
@@ -242,14 +248,14 @@ def recipe(minutes: float = DEFAULT_MINUTES) -> list[Step]:
                                       "temperature": 1.0}, seconds=45 * scale + 3),
         Step("label", f"labels by the simulated annotator {ANNOTATOR!r}", "label",
              options={"annotator": ANNOTATOR}, seconds=3),
-        Step("reward", "a reward model on rule-written comparison pairs", "run", reward,
-             seconds=0.25 * rm_steps + 10),
-        Step("reward-accuracy", "its accuracy on held-out rule-written pairs", "evaluate",
+        Step("reward", "a reward model on rule-written pairs and the labels", "run", reward,
+             needs_labels=ANNOTATOR, seconds=0.25 * rm_steps + 10),
+        Step("reward-accuracy", "its accuracy on held-out pairs", "evaluate",
              run="reward", evaluation="preference-accuracy", options={"split": "val"},
              seconds=6),
-        Step("reward-agreement", f"its agreement with {ANNOTATOR!r} on the GPT's own pairs",
+        Step("reward-agreement", f"its agreement with {ANNOTATOR!r} on held-out labelled pairs",
              "evaluate", run="reward", evaluation="preference-accuracy",
-             options={"split": "train"}, dataset=labels, needs_labels=ANNOTATOR, seconds=4),
+             options={"split": "val"}, dataset=labels, needs_labels=ANNOTATOR, seconds=4),
         Step("ppo", "PPO against the reward model, KL penalty to the GPT", "run", ppo,
              seconds=2.0 * rollouts + 10),
         Step("dpo", "DPO straight from the pairs, no reward model", "run", dpo,
