@@ -87,7 +87,7 @@ class PPOConfig(BaseModel):
 
     reward_run: int | str = Field(description="the reward-model run (id or name) that scores")
     rollouts: int = Field(60, ge=1, description="rollout batches to collect and train on")
-    rollout_batch_size: int = Field(32, ge=1, description="prompts (responses) per rollout")
+    rollout_batch_size: int = Field(32, ge=1, description="answers (responses) per rollout")
     mini_batch_size: int = Field(16, ge=1, description="responses per optimizer step")
     ppo_epochs: int = Field(4, ge=1, description="passes over each rollout batch")
     lr: float = Field(3e-5, gt=0, description="learning rate (constant)")
