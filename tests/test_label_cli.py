@@ -314,3 +314,21 @@ def test_default_prompts_are_chosen_by_kind_and_corpus_not_by_name(monkeypatch) 
     monkeypatch.setenv("WORKBENCH_DISABLE_PLUGINS", "text")
     with pytest.raises(UserError, match="no dataset of kind 'prompts'"):
         default_prompts_block(run_on(SYNTHETIC), load_registry())
+
+
+def test_proxy_pairs_come_from_the_stage_that_offers_them(monkeypatch) -> None:
+    """``pairs generate --from-run`` asks the registry, not a plugin module: the reward run's own
+    stage first, else any stage offering ``proxy_pairs``; with none registered, exit 2."""
+    from workbench.cli.common import UserError
+    from workbench.cli.label_cmd import proxy_pairs_picker
+    from workbench.registry import load_registry
+
+    registry = load_registry()
+    reward_model = registry.stage("reward-model")
+    for stage in ("reward-model", "pretrain"):
+        run = SimpleNamespace(config={"stage": {"name": stage}})
+        assert proxy_pairs_picker(registry, run) is reward_model.proxy_pairs
+    assert "hacking:proxy_pairs" in repr(reward_model.proxy_pairs)
+    monkeypatch.setenv("WORKBENCH_DISABLE_PLUGINS", "rlhf")
+    with pytest.raises(UserError, match="proxy pairs"):
+        proxy_pairs_picker(load_registry(), SimpleNamespace(config={}))

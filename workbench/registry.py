@@ -145,6 +145,15 @@ class Registry:
     def claim(self, name: str) -> Any:
         return self.get("claims", name)
 
+    def evaluations_measuring(self, what: str) -> list[str]:
+        """The evaluations that declare they measure ``what`` (:attr:`EvaluationSpec.measures`),
+        in the order they were registered (built-in plugins first)."""
+        return [
+            name
+            for name, spec in self.specs["evaluations"].items()
+            if what in getattr(spec, "measures", ())
+        ]
+
     def owner(self, kind: str, name: str) -> str:
         return self.owners[(kind, name)]
 

@@ -64,6 +64,7 @@ def check_claims(
                 get_run=store.get_run,
                 metrics=lambda run_id, name: store.metrics(run_id, name),
                 evaluations=store.evaluations,
+                measuring=registry.evaluations_measuring,
             )
             result = spec.factory(context)
             if not isinstance(result, ClaimResult):

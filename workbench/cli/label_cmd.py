@@ -253,16 +253,26 @@ def _finished_run(ctx: Context, ref: str) -> RunRecord:
     return run
 
 
+def proxy_pairs_picker(registry: Registry, reward_run: RunRecord) -> Callable[..., Any]:
+    """The ``proxy_pairs`` of the stage that trained ``reward_run``, else of the first registered
+    stage that offers one (see :class:`workbench.specs.StageSpec`)."""
+    stages = registry.specs["stages"]
+    own = stages.get(str((reward_run.config.get("stage") or {}).get("name", "")))
+    for spec in (own, *stages.values()):
+        if spec is not None and spec.proxy_pairs is not None:
+            return spec.proxy_pairs
+    raise UserError(
+        "--from-run needs a stage that picks proxy pairs (the rlhf plugin's reward-model); "
+        "see `workbench plugins`"
+    )
+
+
 def _pairs_from_run(args: argparse.Namespace) -> int:
     """``pairs generate --from-run RUN``: the policy's highest-proxy answers against the
-    reference's (see :mod:`workbench_rlhf.hacking`)."""
+    reference's, picked by the reward run's stage (its ``proxy_pairs``)."""
     from workbench.runner import build
+    from workbench.specs import ProxyPairsContext
 
-    try:
-        from workbench_rlhf.hacking import highest_proxy_pairs
-        from workbench_rlhf.heads import load_reward_model
-    except ImportError as exc:  # pragma: no cover - the rlhf plugin is built in
-        raise UserError(f"--from-run needs the rlhf plugin ({exc})") from None
     if args.pool < 1:
         raise UserError(f"--pool must be at least 1, got {args.pool}")
     ctx = open_context(args.home)
@@ -277,6 +287,7 @@ def _pairs_from_run(args: argparse.Namespace) -> int:
         _finished_run(ctx, str(reference_ref)),
         _finished_run(ctx, str(reward_ref)),
     )
+    pick = proxy_pairs_picker(ctx.registry, reward_run)
 
     block = prompts_block(run, ctx.registry, args.dataset)
     prompts, source = load_prompts(block, run.seed, ctx.registry, ctx.paths)
@@ -287,22 +298,23 @@ def _pairs_from_run(args: argparse.Namespace) -> int:
         return build.load_run(record.config, ctx.paths.run_dir(record.id), ctx.registry)
 
     policy, ref_model = load(run), load(reference)
+    seed = run.seed if args.seed is None else args.seed
     try:
-        reward = load_reward_model(load(reward_run), reward_ref)
+        picked = pick(
+            ProxyPairsContext(
+                policy=policy,
+                reference=ref_model,
+                reward=load(reward_run),
+                reward_ref=reward_ref,
+                prompts=texts,
+                count=args.count,
+                seed=seed,
+                max_new_tokens=args.max_tokens,
+                temperature=args.temperature,
+            )
+        )
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    seed = run.seed if args.seed is None else args.seed
-    picked = highest_proxy_pairs(
-        policy.model,
-        ref_model.model,
-        policy.tokenizer,
-        reward,
-        texts,
-        count=args.count,
-        seed=seed,
-        max_new_tokens=args.max_tokens,
-        temperature=args.temperature,
-    )
     generation = {
         "temperature": args.temperature,
         "top_k": None,
