@@ -12,7 +12,6 @@ are the samples logged while it ran, and the items it scored (``log_items``).
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -104,8 +103,8 @@ def run_evaluation(
 ) -> Outcome:
     """Run the evaluation ``name`` with ``options`` on the run's model and store the outcome;
     :class:`EvaluateError` for a choice or option the user can fix (nothing stored then)."""
+    from workbench.operations.evaluations import evaluate_and_store
     from workbench.runner import build
-    from workbench.specs import EvaluationContext, RunInfo
 
     run = _run(ctx, run_id)
     try:
@@ -125,49 +124,21 @@ def run_evaluation(
         loaded = ctx.models.load(run, ctx.paths, ctx.registry)
     except GenerationError as exc:
         raise EvaluateError(str(exc)) from None
-    samples: list[tuple[str, str]] = []
-    items: list[dict[str, Any]] = []
-
-    def log_sample(step: int, prompt: str, text: str) -> None:
-        # Stored with the run at the step it ended, as `workbench evaluate` stores them.
-        samples.append((prompt, text))
-        ctx.store.add_sample(run.id, step=run.step, prompt=prompt, text=text)
-
-    stored = config.model_dump(mode="json")
-    try:
-        dataset = build.build_dataset(loaded.resolved, ctx.registry, ctx.paths)
-        metrics = spec.factory(
-            EvaluationContext(
-                config=config,
-                run=RunInfo(
-                    id=run.id,
-                    name=run.name,
-                    seed=run.seed,
-                    run_dir=ctx.paths.run_dir(run.id),
-                    home=ctx.paths.home,
-                ),
-                model=loaded.model,
-                tokenizer=loaded.tokenizer,
-                dataset=dataset,
-                log_sample=log_sample,
-                log_items=items.extend,
-                heads=loaded.heads,
-                run_config=loaded.resolved.to_dict(),
-                load_run=build.run_loader(ctx.store, ctx.paths, ctx.registry),
-                progress=progress,
-            )
-        )
-        values = {key: float(value) for key, value in dict(metrics).items()}
-    except Exception as exc:
-        evaluation_id = ctx.store.add_evaluation(
-            run.id, name=spec.name, config=stored, metrics={}, status="failed",
-            error=traceback.format_exc(),
-        )  # fmt: skip
-        return Outcome(evaluation_id, spec.name, "failed", {}, samples, error=str(exc))
-    evaluation_id = ctx.store.add_evaluation(
-        run.id, name=spec.name, config=stored, metrics=values, items=items
+    stored = evaluate_and_store(
+        spec,
+        config,
+        run,
+        loaded,
+        lambda: build.build_dataset(loaded.resolved, ctx.registry, ctx.paths),
+        store=ctx.store,
+        paths=ctx.paths,
+        registry=ctx.registry,
+        progress=progress,
     )
-    return Outcome(evaluation_id, spec.name, "succeeded", values, samples)
+    error = "" if stored.error is None else str(stored.error)
+    return Outcome(
+        stored.evaluation_id, spec.name, stored.status, stored.metrics, stored.samples, error
+    )
 
 
 def _when(moment: datetime) -> str:

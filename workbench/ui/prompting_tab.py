@@ -12,7 +12,6 @@ and ``instruction``; metrics ``acc/k=<k>``, ``acc_std/k=<k>``, ``acc/<task>/k=<k
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -165,8 +164,7 @@ def evaluate(
     """Run the registered ``few-shot`` evaluation on ``run`` (forward passes only) as
     ``workbench evaluate`` does; returns the validated options and the metrics. ``log_items``
     receives every scored item."""
-    from workbench.runner import build
-    from workbench.specs import EvaluationContext, RunInfo
+    from workbench.operations.evaluations import evaluation_context, metrics_of
 
     spec = _spec(ctx)
     try:
@@ -179,24 +177,18 @@ def evaluate(
     loaded = _loaded(ctx, run)
     dataset = _dataset(ctx, loaded)
     _heldout(dataset)
-    run_dir = ctx.paths.run_dir(run.id)
-    metrics = spec.factory(
-        EvaluationContext(
-            config=config,
-            run=RunInfo(
-                id=run.id, name=run.name, seed=run.seed, run_dir=run_dir, home=ctx.paths.home
-            ),  # fmt: skip
-            model=loaded.model,
-            tokenizer=loaded.tokenizer,
-            dataset=dataset,
-            log_sample=log_sample or (lambda step, prompt, text: None),
-            log_items=log_items or (lambda items: None),
-            heads=loaded.heads,
-            run_config=loaded.resolved.to_dict(),
-            load_run=build.run_loader(ctx.store, ctx.paths, ctx.registry),
-        )
+    context = evaluation_context(
+        config,
+        run,
+        loaded,
+        dataset,
+        store=ctx.store,
+        paths=ctx.paths,
+        registry=ctx.registry,
+        log_sample=log_sample,
+        log_items=log_items,
     )
-    return config, {key: float(value) for key, value in metrics.items()}
+    return config, metrics_of(spec, context)
 
 
 @dataclass
@@ -337,6 +329,8 @@ def evaluate_runs(
 ) -> Iterator[str]:
     """Run and store the ``few-shot`` evaluation for each picked run; yields a status line after
     each step. A run that fails is stored as a failed evaluation and the others go on."""
+    from workbench.operations.evaluations import store_failure
+
     runs = [_run(ctx, value) for value in (picked or []) if parse_run_id(value) is not None]
     if not runs:
         raise PromptingError("choose one or more runs to evaluate")
@@ -355,10 +349,7 @@ def evaluate_runs(
         try:
             config, metrics = evaluate(ctx, run, options, log_sample, items.extend)
         except Exception as exc:
-            ctx.store.add_evaluation(
-                run.id, name=EVALUATION, config=dict(options), metrics={}, status="failed",
-                error=traceback.format_exc(),
-            )  # fmt: skip
+            store_failure(ctx.store, run.id, EVALUATION, dict(options))
             done.append(f"- {head}: failed: {exc}")
             continue
         ctx.store.add_evaluation(
