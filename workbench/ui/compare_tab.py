@@ -29,7 +29,7 @@ from workbench.ui.comparison import (
     write_csv,
 )
 from workbench.ui.context import UIContext
-from workbench.ui.runs_tab import parse_run_id, run_choices, run_label
+from workbench.ui.pickers import parse_run_id, run_choices, run_label
 from workbench.ui.series import TOKENS_METRIC, X_AXES, along, final_value
 
 PREFERRED_METRICS = ("val/loss", "train/loss")

@@ -26,6 +26,7 @@ from workbench.ui.context import UIContext
 from workbench.ui.form_widgets import plugin_widgets
 from workbench.ui.forms import PluginForm, describe_model
 from workbench.ui.generation import GenerationError
+from workbench.ui.pickers import picked_run
 
 BLOCK = "evaluation"
 EVALUATION_COLUMNS = ["id", "evaluation", "status", "when", "metrics"]
@@ -67,12 +68,7 @@ def fitting_evaluations(ctx: UIContext, run: RunRecord) -> list[str]:
 
 
 def _run(ctx: UIContext, run_id: int | None) -> RunRecord:
-    if run_id is None:
-        raise EvaluateError("choose a run first")
-    try:
-        return ctx.store.get_run(run_id)
-    except RunNotFound as exc:
-        raise EvaluateError(str(exc)) from None
+    return picked_run(ctx, run_id, EvaluateError, "choose a run first")
 
 
 @dataclass

@@ -24,7 +24,7 @@ from workbench.starters import DEFAULT_STARTER, starter, starters
 from workbench.ui.context import UIContext
 from workbench.ui.form_widgets import elem_id, field_widget, plugin_widgets, widget_info
 from workbench.ui.forms import BLOCKS, NONE_CHOICE, FormLayout
-from workbench.ui.runs_tab import run_choices, run_label
+from workbench.ui.pickers import run_choices, run_label
 from workbench.ui.safety import (
     CONFIG_SUFFIXES,
     DATA_SUFFIXES,
@@ -446,7 +446,8 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
         return [f"Saved as `{relative}` in the workbench home{note}.", *updates]
 
     def on_clone(picked: Any) -> list[Any]:
-        from workbench.ui.runs_tab import clone_config, parse_run_id
+        from workbench.ui.pickers import parse_run_id
+        from workbench.ui.runs_tab import clone_config
 
         run_id = parse_run_id(picked)
         if run_id is None:

@@ -25,8 +25,14 @@ from workbench.registry import UnknownPluginError
 from workbench.store import EvaluationRecord, RunNotFound, RunRecord
 from workbench.ui.context import UIContext
 from workbench.ui.generation import GenerationError
-from workbench.ui.playground_tab import playable_runs, refreshed_pick
-from workbench.ui.runs_tab import parse_run_id, run_label
+from workbench.ui.pickers import (
+    parse_run_id,
+    picked_run,
+    playable_choices,
+    playable_runs,
+    refreshed_pick,
+    run_label,
+)
 
 EVALUATION = "few-shot"
 NO_RUN = "(none)"
@@ -44,11 +50,6 @@ class PromptingError(ValueError):
 # ---------------------------------------------------------------------------------------------
 
 
-def run_choices(ctx: UIContext) -> list[tuple[str, str]]:
-    """Succeeded runs with a saved causal LM, newest first."""
-    return [(run_label(r), str(r.id)) for r in playable_runs(ctx)]
-
-
 def finetuned_choices(ctx: UIContext) -> list[str]:
     """Ids of the runs offered as fine-tuned by default: those started from a parent run."""
     return [str(r.id) for r in playable_runs(ctx) if r.parent_id is not None]
@@ -61,13 +62,7 @@ def available(ctx: UIContext) -> bool:
 
 
 def _run(ctx: UIContext, picked: Any) -> RunRecord:
-    run_id = parse_run_id(picked)
-    if run_id is None:
-        raise PromptingError("choose a finished run first")
-    try:
-        return ctx.store.get_run(run_id)
-    except RunNotFound as exc:
-        raise PromptingError(str(exc)) from None
+    return picked_run(ctx, picked, PromptingError)
 
 
 def _spec(ctx: UIContext) -> Any:
@@ -504,7 +499,7 @@ def aggregate(
 
 
 def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
-    choices = run_choices(ctx)
+    choices = playable_choices(ctx)
     tuned_ids = finetuned_choices(ctx)
     gr.Markdown(
         "Zero-, one- and few-shot prompting (GPT-3): the model sees *k* solved examples of a "
@@ -690,7 +685,7 @@ def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
         def refresh_choices(
             picked: Any, picked_runs: list, picked_tuned: list, by_user: bool
         ) -> list[Any]:
-            now = run_choices(ctx)
+            now = playable_choices(ctx)
             ids = [value for _, value in now]
             keep = refreshed_pick(picked, ids, by_user)
             return [

@@ -32,6 +32,7 @@ from workbench.ui.attention_section import (
 )
 from workbench.ui.context import UIContext
 from workbench.ui.evaluate_section import build_evaluate_section
+from workbench.ui.pickers import parse_run_id, run_choices
 from workbench.ui.series import by_name
 
 RUN_COLUMNS = [
@@ -112,26 +113,9 @@ def parent_label(parent_id: int | None, names: dict[int, str]) -> str:
     return f"{parent_id} · {name}" if name is not None else f"{parent_id} (deleted)"
 
 
-def run_label(run: RunRecord) -> str:
-    return f"{run.id} · {run.name}"
-
-
-def run_choices(ctx: UIContext) -> list[tuple[str, str]]:
-    """``(label, id)`` pairs of every run, newest first, for run pickers."""
-    return [(run_label(r), str(r.id)) for r in ctx.store.list_runs()]
-
-
 def stage_choices(ctx: UIContext) -> list[str]:
     stages = set(ctx.registry.names("stages")) | {r.stage for r in ctx.store.list_runs()}
     return [ALL, *sorted(stages)]
-
-
-def parse_run_id(value: Any) -> int | None:
-    """A run id from a picker value ("3", 3, "3 · name") or None."""
-    if value in (None, ""):
-        return None
-    text = str(value).strip().split(" ", 1)[0]
-    return int(text) if text.isdigit() else None
 
 
 def _when(moment: datetime | None) -> str:
