@@ -18,9 +18,9 @@ from workbench.cli.common import (
     Context,
     UserError,
     open_context,
+    plugin_and_options,
     print_json,
 )
-from workbench.config import apply_overrides, validate_options
 from workbench.registry import UnknownPluginError
 from workbench.store import RunRecord
 
@@ -69,11 +69,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     ctx = open_context(args.home)
     run = ctx.store.find_run(args.run)
-    try:
-        spec = ctx.registry.evaluation(args.evaluation)
-    except UnknownPluginError as exc:
-        raise UserError(str(exc)) from None
-    options = validate_options(spec, apply_overrides({}, args.options), "evaluation")
+    spec, options = plugin_and_options(
+        ctx, "evaluations", args.evaluation, args.options, "evaluation"
+    )
     require_protocol(ctx, run, spec.requires, f"evaluation {spec.name!r}")
 
     loaded = build.load_run(run.config, ctx.paths.run_dir(run.id), ctx.registry)

@@ -26,12 +26,11 @@ from workbench.cli.common import (
     Context,
     UserError,
     open_context,
+    plugin_and_options,
     print_json,
     print_table,
 )
-from workbench.config import apply_overrides, validate_options
 from workbench.files import atomic_write
-from workbench.registry import UnknownPluginError
 from workbench.store import KIND_FILTERS, PREFERENCE_CHOICES, RunRecord, StoreError
 
 
@@ -285,11 +284,7 @@ def cmd_label(args: argparse.Namespace) -> int:
     from workbench.operations.pairs import world_for_source
 
     ctx = open_context(args.home)
-    try:
-        spec = ctx.registry.annotator(args.annotator)
-    except UnknownPluginError as exc:
-        raise UserError(str(exc)) from None
-    options = validate_options(spec, apply_overrides({}, args.options), "annotator")
+    spec, options = plugin_and_options(ctx, "annotators", args.annotator, args.options, "annotator")
     name = args.name or spec.name
     if ctx.store.count_pairs() == 0:
         raise UserError("there are no comparison pairs yet: run `workbench pairs generate RUN`")
