@@ -22,7 +22,7 @@ from workbench.operations import OperationError
 from workbench.operations.datasets import build_dataset_block, parse_dataset_block
 from workbench.paths import Paths
 from workbench.registry import Registry, UnknownPluginError
-from workbench.specs import PairToLabel
+from workbench.specs import DatasetSpec, PairToLabel, StageSpec
 from workbench.store import RunRecord, Store
 
 PROMPTS_KIND = "prompts"
@@ -52,7 +52,7 @@ def default_prompts_block(run: RunRecord, registry: Registry) -> dict[str, Any]:
     registered (built-in plugins register first), with its defaults.
     """
     candidates = [
-        spec for spec in registry.specs["datasets"].values() if spec.dataset_kind == PROMPTS_KIND
+        spec for spec in registry.of_type(DatasetSpec).values() if spec.dataset_kind == PROMPTS_KIND
     ]
     if not candidates:
         raise OperationError(
@@ -60,7 +60,7 @@ def default_prompts_block(run: RunRecord, registry: Registry) -> dict[str, Any]:
             "`workbench plugins`); name one with --dataset"
         )
     run_dataset = dict(run.config.get("dataset") or {})
-    run_spec = registry.specs["datasets"].get(str(run_dataset.pop("name", "")))
+    run_spec = registry.of_type(DatasetSpec).get(str(run_dataset.pop("name", "")))
     for spec in candidates:
         if run_spec is not None and _same_corpus(spec.config, run_spec.config):
             fields = spec.config.model_fields
@@ -268,7 +268,7 @@ def store_pairs_against(
 def proxy_pairs_picker(registry: Registry, reward_run: RunRecord) -> Callable[..., Any]:
     """The ``proxy_pairs`` of the stage that trained ``reward_run``, else of the first registered
     stage that offers one (see :class:`workbench.specs.StageSpec`)."""
-    stages = registry.specs["stages"]
+    stages = registry.of_type(StageSpec)
     own = stages.get(str((reward_run.config.get("stage") or {}).get("name", "")))
     for spec in (own, *stages.values()):
         if spec is not None and spec.proxy_pairs is not None:
