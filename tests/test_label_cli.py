@@ -268,9 +268,9 @@ def test_default_prompts_are_chosen_by_kind_and_corpus_not_by_name(monkeypatch) 
     from pydantic import BaseModel
 
     from workbench import hookimpl
-    from workbench.cli.common import UserError
-    from workbench.cli.label_cmd import default_prompts_block
     from workbench.data import PromptSet
+    from workbench.operations import OperationError
+    from workbench.operations.pairs import default_prompts_block
     from workbench.registry import load_registry
     from workbench.specs import DatasetSpec
 
@@ -312,5 +312,23 @@ def test_default_prompts_are_chosen_by_kind_and_corpus_not_by_name(monkeypatch) 
     own = load_registry(use_entry_points=False, modules=[], plugins=[("own", OwnPrompts())])
     assert default_prompts_block(run_on(SYNTHETIC), own) == {"name": "my-prompts"}
     monkeypatch.setenv("WORKBENCH_DISABLE_PLUGINS", "text")
-    with pytest.raises(UserError, match="no dataset of kind 'prompts'"):
+    with pytest.raises(OperationError, match="no dataset of kind 'prompts'"):
         default_prompts_block(run_on(SYNTHETIC), load_registry())
+
+
+def test_proxy_pairs_come_from_the_stage_that_offers_them(monkeypatch) -> None:
+    """``pairs generate --from-run`` asks the registry, not a plugin module: the reward run's own
+    stage first, else any stage offering ``proxy_pairs``; with none registered, exit 2."""
+    from workbench.operations import OperationError
+    from workbench.operations.pairs import proxy_pairs_picker
+    from workbench.registry import load_registry
+
+    registry = load_registry()
+    reward_model = registry.stage("reward-model")
+    for stage in ("reward-model", "pretrain"):
+        run = SimpleNamespace(config={"stage": {"name": stage}})
+        assert proxy_pairs_picker(registry, run) is reward_model.proxy_pairs
+    assert "hacking:proxy_pairs" in repr(reward_model.proxy_pairs)
+    monkeypatch.setenv("WORKBENCH_DISABLE_PLUGINS", "rlhf")
+    with pytest.raises(OperationError, match="proxy pairs"):
+        proxy_pairs_picker(load_registry(), SimpleNamespace(config={}))

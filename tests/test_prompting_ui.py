@@ -14,6 +14,7 @@ from ui_support import CORPUS, fake_finished_run, recorded_gpt_run, ui_home
 
 from workbench.charts.prompting import accuracy_curve, accuracy_vs_k_figure, evaluated_tasks
 from workbench.registry import load_registry
+from workbench.ui import pickers
 from workbench.ui import prompting_tab as pt
 from workbench.ui.context import UIContext
 
@@ -33,7 +34,7 @@ def home(tmp_path_factory):
 
 def test_runs_tasks_and_examples(home):
     ctx, base, tuned = home
-    ids = [value for _, value in pt.run_choices(ctx)]
+    ids = [value for _, value in pickers.playable_choices(ctx)]
     assert str(base) in ids and str(tuned) in ids
     assert pt.finetuned_choices(ctx) == [str(tuned)]
     tasks = pt.prompt_tasks(ctx, str(base))

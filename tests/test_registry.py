@@ -181,3 +181,12 @@ def test_compatibility_follows_protocols():
     assert "gpt" in registry.compatible_architectures("pretrain")
     assert "bigram" in registry.compatible_architectures("pretrain")
     assert "text-file" in registry.compatible_datasets("pretrain")
+
+
+def test_evaluations_are_found_by_what_they_measure():
+    """The core reads a run's labelled-task accuracy by kind, not by an evaluation's name."""
+    from workbench.specs import LABELLED_TASK_ACCURACY
+
+    registry = load_registry()
+    assert registry.evaluations_measuring(LABELLED_TASK_ACCURACY) == ["task-accuracy"]
+    assert registry.evaluations_measuring("nothing-measures-this") == []

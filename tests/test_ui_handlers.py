@@ -40,6 +40,7 @@ from workbench.ui import (
     compare_tab,
     evaluate_section,
     new_run_tab,
+    pickers,
     playground_tab,
     runs_tab,
 )
@@ -523,7 +524,7 @@ def test_learning_curve_draws_pretrained_and_scratch_against_labels(ctx):
 
 def test_playground_streams_and_compares_side_by_side(trained):
     ctx, run_id = trained
-    assert [value for _, value in playground_tab.playground_choices(ctx)] == [str(run_id)]
+    assert [value for _, value in pickers.playable_choices(ctx)] == [str(run_id)]
     params = SamplingParams(max_new_tokens=20, temperature=0.8, top_k=5, seed=3)
     steps = list(playground_tab.generate(ctx, str(run_id), None, "the ", params))
     assert len(steps) >= 3, "streamed in chunks"
@@ -753,10 +754,10 @@ def test_a_real_run_went_through_the_phases(trained):
 
 
 def test_pickers_follow_the_newest_run_unless_the_user_chose_one():
-    assert playground_tab.refreshed_pick("1", ["2", "1"], chosen_by_user=False) == "2"
-    assert playground_tab.refreshed_pick("1", ["2", "1"], chosen_by_user=True) == "1"
-    assert playground_tab.refreshed_pick("5", ["2", "1"], chosen_by_user=True) == "2"
-    assert playground_tab.refreshed_pick(None, [], chosen_by_user=False) is None
+    assert pickers.refreshed_pick("1", ["2", "1"], chosen_by_user=False) == "2"
+    assert pickers.refreshed_pick("1", ["2", "1"], chosen_by_user=True) == "1"
+    assert pickers.refreshed_pick("5", ["2", "1"], chosen_by_user=True) == "2"
+    assert pickers.refreshed_pick(None, [], chosen_by_user=False) is None
 
 
 def test_chat_send_is_only_for_runs_with_a_turn_template(trained):

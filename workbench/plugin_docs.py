@@ -19,6 +19,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.fields import FieldInfo
 
 from workbench.registry import KINDS, Registry
+from workbench.specs import ArchitectureSpec, DatasetSpec, EvaluationSpec, StageSpec
 
 OPTIONS_DOC = "docs/plugin-options.md"
 """Where the options of the built-in plugins are documented (generated: :data:`REGENERATE`)."""
@@ -189,13 +190,13 @@ def _options_table(model: type[BaseModel]) -> list[str]:
 def _spec_section(registry: Registry, kind: str, name: str) -> list[str]:
     spec = registry.get(kind, name)
     facts = [f"plugin `{registry.owner(kind, name)}`"]
-    if getattr(spec, "protocols", ()):
+    if isinstance(spec, ArchitectureSpec) and spec.protocols:
         facts.append("implements " + ", ".join(f"`{p}`" for p in spec.protocols))
-    if getattr(spec, "requires", ""):
+    if isinstance(spec, StageSpec | EvaluationSpec) and spec.requires:
         facts.append(f"requires `{spec.requires}`")
-    if getattr(spec, "dataset_kinds", ()):
+    if isinstance(spec, StageSpec) and spec.dataset_kinds:
         facts.append("trains on " + ", ".join(f"`{k}`" for k in spec.dataset_kinds))
-    if getattr(spec, "dataset_kind", ""):
+    if isinstance(spec, DatasetSpec) and spec.dataset_kind:
         facts.append(f"provides `{spec.dataset_kind}` data")
     lines = [f"### `{name}`", "", _cell(spec.summary), "", f"*{' · '.join(facts)}*", ""]
     presets = getattr(spec, "presets", None) or {}

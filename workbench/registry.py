@@ -23,13 +23,24 @@ import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pluggy
 from pydantic import BaseModel
 
 from workbench import hookspecs
-from workbench.specs import SPEC_TYPES, _Spec
+from workbench.specs import (
+    SPEC_TYPES,
+    AnnotatorSpec,
+    ArchitectureSpec,
+    ClaimSpec,
+    DatasetSpec,
+    EvaluationSpec,
+    ExporterSpec,
+    StageSpec,
+    TokenizerSpec,
+    _Spec,
+)
 from workbench.suggest import did_you_mean
 
 ENTRY_POINT_GROUP = "workbench"
@@ -43,6 +54,8 @@ KINDS: tuple[str, ...] = tuple(SPEC_TYPES)
 """Registry sections, in display order: architectures, stages, evaluations, datasets, ..."""
 
 _HOOK_FOR_KIND = {kind: f"register_{kind}" for kind in KINDS}
+
+SpecT = TypeVar("SpecT", bound=_Spec)
 
 _SINGULAR = {
     "architectures": "architecture",
@@ -105,7 +118,7 @@ class Registry:
     def names(self, kind: str) -> list[str]:
         return sorted(self.specs[kind])
 
-    def get(self, kind: str, name: str) -> Any:
+    def get(self, kind: str, name: str) -> _Spec:
         """The spec of ``kind`` called ``name``; the error lists what is available."""
         try:
             return self.specs[kind][name]
@@ -121,29 +134,45 @@ class Registry:
                 f"(available: {available}{hint})"
             ) from None
 
-    def architecture(self, name: str) -> Any:
-        return self.get("architectures", name)
+    def _typed(self, cls: type[SpecT], name: str) -> SpecT:
+        # Registering checked each spec's class against its kind (_call_register_hook).
+        return cast(SpecT, self.get(cls.kind, name))
 
-    def stage(self, name: str) -> Any:
-        return self.get("stages", name)
+    def of_type(self, cls: type[SpecT]) -> dict[str, SpecT]:
+        """Every registered spec of one class (``registry.of_type(StageSpec)``), by name, in the
+        order they were registered (built-in plugins first)."""
+        return {name: cast(SpecT, spec) for name, spec in self.specs.get(cls.kind, {}).items()}
 
-    def dataset(self, name: str) -> Any:
-        return self.get("datasets", name)
+    def architecture(self, name: str) -> ArchitectureSpec:
+        return self._typed(ArchitectureSpec, name)
 
-    def tokenizer(self, name: str) -> Any:
-        return self.get("tokenizers", name)
+    def stage(self, name: str) -> StageSpec:
+        return self._typed(StageSpec, name)
 
-    def evaluation(self, name: str) -> Any:
-        return self.get("evaluations", name)
+    def dataset(self, name: str) -> DatasetSpec:
+        return self._typed(DatasetSpec, name)
 
-    def annotator(self, name: str) -> Any:
-        return self.get("annotators", name)
+    def tokenizer(self, name: str) -> TokenizerSpec:
+        return self._typed(TokenizerSpec, name)
 
-    def exporter(self, name: str) -> Any:
-        return self.get("exporters", name)
+    def evaluation(self, name: str) -> EvaluationSpec:
+        return self._typed(EvaluationSpec, name)
 
-    def claim(self, name: str) -> Any:
-        return self.get("claims", name)
+    def annotator(self, name: str) -> AnnotatorSpec:
+        return self._typed(AnnotatorSpec, name)
+
+    def exporter(self, name: str) -> ExporterSpec:
+        return self._typed(ExporterSpec, name)
+
+    def claim(self, name: str) -> ClaimSpec:
+        return self._typed(ClaimSpec, name)
+
+    def evaluations_measuring(self, what: str) -> list[str]:
+        """The evaluations that declare they measure ``what`` (:attr:`EvaluationSpec.measures`),
+        in the order they were registered (built-in plugins first)."""
+        return [
+            name for name, spec in self.of_type(EvaluationSpec).items() if what in spec.measures
+        ]
 
     def owner(self, kind: str, name: str) -> str:
         return self.owners[(kind, name)]
@@ -161,7 +190,7 @@ class Registry:
         stage = self.stage(stage_name)
         return [
             name
-            for name, spec in sorted(self.specs["architectures"].items())
+            for name, spec in sorted(self.of_type(ArchitectureSpec).items())
             if not stage.requires or stage.requires in spec.protocols
         ]
 
@@ -170,7 +199,7 @@ class Registry:
         stage = self.stage(stage_name)
         return [
             name
-            for name, spec in sorted(self.specs["datasets"].items())
+            for name, spec in sorted(self.of_type(DatasetSpec).items())
             if not stage.dataset_kinds or spec.dataset_kind in stage.dataset_kinds
         ]
 

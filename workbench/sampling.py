@@ -1,9 +1,11 @@
 """Token sampling shared by every generating model: temperature, top-k, nucleus (top-p), and
-stop sequences. Architecture plugins call these so that all models sample the same way."""
+stop sequences. Architecture plugins call these so that all models sample the same way:
+:func:`generate_tokens` is the whole loop of a causal LM's ``generate``, given the model's way
+of computing the next token's logits (with its own cache, if any)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -80,3 +82,40 @@ class StopTracker:
                     self.done[row] = True
                     break
         return all(self.done)
+
+
+def generate_tokens(
+    model: torch.nn.Module,
+    idx: torch.Tensor,
+    max_new_tokens: int,
+    next_logits: Callable[[torch.Tensor, int], torch.Tensor],
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    stop_sequences: Sequence[Sequence[int]] | None = None,
+    generator: torch.Generator | None = None,
+) -> list[list[int]]:
+    """The sampling loop of :meth:`workbench.protocols.CausalLM.generate`: continue each row of
+    the equal-length prompts ``idx`` ``(B, T)`` and return each row's new tokens, cut at its first
+    stop sequence (which is dropped).
+
+    ``next_logits(seq, step)`` gives the logits ``(B, V)`` of the token after ``seq`` (the prompt
+    and the tokens sampled so far; ``step`` counts from 0), keeping whatever cache the model uses
+    between calls. The arguments are checked first (:func:`check_generate_args`); the model is in
+    eval mode during the loop and gets its previous mode back afterwards; generation ends early
+    once every row has stopped."""
+    check_generate_args(idx, max_new_tokens, temperature, top_k, top_p)
+    tracker = StopTracker(idx.size(0), [list(s) for s in (stop_sequences or ())])
+    was_training = model.training
+    model.eval()
+    try:
+        seq = idx
+        for step in range(max_new_tokens):
+            next_tokens = sample_next(next_logits(seq, step), temperature, top_k, top_p, generator)
+            seq = torch.cat([seq, next_tokens.unsqueeze(1)], dim=1)
+            if tracker.add(next_tokens):
+                break
+        return tracker.outputs
+    finally:
+        model.train(was_training)

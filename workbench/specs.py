@@ -115,11 +115,15 @@ class StageSpec(_Spec):
     """A training stage: ``factory(StageContext) -> StageParts``.
 
     ``requires`` is the protocol the architecture must implement; ``dataset_kinds`` the dataset
-    kinds the stage can train on.
+    kinds the stage can train on. ``proxy_pairs``, offered by a stage that trains a reward model,
+    picks the comparison pairs where a policy may be hacking that reward model (``workbench pairs
+    generate --from-run``): ``proxy_pairs(ProxyPairsContext) -> list[ProxyPair]``, raising
+    ``ValueError`` for a reward run it cannot score with.
     """
 
     requires: str = ""
     dataset_kinds: tuple[str, ...] = ()
+    proxy_pairs: Callable[..., Any] | None = None
 
     kind: ClassVar[str] = "stages"
 
@@ -131,11 +135,23 @@ class StageSpec(_Spec):
         }
 
 
+LABELLED_TASK_ACCURACY = "labelled-task-accuracy"
+"""What an evaluation ``measures`` when it scores a fine-tuned run on its own labelled task:
+metrics ``accuracy`` and ``n`` (the records scored), options ``split`` (``"val"`` or ``"test"``,
+default ``"test"``) and ``max_records`` (None: the whole split). The Compare tab's learning curve
+and the claims of fine-tuning read the evaluations that declare it."""
+
+
 @dataclass(frozen=True)
 class EvaluationSpec(_Spec):
-    """An evaluation: ``factory(EvaluationContext) -> dict[str, float]``."""
+    """An evaluation: ``factory(EvaluationContext) -> dict[str, float]``.
+
+    ``measures`` names what the evaluation measures in a way the core reads by kind rather than
+    by the evaluation's name (e.g. :data:`LABELLED_TASK_ACCURACY`).
+    """
 
     requires: str = ""
+    measures: tuple[str, ...] = ()
 
     kind: ClassVar[str] = "evaluations"
 
@@ -276,6 +292,39 @@ class PairToLabel:
     parent_generation: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ProxyPair:
+    """One prompt's policy answer (one the reward model scores high) and the reference's answer
+    to the same prompt: a comparison where reward hacking would show."""
+
+    index: int
+    """The prompt's position in the list given."""
+    policy: str
+    reference: str
+    proxy: float
+    """The reward model's score of the policy's answer."""
+    reference_proxy: float
+
+
+@dataclass
+class ProxyPairsContext:
+    """What a stage's ``proxy_pairs`` receives: three finished runs, loaded (each a
+    :class:`workbench.runner.build.LoadedRun`), the prompts and the sampling settings."""
+
+    policy: Any
+    reference: Any
+    reward: Any
+    """The reward model's run (one the stage offering ``proxy_pairs`` trained)."""
+    reward_ref: int | str
+    """How the user named the reward run (for messages)."""
+    prompts: list[str]
+    count: int
+    """Pairs wanted: the prompts whose policy answers score highest, best first."""
+    seed: int
+    max_new_tokens: int
+    temperature: float
+
+
 @dataclass
 class StageContext:
     """Everything a stage factory receives."""
@@ -376,6 +425,8 @@ class ClaimContext:
     """Every logged value of one metric of a run, in step order."""
     evaluations: Callable[[int], list[EvaluationRecord]]
     """A run's evaluations, oldest first."""
+    measuring: Callable[[str], list[str]] = lambda what: []
+    """The registered evaluations that measure ``what`` (see :attr:`EvaluationSpec.measures`)."""
 
     def last(self, run_id: int, metric: str) -> float | None:
         """The last logged value of ``metric`` (None when the run never logged it)."""

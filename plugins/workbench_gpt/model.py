@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workbench.sampling import StopTracker, check_generate_args, sample_next
+from workbench.sampling import generate_tokens
 from workbench_gpt.config import GPTConfig
 
 __all__ = ["GPT", "GPTConfig", "KVCache"]
@@ -324,49 +324,31 @@ class GPT(nn.Module):
         tokens under greedy decoding. The model is in eval mode during the call and its previous
         mode is restored afterwards.
         """
-        check_generate_args(idx, max_new_tokens, temperature, top_k, top_p)
-        stops = [list(s) for s in (stop_sequences or ())]
-
-        was_training = self.training
-        self.eval()
-        try:
-            return self._generate(
-                idx, max_new_tokens, temperature, top_k, top_p, stops, use_cache, generator
-            )
-        finally:
-            self.train(was_training)
-
-    def _generate(
-        self,
-        idx: torch.Tensor,
-        max_new_tokens: int,
-        temperature: float,
-        top_k: int | None,
-        top_p: float | None,
-        stops: list[list[int]],
-        use_cache: bool,
-        generator: torch.Generator | None,
-    ) -> list[list[int]]:
-        tracker = StopTracker(idx.size(0), stops)
-        seq = idx
         cache: list[KVCache] | None = None
-        for _ in range(max_new_tokens):
+
+        def next_logits(seq: torch.Tensor, step: int) -> torch.Tensor:
+            nonlocal cache
             if use_cache and seq.size(1) <= self.block_size:
                 if cache is None:
                     cache = self.new_kv_cache()
-                    logits = self.decode(seq, cache)[:, -1, :]
-                else:
-                    logits = self.decode(seq[:, -1:], cache)[:, -1, :]
-            else:
-                # No cache, or the window has started to slide: recompute the last block_size.
-                cache = None
-                hidden = self._trunk(seq[:, -self.block_size :])
-                logits = self.logits_from_hidden(hidden[:, -1, :])
-            next_tokens = sample_next(logits, temperature, top_k, top_p, generator)
-            seq = torch.cat([seq, next_tokens.unsqueeze(1)], dim=1)
-            if tracker.add(next_tokens):
-                break
-        return tracker.outputs
+                    return self.decode(seq, cache)[:, -1, :]
+                return self.decode(seq[:, -1:], cache)[:, -1, :]
+            # No cache, or the window has started to slide: recompute the last block_size.
+            cache = None
+            hidden = self._trunk(seq[:, -self.block_size :])
+            return self.logits_from_hidden(hidden[:, -1, :])
+
+        return generate_tokens(
+            self,
+            idx,
+            max_new_tokens,
+            next_logits,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            stop_sequences=stop_sequences,
+            generator=generator,
+        )
 
     # ------------------------------------------------------------------------------------------
     # Training helpers

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.data import LABELLED_TASK
 from workbench.protocols import SEQUENCE_ENCODER
-from workbench.specs import EvaluationSpec, LazyFactory, StageSpec
+from workbench.specs import LABELLED_TASK_ACCURACY, EvaluationSpec, LazyFactory, StageSpec
 from workbench_gpt1.config import FinetuneConfig
 
 __all__ = ["FINETUNE_SPEC", "TASK_ACCURACY_SPEC", "TaskAccuracyConfig"]
@@ -49,4 +49,5 @@ TASK_ACCURACY_SPEC = EvaluationSpec(
     config=TaskAccuracyConfig,
     factory=LazyFactory("workbench_gpt1.evaluation:evaluate_task_accuracy"),
     requires=SEQUENCE_ENCODER,
+    measures=(LABELLED_TASK_ACCURACY,),
 )

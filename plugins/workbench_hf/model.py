@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workbench.sampling import StopTracker, check_generate_args, sample_next
+from workbench.sampling import generate_tokens
 from workbench_hf import deps
 from workbench_hf.config import check_model_dir
 
@@ -184,32 +184,31 @@ class HFCausalLM(nn.Module):
         key/value cache serves each step until the sequence outgrows ``block_size``; from then on
         the last ``block_size`` tokens are recomputed at every step, as without the cache.
         """
-        check_generate_args(idx, max_new_tokens, temperature, top_k, top_p)
-        stops = [list(s) for s in (stop_sequences or ())]
-        was_training = self.training
-        self.train(False)
-        try:
-            tracker = StopTracker(idx.size(0), stops)
-            seq = idx
-            past: Any = None
-            for _ in range(max_new_tokens):
-                if use_cache and seq.size(1) <= self.block_size:
-                    step_input = seq if past is None else seq[:, -1:]
-                    out = self.hf(input_ids=step_input, use_cache=True, **{self._cache_arg: past})
-                    past = getattr(out, self._cache_arg)
-                    logits = out.logits[:, -1, : self.vocab_size]
-                else:
-                    past = None
-                    window = seq[:, -self.block_size :]
-                    hidden = self.hidden_states(window)[:, -1, :]
-                    logits = self.logits_from_hidden(hidden)
-                next_tokens = sample_next(logits, temperature, top_k, top_p, generator)
-                seq = torch.cat([seq, next_tokens.unsqueeze(1)], dim=1)
-                if tracker.add(next_tokens):
-                    break
-            return tracker.outputs
-        finally:
-            self.train(was_training)
+        past: Any = None
+
+        def next_logits(seq: torch.Tensor, step: int) -> torch.Tensor:
+            nonlocal past
+            if use_cache and seq.size(1) <= self.block_size:
+                step_input = seq if past is None else seq[:, -1:]
+                out = self.hf(input_ids=step_input, use_cache=True, **{self._cache_arg: past})
+                past = getattr(out, self._cache_arg)
+                return out.logits[:, -1, : self.vocab_size]
+            past = None
+            window = seq[:, -self.block_size :]
+            hidden = self.hidden_states(window)[:, -1, :]
+            return self.logits_from_hidden(hidden)
+
+        return generate_tokens(
+            self,
+            idx,
+            max_new_tokens,
+            next_logits,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            stop_sequences=stop_sequences,
+            generator=generator,
+        )
 
     # ------------------------------------------------------------------------------------------
     # Training helpers

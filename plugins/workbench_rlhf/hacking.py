@@ -6,32 +6,39 @@ samples the policy's answers to many prompts, keeps the ``count`` the reward mod
 and pairs each with the reference's answer to the same prompt (same sampling seed). Labelled by
 people (or a simulated annotator) and added to the reward model's data, they teach it exactly
 where it was fooled: the loop InstructGPT ran. ``workbench pairs generate --from-run RUN`` stores
-them for the Label tab, and the PPO stage's reward-hacking sentinel queues them itself when it
-warns.
+them for the Label tab (through :func:`proxy_pairs`, which the reward-model stage offers as its
+``proxy_pairs``), and the PPO stage's reward-hacking sentinel queues them itself when it warns.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from workbench.specs import ProxyPair, ProxyPairsContext
+from workbench_rlhf.heads import load_reward_model
 from workbench_rlhf.rollout import sample_answers, score_answers
 from workbench_rlhf.sequences import END_TEXT
 
+__all__ = ["ProxyPair", "highest_proxy_pairs", "proxy_pairs"]
 
-@dataclass(frozen=True)
-class ProxyPair:
-    """One prompt's policy answer (the high-proxy one) and the reference's answer."""
 
-    index: int
-    """The prompt's position in the list given."""
-    policy: str
-    reference: str
-    proxy: float
-    """The reward model's score of the policy's answer."""
-    reference_proxy: float
+def proxy_pairs(ctx: ProxyPairsContext) -> list[ProxyPair]:
+    """The reward-model stage's ``proxy_pairs`` (``workbench pairs generate --from-run``): the
+    reward run's scalar head scores the policy's answers; ``ValueError`` for a run without one."""
+    reward = load_reward_model(ctx.reward, ctx.reward_ref)
+    return highest_proxy_pairs(
+        ctx.policy.model,
+        ctx.reference.model,
+        ctx.policy.tokenizer,
+        reward,
+        ctx.prompts,
+        count=ctx.count,
+        seed=ctx.seed,
+        max_new_tokens=ctx.max_new_tokens,
+        temperature=ctx.temperature,
+    )
 
 
 @torch.no_grad()

@@ -38,6 +38,7 @@ REWARD_MODEL_SPEC = StageSpec(
     factory=LazyFactory("workbench_rlhf.reward_model:build_reward_model"),
     requires=SEQUENCE_ENCODER,
     dataset_kinds=(PREFERENCES,),
+    proxy_pairs=LazyFactory("workbench_rlhf.hacking:proxy_pairs"),
 )
 
 

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workbench.sampling import StopTracker, sample_next
+from workbench.sampling import generate_tokens
 from workbench.specs import ModelContext
 from workbench_toy.specs import BIGRAM_SPEC, BigramConfig
 
@@ -52,16 +52,17 @@ class BigramLM(nn.Module):
         use_cache: bool = True,
         generator: torch.Generator | None = None,
     ) -> list[list[int]]:
-        was_training = self.training
-        self.eval()
-        tracker = StopTracker(idx.size(0), stop_sequences)
-        last = idx[:, -1]
-        for _ in range(max_new_tokens):
-            last = sample_next(self.table(last), temperature, top_k, top_p, generator)
-            if tracker.add(last):
-                break
-        self.train(was_training)
-        return tracker.outputs
+        return generate_tokens(
+            self,
+            idx,
+            max_new_tokens,
+            lambda seq, step: self.table(seq[:, -1]),  # a bigram reads the last token only
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            stop_sequences=stop_sequences,
+            generator=generator,
+        )
 
     def optimizer_groups(self, weight_decay: float) -> list[dict]:
         return [{"params": list(self.parameters()), "weight_decay": 0.0}]

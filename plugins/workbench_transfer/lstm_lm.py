@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workbench.sampling import StopTracker, check_generate_args, sample_next
+from workbench.sampling import generate_tokens
 from workbench_transfer.config import LSTMLMConfig
 
 __all__ = ["LSTMLanguageModel", "LSTMLMConfig", "LSTMState"]
@@ -162,29 +162,27 @@ class LSTMLanguageModel(nn.Module):
         the prompt forward and each step feeds one token; without it the whole sequence is re-read
         every step. The model is in eval mode during the call.
         """
-        check_generate_args(idx, max_new_tokens, temperature, top_k, top_p)
-        stops = [list(s) for s in (stop_sequences or ())]
-        was_training = self.training
-        self.eval()
-        try:
-            tracker = StopTracker(idx.size(0), stops)
-            seq, state = idx, None
-            for step in range(max_new_tokens):
-                if not use_cache:
-                    logits = self.decode(seq)[0][:, -1]
-                elif step == 0:
-                    logits, state = self.decode(seq)
-                    logits = logits[:, -1]
-                else:
-                    logits, state = self.decode(seq[:, -1:], state)
-                    logits = logits[:, -1]
-                next_tokens = sample_next(logits, temperature, top_k, top_p, generator)
-                seq = torch.cat([seq, next_tokens.unsqueeze(1)], dim=1)
-                if tracker.add(next_tokens):
-                    break
-            return tracker.outputs
-        finally:
-            self.train(was_training)
+        state: LSTMState | None = None
+
+        def next_logits(seq: torch.Tensor, step: int) -> torch.Tensor:
+            nonlocal state
+            if not use_cache:
+                return self.decode(seq)[0][:, -1]
+            # The recurrent state carries the prompt (step 0) and each sampled token after it.
+            logits, state = self.decode(seq, None) if step == 0 else self.decode(seq[:, -1:], state)
+            return logits[:, -1]
+
+        return generate_tokens(
+            self,
+            idx,
+            max_new_tokens,
+            next_logits,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            stop_sequences=stop_sequences,
+            generator=generator,
+        )
 
     # ------------------------------------------------------------------------------------------
     # Training helpers

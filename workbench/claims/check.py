@@ -34,7 +34,7 @@ class ClaimPanel:
 
 def claim_specs(registry: Registry) -> list[ClaimSpec]:
     """The registered claims in display order (``order``, then name)."""
-    specs: list[ClaimSpec] = list(registry.specs.get("claims", {}).values())
+    specs = list(registry.of_type(ClaimSpec).values())
     return sorted(specs, key=lambda spec: (spec.order, spec.name))
 
 
@@ -64,6 +64,7 @@ def check_claims(
                 get_run=store.get_run,
                 metrics=lambda run_id, name: store.metrics(run_id, name),
                 evaluations=store.evaluations,
+                measuring=registry.evaluations_measuring,
             )
             result = spec.factory(context)
             if not isinstance(result, ClaimResult):

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.specs import ClaimContext
+from workbench.specs import LABELLED_TASK_ACCURACY, ClaimContext
 from workbench.store import RunRecord
 
 MISSING = object()
@@ -82,15 +82,17 @@ class Measured:
 
 
 def task_accuracy(ctx: ClaimContext, run: RunRecord) -> Measured | None:
-    """A fine-tuned run's accuracy: its newest ``task-accuracy`` evaluation, else the last
-    ``val/accuracy`` it logged (None when neither)."""
-    evaluation = ctx.evaluation(run.id, "task-accuracy")
+    """A fine-tuned run's accuracy: its newest evaluation of its labelled task (of those the
+    registry says measure :data:`~workbench.specs.LABELLED_TASK_ACCURACY`, such as
+    ``task-accuracy``), else the last ``val/accuracy`` it logged (None when neither)."""
+    found = [ctx.evaluation(run.id, name) for name in ctx.measuring(LABELLED_TASK_ACCURACY)]
+    evaluation = max((e for e in found if e is not None), key=lambda e: e.id, default=None)
     if evaluation is not None and "accuracy" in evaluation.metrics:
         split = evaluation.config.get("split", "test")
         return Measured(
             float(evaluation.metrics["accuracy"]),
             int(evaluation.metrics.get("n", 0) or 0),
-            f"task-accuracy ({split})",
+            f"{evaluation.name} ({split})",
         )
     last = ctx.last(run.id, "val/accuracy")
     return None if last is None else Measured(last, 0, "val/accuracy")

@@ -50,6 +50,22 @@ def open_context(home: str | None) -> Context:
     return Context(paths=paths, store=store)
 
 
+def plugin_and_options(
+    ctx: Context, kind: str, name: str, overrides: Sequence[str], block: str
+) -> tuple[Any, Any]:
+    """The spec of ``kind`` called ``name`` (exit 2 naming what is available when there is none)
+    and its options from ``--set KEY=VALUE`` overrides, validated by its Config (``block`` names
+    the options in errors: ``"evaluation"``, ``"export"``, ...)."""
+    from workbench.config import apply_overrides, validate_options
+    from workbench.registry import UnknownPluginError
+
+    try:
+        spec = ctx.registry.get(kind, name)
+    except UnknownPluginError as exc:
+        raise UserError(str(exc)) from None
+    return spec, validate_options(spec, apply_overrides({}, list(overrides)), block)
+
+
 def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, default=_json_default)
     sys.stdout.write("\n")

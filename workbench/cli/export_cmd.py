@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.cli.common import EXIT_OK, UserError, open_context
-from workbench.config import apply_overrides, validate_options
-from workbench.registry import UnknownPluginError
+from workbench.cli.common import EXIT_OK, UserError, open_context, plugin_and_options
 
 
 def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -45,11 +43,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     ctx = open_context(args.home)
     run = ctx.store.find_run(args.run)
-    try:
-        spec = ctx.registry.exporter(args.format)
-    except UnknownPluginError as exc:
-        raise UserError(str(exc)) from None
-    options = validate_options(spec, apply_overrides({}, args.options), "export")
+    spec, options = plugin_and_options(ctx, "exporters", args.format, args.options, "export")
     out_dir = Path(args.output).expanduser()
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"-o {out_dir}: exists and is not a folder")

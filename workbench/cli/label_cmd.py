@@ -6,6 +6,9 @@ run and stores prompts, completions and comparison pairs. ``label --annotator NA
 simulated annotator plugin label every pair it has not labelled yet. ``labels export`` writes
 labels that name a winner as TRL-format JSONL, and ``labels stats`` prints progress, per-annotator
 counts and the agreement between annotators. People label in the dashboard's Label tab.
+
+The work the dashboard shares lives in :mod:`workbench.operations` (:mod:`~.pairs`,
+:mod:`~.labels`); the commands here check their flags, call it and print.
 """
 
 from __future__ import annotations
@@ -14,31 +17,21 @@ import argparse
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-from pydantic import BaseModel
 
 from workbench.cli.common import (
     EXIT_OK,
     Context,
     UserError,
     open_context,
+    plugin_and_options,
     print_json,
     print_table,
 )
-from workbench.config import apply_overrides, validate_options
 from workbench.files import atomic_write
-from workbench.paths import Paths
-from workbench.registry import Registry, UnknownPluginError
 from workbench.store import KIND_FILTERS, PREFERENCE_CHOICES, RunRecord, StoreError
-
-PROMPTS_KIND = "prompts"
-"""The dataset kind ``pairs generate`` takes its prompts from."""
-STOP = "\n"
-DISTINCT_ATTEMPTS = 5
-"""Samples of a pair drawn again when both completions come out the same, before giving up."""
 
 
 def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -157,95 +150,6 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
 # -- pairs generate ---------------------------------------------------------------------------
 
 
-def prompts_block(run: RunRecord, registry: Registry, dataset_yaml: str | None) -> dict[str, Any]:
-    """The prompts dataset block: ``--dataset`` as given, or else :func:`default_prompts_block`."""
-    if dataset_yaml:
-        block = apply_overrides({}, [f"dataset={dataset_yaml}"])["dataset"]
-        if not isinstance(block, dict) or not isinstance(block.get("name"), str):
-            raise UserError(
-                "--dataset must be a mapping with a name, e.g. '{name: synthetic-prompts}'"
-            )
-        return block
-    return default_prompts_block(run, registry)
-
-
-def default_prompts_block(run: RunRecord, registry: Registry) -> dict[str, Any]:
-    """A registered dataset of kind ``prompts``, chosen by what it is rather than by its name.
-
-    One built on the same corpus options as RUN's dataset (its options model shares a base with
-    that dataset's: ``synthetic-prompts`` and ``synthetic``, ``synthetic-task`` or
-    ``synthetic-preferences`` all extend the synthetic corpus's) comes first, with the options of
-    RUN's dataset it accepts, so that the world is the one RUN read; otherwise the first one
-    registered (built-in plugins register first), with its defaults.
-    """
-    candidates = [
-        spec for spec in registry.specs["datasets"].values() if spec.dataset_kind == PROMPTS_KIND
-    ]
-    if not candidates:
-        raise UserError(
-            f"no dataset of kind {PROMPTS_KIND!r} is registered (is the text plugin disabled? see "
-            "`workbench plugins`); name one with --dataset"
-        )
-    run_dataset = dict(run.config.get("dataset") or {})
-    run_spec = registry.specs["datasets"].get(str(run_dataset.pop("name", "")))
-    for spec in candidates:
-        if run_spec is not None and _same_corpus(spec.config, run_spec.config):
-            fields = spec.config.model_fields
-            return {"name": spec.name, **{k: v for k, v in run_dataset.items() if k in fields}}
-    return {"name": candidates[0].name}
-
-
-def _same_corpus(a: type[BaseModel], b: type[BaseModel]) -> bool:
-    """Whether two datasets' options models extend one options model that has fields (the same
-    corpus options, so the same values name the same generated data)."""
-    shared = set(a.__mro__) & set(b.__mro__)
-    return any(issubclass(c, BaseModel) and c.model_fields for c in shared)
-
-
-def load_prompts(
-    block: dict[str, Any], seed: int, registry: Registry, paths: Paths
-) -> tuple[Any, str]:
-    """The prompt set a dataset block gives, and the ``source`` string recorded with each prompt
-    (the block with every option resolved, and the seed: enough to load it again)."""
-    from workbench.specs import DatasetContext
-
-    try:
-        spec = registry.dataset(block["name"])
-    except UnknownPluginError as exc:
-        raise UserError(str(exc)) from None
-    if spec.dataset_kind != "prompts":
-        raise UserError(
-            f"dataset {spec.name!r} is of kind {spec.dataset_kind!r}; pairs need a dataset of "
-            "kind 'prompts' (e.g. synthetic-prompts)"
-        )
-    options = validate_options(spec, {k: v for k, v in block.items() if k != "name"}, "dataset")
-    dataset = spec.factory(
-        options, DatasetContext(cache_dir=paths.cache, seed=seed, home=paths.home)
-    )
-    resolved = {"name": spec.name, **options.model_dump(mode="json")}
-    source = json.dumps({"dataset": resolved, "seed": seed}, sort_keys=True)
-    return dataset, source
-
-
-def world_for_source(source: str, registry: Registry, paths: Paths) -> Any:
-    """The synthetic world behind a prompt's ``source`` (as :func:`load_prompts` writes it), or
-    None when the source names no dataset whose extras hold a world."""
-    from workbench.specs import DatasetContext
-
-    try:
-        recorded = json.loads(source)
-        block = dict(recorded["dataset"])
-        seed = int(recorded["seed"])
-        spec = registry.dataset(block.pop("name"))
-    except (ValueError, TypeError, KeyError, UnknownPluginError):
-        return None
-    options = validate_options(spec, block, "dataset")
-    dataset = spec.factory(
-        options, DatasetContext(cache_dir=paths.cache, seed=seed, home=paths.home)
-    )
-    return (getattr(dataset, "extras", None) or {}).get("world")
-
-
 def _finished_run(ctx: Context, ref: str) -> RunRecord:
     run = ctx.store.find_run(ref)
     if run.status != "succeeded":
@@ -255,14 +159,9 @@ def _finished_run(ctx: Context, ref: str) -> RunRecord:
 
 def _pairs_from_run(args: argparse.Namespace) -> int:
     """``pairs generate --from-run RUN``: the policy's highest-proxy answers against the
-    reference's (see :mod:`workbench_rlhf.hacking`)."""
-    from workbench.runner import build
+    reference's, picked by the reward run's stage (:func:`workbench.operations.pairs.policy_pairs`)."""
+    from workbench.operations import pairs
 
-    try:
-        from workbench_rlhf.hacking import highest_proxy_pairs
-        from workbench_rlhf.heads import load_reward_model
-    except ImportError as exc:  # pragma: no cover - the rlhf plugin is built in
-        raise UserError(f"--from-run needs the rlhf plugin ({exc})") from None
     if args.pool < 1:
         raise UserError(f"--pool must be at least 1, got {args.pool}")
     ctx = open_context(args.home)
@@ -277,117 +176,47 @@ def _pairs_from_run(args: argparse.Namespace) -> int:
         _finished_run(ctx, str(reference_ref)),
         _finished_run(ctx, str(reward_ref)),
     )
+    pairs.proxy_pairs_picker(ctx.registry, reward_run)  # refuse before loading anything
 
-    block = prompts_block(run, ctx.registry, args.dataset)
-    prompts, source = load_prompts(block, run.seed, ctx.registry, ctx.paths)
-    texts = [*prompts.train, *prompts.val][: args.pool]
-    properties = list(prompts.properties) or [{} for _ in texts]
-
-    def load(record: RunRecord) -> Any:
-        return build.load_run(record.config, ctx.paths.run_dir(record.id), ctx.registry)
-
-    policy, ref_model = load(run), load(reference)
-    try:
-        reward = load_reward_model(load(reward_run), reward_ref)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    block = pairs.prompts_block(run, ctx.registry, args.dataset)
+    prompts = pairs.load_prompts(block, run.seed, ctx.registry, ctx.paths, args.pool)
     seed = run.seed if args.seed is None else args.seed
-    picked = highest_proxy_pairs(
-        policy.model,
-        ref_model.model,
-        policy.tokenizer,
-        reward,
-        texts,
-        count=args.count,
-        seed=seed,
-        max_new_tokens=args.max_tokens,
-        temperature=args.temperature,
+    sampling = pairs.Sampling(args.temperature, None, args.max_tokens, seed)
+    stored = pairs.policy_pairs(
+        ctx.store,
+        ctx.registry,
+        ctx.paths,
+        (run, reference, reward_run),
+        reward_ref,
+        prompts,
+        sampling,
+        args.count,
     )
-    generation = {
-        "temperature": args.temperature,
-        "top_k": None,
-        "max_new_tokens": args.max_tokens,
-        "stop": STOP,
-        "seed": seed,
-    }
-    prompt_ids = ctx.store.add_prompts(
-        (texts[p.index], source, properties[p.index]) for p in picked
-    )
-    policy_ids = ctx.store.add_completions(
-        [
-            (pid, p.policy, {**generation, "step": run.step, "proxy": p.proxy})
-            for pid, p in zip(prompt_ids, picked, strict=True)
-        ],
-        run_id=run.id,
-    )
-    reference_ids = ctx.store.add_completions(
-        [
-            (pid, p.reference, {**generation, "step": reference.step, "proxy": p.reference_proxy})
-            for pid, p in zip(prompt_ids, picked, strict=True)
-        ],
-        run_id=reference.id,
-    )
-    pair_ids = ctx.store.add_pairs(zip(policy_ids, reference_ids, strict=True))
     summary = {
         "run": run.id,
         "reference": reference.id,
         "reward_run": reward_run.id,
-        "pool": len(texts),
-        "pairs": len(pair_ids),
-        "pair_ids": pair_ids,
-        "proxy": [p.proxy for p in picked],
+        "pool": stored.pool,
+        "pairs": len(stored.pair_ids),
+        "pair_ids": stored.pair_ids,
+        "proxy": stored.proxy,
     }
     if args.json:
         print_json(summary)
         return EXIT_OK
     print(
-        f"stored {len(pair_ids)} comparison pair(s): run {run.id} ({run.name})'s highest-proxy "
-        f"answers of {len(texts)} prompts against run {reference.id} ({reference.name})"
+        f"stored {len(stored.pair_ids)} comparison pair(s): run {run.id} ({run.name})'s "
+        f"highest-proxy answers of {stored.pool} prompts against run {reference.id} "
+        f"({reference.name})"
     )
     return EXIT_OK
-
-
-def _sampler(loaded: Any, args: argparse.Namespace, seed: int) -> Callable[[str], list[str]]:
-    """``sample(prompt) -> [text, text]``: two completions, each cut at the first newline."""
-    import torch
-
-    model, tokenizer = loaded.model, loaded.tokenizer
-    block = int(getattr(model, "block_size", 0)) or None
-    generator = torch.Generator().manual_seed(seed)
-    try:
-        stop_ids = [list(tokenizer.encode(STOP))]
-    except (KeyError, ValueError):
-        stop_ids = []  # no newline in the vocabulary: cut the decoded text instead
-
-    def sample(prompt: str) -> list[str]:
-        try:
-            context = list(tokenizer.encode(prompt))
-        except (KeyError, ValueError) as exc:
-            raise UserError(
-                f"prompt {prompt!r} cannot be encoded by the run's tokenizer ({exc}); generate "
-                "from a run trained on the prompts' corpus"
-            ) from None
-        if block:
-            context = context[-block:]
-        idx = torch.tensor([context, context], dtype=torch.long)
-        with torch.no_grad():
-            rows = model.generate(
-                idx,
-                args.max_tokens,
-                temperature=args.temperature,
-                top_k=args.top_k,
-                stop_sequences=stop_ids or None,
-                generator=generator,
-            )
-        return [tokenizer.decode(row).split(STOP, 1)[0] for row in rows]
-
-    return sample
 
 
 def cmd_pairs_generate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from workbench.cli.evaluate_cmd import require_protocol
+    from workbench.operations import pairs
     from workbench.protocols import CAUSAL_LM
     from workbench.runner import build
 
@@ -413,64 +242,37 @@ def cmd_pairs_generate(args: argparse.Namespace) -> int:
     if not (run_dir / build.MODEL_FILE).is_file():
         raise UserError(f"run {run.id} has no saved model in {run_dir}")
 
-    block = prompts_block(run, ctx.registry, args.dataset)
-    prompts, source = load_prompts(block, run.seed, ctx.registry, ctx.paths)
-    texts = [*prompts.train, *prompts.val][: args.count]
-    properties = list(prompts.properties) or [{} for _ in texts]
-
+    block = pairs.prompts_block(run, ctx.registry, args.dataset)
+    prompts = pairs.load_prompts(block, run.seed, ctx.registry, ctx.paths, args.count)
     loaded = build.load_run(run.config, run_dir, ctx.registry)
     seed = run.seed if args.seed is None else args.seed
-    sample = _sampler(loaded, args, seed)
-    generation = {
-        "temperature": args.temperature,
-        "top_k": args.top_k,
-        "max_new_tokens": args.max_tokens,
-        "stop": STOP,
-        "seed": seed,
-        "step": run.step,
-    }
-    kept: list[tuple[int, list[str]]] = []
-    skipped = 0
-    for index, prompt in enumerate(tqdm(texts, desc="sampling", unit="prompt", file=sys.stderr)):
-        for _ in range(DISTINCT_ATTEMPTS):
-            first, second = sample(prompt)
-            empty = not (first.strip() and second.strip())
-            if first != second and (args.allow_empty or not empty):
-                kept.append((index, [first, second]))
-                break
-        else:
-            skipped += 1
-
-    prompt_ids = ctx.store.add_prompts(
-        (texts[index], source, properties[index]) for index, _ in kept
-    )
-    completion_ids = ctx.store.add_completions(
-        [
-            (prompt_id, text, generation)
-            for prompt_id, (_, pair) in zip(prompt_ids, kept, strict=True)
-            for text in pair
-        ],
-        run_id=run.id,
-    )
-    pair_ids = ctx.store.add_pairs(
-        (completion_ids[i], completion_ids[i + 1]) for i in range(0, len(completion_ids), 2)
+    stored = pairs.sample_pairs(
+        ctx.store,
+        ctx.registry,
+        ctx.paths,
+        run,
+        loaded,
+        prompts,
+        pairs.Sampling(args.temperature, args.top_k, args.max_tokens, seed),
+        allow_empty=args.allow_empty,
+        progress=lambda texts: tqdm(texts, desc="sampling", unit="prompt", file=sys.stderr),
     )
     summary = {
         "run": run.id,
-        "source": json.loads(source),
-        "prompts": len(texts),
-        "pairs": len(pair_ids),
-        "skipped": skipped,
-        "pair_ids": pair_ids,
+        "source": json.loads(stored.source),
+        "prompts": stored.prompts,
+        "pairs": len(stored.pair_ids),
+        "skipped": stored.skipped,
+        "pair_ids": stored.pair_ids,
     }
     if args.json:
         print_json(summary)
         return EXIT_OK
-    print(f"stored {len(pair_ids)} comparison pair(s) from run {run.id} ({run.name})")
-    if skipped:
+    print(f"stored {len(stored.pair_ids)} comparison pair(s) from run {run.id} ({run.name})")
+    if stored.skipped:
         print(
-            f"  {skipped} prompt(s) skipped: {DISTINCT_ATTEMPTS} tries gave two equal "
-            "completions or an empty one (raise --temperature, or --allow-empty)"
+            f"  {stored.skipped} prompt(s) skipped: {pairs.DISTINCT_ATTEMPTS} tries gave two "
+            "equal completions or an empty one (raise --temperature, or --allow-empty)"
         )
     return EXIT_OK
 
@@ -479,12 +281,10 @@ def cmd_pairs_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_label(args: argparse.Namespace) -> int:
+    from workbench.operations.pairs import world_for_source
+
     ctx = open_context(args.home)
-    try:
-        spec = ctx.registry.annotator(args.annotator)
-    except UnknownPluginError as exc:
-        raise UserError(str(exc)) from None
-    options = validate_options(spec, apply_overrides({}, args.options), "annotator")
+    spec, options = plugin_and_options(ctx, "annotators", args.annotator, args.options, "annotator")
     name = args.name or spec.name
     if ctx.store.count_pairs() == 0:
         raise UserError("there are no comparison pairs yet: run `workbench pairs generate RUN`")
@@ -537,31 +337,16 @@ def cmd_label(args: argparse.Namespace) -> int:
 # -- labels export / stats --------------------------------------------------------------------
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` durably, so a reader never sees half a file."""
-    atomic_write(path, text, fsync=True)
-
-
-def export_jsonl(ctx: Context, annotator: str | None, kind: str | None) -> tuple[str, int, int]:
-    """The JSONL text of the matching labels, how many lines, and how many labels were left out
-    for naming no winner."""
-    examples = ctx.store.preference_examples(annotator=annotator, kind=kind)
-    if annotator is not None:
-        matching = len(ctx.store.labels(annotator=annotator))
-    else:
-        wanted = kind or "human"
-        matching = sum(s.labelled for s in ctx.store.annotator_stats() if wanted in ("all", s.kind))
-    text = "".join(json.dumps(e.trl(), ensure_ascii=False) + "\n" for e in examples)
-    return text, len(examples), matching - len(examples)
-
-
 def cmd_labels_export(args: argparse.Namespace) -> int:
+    from workbench.operations.labels import trl_export
+
     ctx = open_context(args.home)
-    text, written, dropped = export_jsonl(ctx, args.annotator, args.kind)
+    exported = trl_export(ctx.store, args.annotator, args.kind)
+    text, written, dropped = exported.text, exported.written, exported.dropped
     which = f"annotator {args.annotator}" if args.annotator else f"kind {args.kind or 'human'}"
     if args.output:
         path = Path(args.output).expanduser()
-        write_atomic(path, text)
+        atomic_write(path, text, fsync=True)
         where = str(path)
     else:
         sys.stdout.write(text)

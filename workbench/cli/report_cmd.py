@@ -31,7 +31,7 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
 def cmd_report(args: argparse.Namespace) -> int:
     from workbench.claims import check_claims
     from workbench.claims.report import report_html
-    from workbench.cli.label_cmd import write_atomic
+    from workbench.files import atomic_write
 
     ctx = open_context(args.home)
     run_ids = None
@@ -47,7 +47,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         title="Workbench: the papers' claims against the runs",
         subtitle=f"Home {ctx.paths.home}; judged on {judged}.",
     )
-    write_atomic(output, page)
+    atomic_write(output, page, fsync=True)
     verdicts = ", ".join(f"{p.name}: {p.verdict}" for p in panels)
     print(f"wrote {output} ({len(panels)} claims: {verdicts})")
     return EXIT_OK

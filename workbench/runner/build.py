@@ -14,9 +14,10 @@ import torch
 
 from workbench.config import ResolvedConfig
 from workbench.files import atomic_file
+from workbench.operations.datasets import dataset_context
 from workbench.paths import Paths
 from workbench.registry import Registry
-from workbench.specs import DatasetContext, ModelContext
+from workbench.specs import ModelContext
 
 MODEL_FILE = "model.pt"
 HEADS_FILE = "heads.pt"
@@ -30,9 +31,9 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
 
 
 def build_dataset(resolved: ResolvedConfig, registry: Registry, paths: Paths) -> Any:
+    """The run's own dataset (its options already validated by the resolved config)."""
     spec = registry.dataset(resolved.plugin("dataset"))
-    ctx = DatasetContext(cache_dir=paths.cache, seed=resolved.run.seed, home=paths.home)
-    return spec.factory(resolved.options["dataset"], ctx)
+    return spec.factory(resolved.options["dataset"], dataset_context(paths, resolved.run.seed))
 
 
 def new_tokenizer(resolved: ResolvedConfig, registry: Registry) -> Any:

@@ -234,26 +234,14 @@ def store_pairs_to_label(
     """Store a stage's :class:`~workbench.specs.PairToLabel` items: the prompts (source: the
     run's dataset block and seed, as ``workbench pairs generate`` records them), the run's and
     its parent's completions, and the pairs; return the pair ids."""
-    import json
+    from workbench.operations.pairs import prompt_source, store_pairs_against
 
     dataset = {
         "name": resolved.plugin("dataset"),
         **resolved.options["dataset"].model_dump(mode="json"),
     }
-    source = json.dumps({"dataset": dataset, "seed": resolved.run.seed}, sort_keys=True)
-    prompt_ids = store.add_prompts((p.prompt, source, dict(p.properties)) for p in pairs)
-    ours = store.add_completions(
-        [(pid, p.completion, dict(p.generation)) for pid, p in zip(prompt_ids, pairs, strict=True)],
-        run_id=run_id,
-    )
-    theirs = store.add_completions(
-        [
-            (pid, p.parent_completion, dict(p.parent_generation))
-            for pid, p in zip(prompt_ids, pairs, strict=True)
-        ],
-        run_id=parent_id,
-    )
-    return store.add_pairs(zip(ours, theirs, strict=True))
+    source = prompt_source(dataset, resolved.run.seed)
+    return store_pairs_against(store, source, pairs, run_id, parent_id)
 
 
 def make_trainer(

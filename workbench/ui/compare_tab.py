@@ -17,6 +17,7 @@ from workbench.charts.compare import (
     overlay_figure,
     parallel_coordinates_figure,
 )
+from workbench.specs import LABELLED_TASK_ACCURACY
 from workbench.store import RunNotFound, RunRecord
 from workbench.ui.comparison import (
     config_differences,
@@ -28,7 +29,7 @@ from workbench.ui.comparison import (
     write_csv,
 )
 from workbench.ui.context import UIContext
-from workbench.ui.runs_tab import parse_run_id, run_choices, run_label
+from workbench.ui.pickers import parse_run_id, run_choices, run_label
 from workbench.ui.series import TOKENS_METRIC, X_AXES, along, final_value
 
 PREFERRED_METRICS = ("val/loss", "train/loss")
@@ -37,7 +38,6 @@ LABELS_METRIC = "train/records"
 """What a fine-tuning stage logs as its number of labelled training records (the ``finetune``
 stage does): the x axis of the learning curve."""
 VAL_ACCURACY = "val/accuracy"
-TEST_EVALUATION = "task-accuracy"
 NOT_A_LINE = (
     "name",
     "description",
@@ -130,12 +130,18 @@ class LearningCurve:
     notes: str
 
 
-def _test_accuracy(ctx: UIContext, run_id: int) -> float | None:
-    """The accuracy of the run's latest ``task-accuracy`` evaluation of its own test split."""
+def _accuracy_evaluations(ctx: UIContext) -> list[str]:
+    """The registered evaluations of a run's labelled-task accuracy (``task-accuracy``)."""
+    return ctx.registry.evaluations_measuring(LABELLED_TASK_ACCURACY)
+
+
+def _test_accuracy(ctx: UIContext, run_id: int, names: Sequence[str]) -> float | None:
+    """The accuracy of the run's latest evaluation among ``names`` (those of
+    :func:`_accuracy_evaluations`) of its own whole test split."""
     for evaluation in reversed(ctx.store.evaluations(run_id)):
         config = evaluation.config or {}
         if (
-            evaluation.name == TEST_EVALUATION
+            evaluation.name in names
             and evaluation.status == "succeeded"
             and config.get("split", "test") == "test"
             and config.get("max_records") is None
@@ -163,10 +169,13 @@ def _line_label(ctx: UIContext, run: RunRecord, keys: Sequence[str]) -> str:
 def learning_curve(ctx: UIContext, picked: Sequence[Any] | None) -> LearningCurve:
     """The picked fine-tuning runs as a learning curve: x = labelled training records (the
     ``train/records`` metric), y = test accuracy (each run's latest ``task-accuracy`` evaluation
-    of its test split) when every such run has one, else the final validation accuracy. One line
+    of its test split, or another that measures the labelled task's accuracy) when every such run
+    has one, else the final validation accuracy. One line
     per pre-trained parent and one for the runs from scratch (and per any other differing config
     value but the seed); runs of the same line and x are averaged."""
     runs = chosen_runs(ctx, picked)
+    names = _accuracy_evaluations(ctx)
+    shown = " or ".join(names) or "an evaluation of the task's accuracy"
     usable: list[tuple[RunRecord, float, float | None, float | None]] = []
     skipped = []
     for run in runs:
@@ -176,10 +185,10 @@ def learning_curve(ctx: UIContext, picked: Sequence[Any] | None) -> LearningCurv
             skipped.append(str(run.id))
             continue
         usable.append(
-            (run, labels, _test_accuracy(ctx, run.id), final_value(records, VAL_ACCURACY))
+            (run, labels, _test_accuracy(ctx, run.id, names), final_value(records, VAL_ACCURACY))
         )
     use_test = bool(usable) and all(test is not None for _, _, test, _ in usable)
-    y_title = "test accuracy (task-accuracy)" if use_test else "validation accuracy (val/accuracy)"
+    y_title = f"test accuracy ({shown})" if use_test else "validation accuracy (val/accuracy)"
     keys = [k for k in differing_keys([run.config for run, *_ in usable]) if k not in NOT_A_LINE]
     grouped: dict[str, dict[float, list[float]]] = {}
     for run, labels, test, val in usable:
@@ -204,8 +213,7 @@ def learning_curve(ctx: UIContext, picked: Sequence[Any] | None) -> LearningCurv
         )
     if usable and not use_test:
         notes.append(
-            "y is the final validation accuracy; evaluate every run with task-accuracy "
-            "for test accuracy"
+            f"y is the final validation accuracy; evaluate every run with {shown} for test accuracy"
         )
     return LearningCurve(
         figure=learning_curve_figure(lines, y_title=y_title),

@@ -12,7 +12,6 @@ are the samples logged while it ran, and the items it scored (``log_items``).
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +26,7 @@ from workbench.ui.context import UIContext
 from workbench.ui.form_widgets import plugin_widgets
 from workbench.ui.forms import PluginForm, describe_model
 from workbench.ui.generation import GenerationError
+from workbench.ui.pickers import picked_run
 
 BLOCK = "evaluation"
 EVALUATION_COLUMNS = ["id", "evaluation", "status", "when", "metrics"]
@@ -68,12 +68,7 @@ def fitting_evaluations(ctx: UIContext, run: RunRecord) -> list[str]:
 
 
 def _run(ctx: UIContext, run_id: int | None) -> RunRecord:
-    if run_id is None:
-        raise EvaluateError("choose a run first")
-    try:
-        return ctx.store.get_run(run_id)
-    except RunNotFound as exc:
-        raise EvaluateError(str(exc)) from None
+    return picked_run(ctx, run_id, EvaluateError, "choose a run first")
 
 
 @dataclass
@@ -104,8 +99,8 @@ def run_evaluation(
 ) -> Outcome:
     """Run the evaluation ``name`` with ``options`` on the run's model and store the outcome;
     :class:`EvaluateError` for a choice or option the user can fix (nothing stored then)."""
+    from workbench.operations.evaluations import evaluate_and_store
     from workbench.runner import build
-    from workbench.specs import EvaluationContext, RunInfo
 
     run = _run(ctx, run_id)
     try:
@@ -125,49 +120,21 @@ def run_evaluation(
         loaded = ctx.models.load(run, ctx.paths, ctx.registry)
     except GenerationError as exc:
         raise EvaluateError(str(exc)) from None
-    samples: list[tuple[str, str]] = []
-    items: list[dict[str, Any]] = []
-
-    def log_sample(step: int, prompt: str, text: str) -> None:
-        # Stored with the run at the step it ended, as `workbench evaluate` stores them.
-        samples.append((prompt, text))
-        ctx.store.add_sample(run.id, step=run.step, prompt=prompt, text=text)
-
-    stored = config.model_dump(mode="json")
-    try:
-        dataset = build.build_dataset(loaded.resolved, ctx.registry, ctx.paths)
-        metrics = spec.factory(
-            EvaluationContext(
-                config=config,
-                run=RunInfo(
-                    id=run.id,
-                    name=run.name,
-                    seed=run.seed,
-                    run_dir=ctx.paths.run_dir(run.id),
-                    home=ctx.paths.home,
-                ),
-                model=loaded.model,
-                tokenizer=loaded.tokenizer,
-                dataset=dataset,
-                log_sample=log_sample,
-                log_items=items.extend,
-                heads=loaded.heads,
-                run_config=loaded.resolved.to_dict(),
-                load_run=build.run_loader(ctx.store, ctx.paths, ctx.registry),
-                progress=progress,
-            )
-        )
-        values = {key: float(value) for key, value in dict(metrics).items()}
-    except Exception as exc:
-        evaluation_id = ctx.store.add_evaluation(
-            run.id, name=spec.name, config=stored, metrics={}, status="failed",
-            error=traceback.format_exc(),
-        )  # fmt: skip
-        return Outcome(evaluation_id, spec.name, "failed", {}, samples, error=str(exc))
-    evaluation_id = ctx.store.add_evaluation(
-        run.id, name=spec.name, config=stored, metrics=values, items=items
+    stored = evaluate_and_store(
+        spec,
+        config,
+        run,
+        loaded,
+        lambda: build.build_dataset(loaded.resolved, ctx.registry, ctx.paths),
+        store=ctx.store,
+        paths=ctx.paths,
+        registry=ctx.registry,
+        progress=progress,
     )
-    return Outcome(evaluation_id, spec.name, "succeeded", values, samples)
+    error = "" if stored.error is None else str(stored.error)
+    return Outcome(
+        stored.evaluation_id, spec.name, stored.status, stored.metrics, stored.samples, error
+    )
 
 
 def _when(moment: datetime) -> str:

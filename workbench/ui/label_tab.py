@@ -21,7 +21,8 @@ from typing import Any, Final
 
 import gradio as gr
 
-from workbench.files import atomic_file
+from workbench.files import atomic_write
+from workbench.operations.labels import trl_export
 from workbench.store import KIND_FILTERS, PREFERENCE_CHOICES, StoreError
 from workbench.ui.context import UIContext
 
@@ -295,15 +296,13 @@ def export_labels(ctx: UIContext, kind: str) -> tuple[str | None, str]:
     (outside the home, which is never served); return the file (None when empty) and a note."""
     if kind not in KIND_FILTERS:
         raise ValueError(f"invalid kind {kind!r}: expected one of {', '.join(KIND_FILTERS)}")
-    examples = ctx.store.preference_examples(kind=kind)
-    if not examples:
+    exported = trl_export(ctx.store, kind=kind)
+    if not exported.written:
         return None, f"No {kind} labels that name a winner yet (ties and 'both bad' are left out)."
     folder = Path(tempfile.mkdtemp(prefix="workbench-labels-"))
     path = folder / f"preference-labels-{kind}.jsonl"
-    with atomic_file(path) as handle:
-        for example in examples:
-            handle.write(json.dumps(example.trl(), ensure_ascii=False) + "\n")
-    return str(path), f"Exported {len(examples)} {kind} preference pair(s)."
+    atomic_write(path, exported.text)
+    return str(path), f"Exported {exported.written} {kind} preference pair(s)."
 
 
 # -- layout and wiring ------------------------------------------------------------------------

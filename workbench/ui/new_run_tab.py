@@ -24,7 +24,7 @@ from workbench.starters import DEFAULT_STARTER, starter, starters
 from workbench.ui.context import UIContext
 from workbench.ui.form_widgets import elem_id, field_widget, plugin_widgets, widget_info
 from workbench.ui.forms import BLOCKS, NONE_CHOICE, FormLayout
-from workbench.ui.runs_tab import run_choices, run_label
+from workbench.ui.pickers import run_choices, run_label
 from workbench.ui.safety import (
     CONFIG_SUFFIXES,
     DATA_SUFFIXES,
@@ -219,9 +219,41 @@ class Links:
     runs_timer: gr.Timer
 
 
-def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
-    layout = FormLayout.from_registry(ctx.registry)
-    slots = layout.slots()
+@dataclass
+class NewRunForm:
+    """The tab's components. ``inputs`` holds one input per slot of the layout (top fields, the
+    block pickers, every plugin's options, the trainer's), in the layout's slot order."""
+
+    layout: FormLayout
+    start_from: gr.Dropdown
+    init_from: gr.Dropdown
+    pickers: dict[str, gr.Dropdown]
+    groups: list[tuple[str, str, gr.Column]]
+    """``(block, plugin, column)``: the options of one plugin, shown while it is picked."""
+    inputs: list[Any]
+    uploads: dict[str, Any]
+    validate: gr.Button
+    launch: gr.Button
+    status: gr.Markdown
+    yaml_box: gr.Code
+    apply_yaml: gr.Button
+    launch_from_yaml: gr.Button
+
+    @property
+    def group_columns(self) -> list[gr.Column]:
+        return [column for _, _, column in self.groups]
+
+    def visibility(self, chosen: dict[str, Any]) -> list[Any]:
+        """Show the options of the plugins ``chosen`` (by block), hide the others."""
+        return [gr.update(visible=chosen.get(b) == p) for b, p, _ in self.groups]
+
+    def skipped(self) -> list[Any]:
+        """No change to any input or option group."""
+        return [gr.skip()] * (len(self.inputs) + len(self.groups))
+
+
+def _build_form(ctx: UIContext, layout: FormLayout) -> NewRunForm:
+    """Lay out the form, filled from the starter config."""
     first = starter_config()
     start = layout.widget_values(first)
     chosen = layout.chosen_plugins(first)
@@ -308,31 +340,18 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
             )
 
     inputs: list[Any] = [name, description, seed, init_from, *pickers.values(), *option_inputs]
-    assert len(inputs) == len(slots), "one input per slot"
-    group_columns = [column for _, _, column in groups]
+    assert len(inputs) == len(layout.slots()), "one input per slot"
+    return NewRunForm(
+        layout=layout, start_from=start_from, init_from=init_from, pickers=pickers, groups=groups,
+        inputs=inputs, uploads=uploads, validate=validate, launch=launch, status=status,
+        yaml_box=yaml_box, apply_yaml=apply_yaml, launch_from_yaml=launch_from_yaml,
+    )  # fmt: skip
 
-    # -- helpers turning handler results into updates ------------------------------------------
 
-    def visibility(chosen_now: dict[str, Any]) -> list[Any]:
-        return [gr.update(visible=chosen_now.get(b) == p) for b, p, _ in groups]
-
-    def fill(raw: dict[str, Any]) -> list[Any]:
-        values = layout.widget_values(raw)
-        now = layout.chosen_plugins(raw)
-        updates: list[Any] = list(values)
-        for block in BLOCKS:
-            index = layout.picker_index(block)
-            updates[index] = gr.update(
-                choices=layout.choices(block, now["stage"]), value=now[block]
-            )
-        init_index = 3
-        updates[init_index] = gr.update(choices=init_from_choices(ctx), value=values[init_index])
-        return updates + visibility(now)
-
-    def current_choice(values: Sequence[Any]) -> dict[str, Any]:
-        return {block: values[layout.picker_index(block)] for block in BLOCKS}
-
-    # -- event handlers -----------------------------------------------------------------------
+def _wire_choices(form: NewRunForm) -> None:
+    """A stage offers only the plugins it can use; a picked plugin shows its options; a preset
+    fills the options it sets."""
+    layout, pickers, slots = form.layout, form.pickers, form.layout.slots()
 
     def on_stage(stage: str, *current: Any) -> list[Any]:
         picks = dict(zip(BLOCKS[1:], current, strict=True))
@@ -343,10 +362,46 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
             value = picks[block] if picks[block] in offered else (offered[0] if offered else None)
             now[block] = value
             updates.append(gr.update(choices=offered, value=value))
-        return updates + visibility(now)
+        return updates + form.visibility(now)
 
     def on_pick(*values: Any) -> list[Any]:
-        return visibility(dict(zip(BLOCKS, values, strict=True)))
+        return form.visibility(dict(zip(BLOCKS, values, strict=True)))
+
+    others = [pickers[b] for b in BLOCKS[1:]]
+    pickers["stage"].input(
+        on_stage,
+        inputs=[pickers["stage"], *others],
+        outputs=[*others, *form.group_columns],
+        api_visibility="private",
+    )
+    for block in BLOCKS:
+        pickers[block].input(
+            on_pick,
+            inputs=list(pickers.values()),
+            outputs=form.group_columns,
+            api_visibility="private",
+        )
+    for plugin_block in BLOCKS:
+        for plugin, plugin_form in layout.plugins[plugin_block].items():
+            if not plugin_form.has_preset:
+                continue
+            first = next(
+                i for i, s in enumerate(slots) if (s.block, s.plugin) == (plugin_block, plugin)
+            )
+            targets = form.inputs[first : first + len(plugin_form.slots())]
+
+            def on_preset(preset: str, _form=plugin_form) -> list[Any]:
+                return _form.widget_values({"preset": preset} if preset != NONE_CHOICE else {})[1:]
+
+            targets[0].input(
+                on_preset, inputs=targets[0], outputs=targets[1:], api_visibility="private"
+            )
+
+
+def _wire_checks_and_launch(ctx: UIContext, form: NewRunForm, links: Links) -> None:
+    """Validate (errors in the status line and at their fields, warnings beside their fields)
+    and launch, from the form or from the YAML."""
+    layout, inputs, slots = form.layout, form.inputs, form.layout.slots()
 
     def on_validate(*values: Any) -> list[Any]:
         checked = check_form(ctx, layout, values)
@@ -395,12 +450,46 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
             return [checked.message(), *[gr.skip()] * 4]
         return opened(run_id, checked)
 
-    def on_apply_yaml(text: str) -> list[Any]:
-        try:
-            raw = parse_yaml(text or "", source="YAML")
-        except ConfigError as exc:
-            return [gr.skip()] * (len(inputs) + len(groups)) + [Checked({}, None, exc).message()]
-        return fill(raw) + [apply_message(raw)]
+    # The CLI's error text goes to the status line first; then the same check marks each bad
+    # field (a Gradio validator), and a launch only starts when no field is marked.
+    status, yaml_box = form.status, form.yaml_box
+    launch_outputs = [status, yaml_box, links.run_picker, links.tabs, links.runs_timer]
+    warned = gr.State({})
+    validated = form.validate.click(
+        on_validate, inputs=inputs, outputs=[status, yaml_box], api_name="validate"
+    )
+    # Warnings (a valid config that makes no sense) go beside their fields, in the info line.
+    validated.then(
+        warn_fields, inputs=[*inputs, warned], outputs=[*inputs, warned], api_visibility="private"
+    )
+    validated.then(lambda *v: None, inputs=inputs, outputs=None, validator=mark_fields,
+           api_visibility="private")  # fmt: skip
+    form.launch.click(
+        report_errors, inputs=inputs, outputs=status, api_visibility="private"
+    ).then(on_launch, inputs=inputs, outputs=launch_outputs, validator=mark_fields,
+           api_name="launch")  # fmt: skip
+    form.launch_from_yaml.click(
+        on_launch_yaml, inputs=yaml_box, outputs=launch_outputs, api_name="launch_yaml"
+    )
+
+
+def _wire_filling(ctx: UIContext, form: NewRunForm, links: Links) -> None:
+    """What fills the form: the YAML, an uploaded config, a shipped config, a cloned run; and a
+    data upload that fills the dataset's path."""
+    layout, inputs, slots = form.layout, form.inputs, form.layout.slots()
+
+    def fill(raw: dict[str, Any]) -> list[Any]:
+        values = layout.widget_values(raw)
+        now = layout.chosen_plugins(raw)
+        updates: list[Any] = list(values)
+        for block in BLOCKS:
+            index = layout.picker_index(block)
+            updates[index] = gr.update(
+                choices=layout.choices(block, now["stage"]), value=now[block]
+            )
+        init_index = 3
+        updates[init_index] = gr.update(choices=init_from_choices(ctx), value=values[init_index])
+        return updates + form.visibility(now)
 
     def apply_message(raw: dict[str, Any]) -> str:
         dropped = layout.unknown_keys(raw)
@@ -409,24 +498,37 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
             message += "\n\nNot in the form, so left out: " + ", ".join(dropped)
         return message
 
+    def on_apply_yaml(text: str) -> list[Any]:
+        try:
+            raw = parse_yaml(text or "", source="YAML")
+        except ConfigError as exc:
+            return form.skipped() + [Checked({}, None, exc).message()]
+        return fill(raw) + [apply_message(raw)]
+
     def on_config_upload(file: Any) -> list[Any]:
         try:
             raw = read_config_upload(getattr(file, "name", file))
         except (UploadError, ConfigError, OSError) as exc:
-            return [gr.skip()] * (len(inputs) + len(groups)) + [f"Refused: {exc}", gr.skip()]
+            return form.skipped() + [f"Refused: {exc}", gr.skip()]
         return fill(raw) + [apply_message(raw), config_yaml(raw)]
 
     def on_start_from(name: Any) -> list[Any]:
         found = starter(str(name or ""))
         if found is None:
-            return [gr.skip()] * (len(inputs) + len(groups)) + [f"No shipped config {name!r}.",
-                                                               gr.skip()]  # fmt: skip
+            return form.skipped() + [f"No shipped config {name!r}.", gr.skip()]
         try:
             raw = found.load()
         except (OSError, yaml.YAMLError) as exc:
-            return [gr.skip()] * (len(inputs) + len(groups)) + [f"Refused: {exc}", gr.skip()]
+            return form.skipped() + [f"Refused: {exc}", gr.skip()]
         note = f"Filled from `configs/{found.path.name}`. " + apply_message(raw)
         return fill(raw) + [note, config_yaml(raw)]
+
+    # Inputs named `path` of each dataset plugin, filled by a data upload.
+    path_targets: list[tuple[str, int]] = [
+        (slot.plugin, index)
+        for index, slot in enumerate(slots)
+        if slot.block == "dataset" and slot.plugin and slot.field.path == ("path",)
+    ]
 
     def on_data_upload(file: Any, *values: Any) -> list[Any]:
         try:
@@ -446,12 +548,12 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
         return [f"Saved as `{relative}` in the workbench home{note}.", *updates]
 
     def on_clone(picked: Any) -> list[Any]:
-        from workbench.ui.runs_tab import clone_config, parse_run_id
+        from workbench.ui.pickers import parse_run_id
+        from workbench.ui.runs_tab import clone_config
 
         run_id = parse_run_id(picked)
         if run_id is None:
-            skipped = [gr.skip()] * (len(inputs) + len(groups))
-            return [*skipped, "Choose a run first.", gr.skip(), gr.skip(), gr.skip()]
+            return [*form.skipped(), "Choose a run first.", gr.skip(), gr.skip(), gr.skip()]
         raw = clone_config(ctx, run_id)
         return (
             fill(raw)
@@ -459,96 +561,49 @@ def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
             + [gr.Tabs(selected="new"), gr.Timer(active=False)]
         )
 
-    # Inputs named `path` of each dataset plugin, filled by a data upload.
-    path_targets: list[tuple[str, int]] = [
-        (slot.plugin, index)
-        for index, slot in enumerate(slots)
-        if slot.block == "dataset" and slot.plugin and slot.field.path == ("path",)
-    ]
-
-    # -- wiring -------------------------------------------------------------------------------
-
-    others = [pickers[b] for b in BLOCKS[1:]]
-    pickers["stage"].input(
-        on_stage,
-        inputs=[pickers["stage"], *others],
-        outputs=[*others, *group_columns],
-        api_visibility="private",
-    )
-    for block in BLOCKS:
-        pickers[block].input(
-            on_pick, inputs=list(pickers.values()), outputs=group_columns, api_visibility="private"
-        )
-    for plugin_block in BLOCKS:
-        for plugin, form in layout.plugins[plugin_block].items():
-            if not form.has_preset:
-                continue
-            first = next(
-                i for i, s in enumerate(slots) if (s.block, s.plugin) == (plugin_block, plugin)
-            )
-            targets = inputs[first : first + len(form.slots())]
-
-            def on_preset(preset: str, _form=form) -> list[Any]:
-                return _form.widget_values({"preset": preset} if preset != NONE_CHOICE else {})[1:]
-
-            targets[0].input(
-                on_preset, inputs=targets[0], outputs=targets[1:], api_visibility="private"
-            )
-
-    # The CLI's error text goes to the status line first; then the same check marks each bad
-    # field (a Gradio validator), and a launch only starts when no field is marked.
-    launch_outputs = [status, yaml_box, links.run_picker, links.tabs, links.runs_timer]
-    warned = gr.State({})
-    validated = validate.click(
-        on_validate, inputs=inputs, outputs=[status, yaml_box], api_name="validate"
-    )
-    # Warnings (a valid config that makes no sense) go beside their fields, in the info line.
-    validated.then(
-        warn_fields, inputs=[*inputs, warned], outputs=[*inputs, warned], api_visibility="private"
-    )
-    validated.then(lambda *v: None, inputs=inputs, outputs=None, validator=mark_fields,
-           api_visibility="private")  # fmt: skip
-    launch.click(
-        report_errors, inputs=inputs, outputs=status, api_visibility="private"
-    ).then(on_launch, inputs=inputs, outputs=launch_outputs, validator=mark_fields,
-           api_name="launch")  # fmt: skip
-    launch_from_yaml.click(
-        on_launch_yaml, inputs=yaml_box, outputs=launch_outputs, api_name="launch_yaml"
-    )
-    apply_yaml.click(
+    status, yaml_box, columns = form.status, form.yaml_box, form.group_columns
+    form.apply_yaml.click(
         on_apply_yaml,
         inputs=yaml_box,
-        outputs=[*inputs, *group_columns, status],
+        outputs=[*inputs, *columns, status],
         api_name="apply_yaml",
     )
-    uploads["config"].upload(
+    form.uploads["config"].upload(
         on_config_upload,
-        inputs=uploads["config"],
-        outputs=[*inputs, *group_columns, status, yaml_box],
+        inputs=form.uploads["config"],
+        outputs=[*inputs, *columns, status, yaml_box],
         api_name="upload_config",
     )
-    start_from.input(
+    form.start_from.input(
         on_start_from,
-        inputs=start_from,
-        outputs=[*inputs, *group_columns, status, yaml_box],
+        inputs=form.start_from,
+        outputs=[*inputs, *columns, status, yaml_box],
         api_name="start_from",
     )
-    uploads["data"].upload(
+    form.uploads["data"].upload(
         on_data_upload,
-        inputs=[uploads["data"], *inputs],
+        inputs=[form.uploads["data"], *inputs],
         outputs=[status, *[inputs[i] for _, i in path_targets]],
         api_name="upload_data",
     )
     links.clone.click(
         on_clone,
         inputs=links.clone_source,
-        outputs=[*inputs, *group_columns, status, yaml_box, links.tabs, links.runs_timer],
+        outputs=[*inputs, *columns, status, yaml_box, links.tabs, links.runs_timer],
         api_visibility="private",
     )
     links.tab.select(
         lambda v: gr.update(choices=init_from_choices(ctx), value=v),
-        inputs=init_from,
-        outputs=init_from,
+        inputs=form.init_from,
+        outputs=form.init_from,
         api_visibility="private",
     )
-    return layout
+
+
+def build_new_run_tab(ctx: UIContext, links: Links) -> FormLayout:
+    """Lay out the form and wire it: plugin choices, checks and launch, and what fills it."""
+    form = _build_form(ctx, FormLayout.from_registry(ctx.registry))
+    _wire_choices(form)
+    _wire_checks_and_launch(ctx, form, links)
+    _wire_filling(ctx, form, links)
+    return form.layout

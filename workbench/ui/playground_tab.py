@@ -14,9 +14,7 @@ import gradio as gr
 import plotly.graph_objects as go
 
 from workbench.charts.heatmaps import attention_heatmap
-from workbench.protocols import CAUSAL_LM
-from workbench.registry import UnknownPluginError
-from workbench.store import RunNotFound, RunRecord
+from workbench.store import RunRecord
 from workbench.ui.context import UIContext
 from workbench.ui.generation import (
     AttentionSnapshot,
@@ -24,12 +22,16 @@ from workbench.ui.generation import (
     SamplingParams,
     TurnTemplate,
     attention_snapshot,
-    has_saved_model,
     history_pairs,
     stream_completion,
     turn_template_of,
 )
-from workbench.ui.runs_tab import parse_run_id, run_label
+from workbench.ui.pickers import (
+    parse_run_id,
+    picked_run,
+    playable_choices,
+    refreshed_pick,
+)
 
 NO_RUN = "(none)"
 CHAT_NEEDS_TEMPLATE = (
@@ -44,31 +46,8 @@ CHAT_NEEDS_TEMPLATE = (
 # ---------------------------------------------------------------------------------------------
 
 
-def playable_runs(ctx: UIContext) -> list[RunRecord]:
-    """Succeeded runs with a saved causal language model, newest first."""
-    out = []
-    for run in ctx.store.list_runs(status="succeeded"):
-        try:
-            spec = ctx.registry.architecture(run.architecture)
-        except UnknownPluginError:
-            continue
-        if CAUSAL_LM in spec.protocols and has_saved_model(ctx.paths, run.id):
-            out.append(run)
-    return out
-
-
-def playground_choices(ctx: UIContext) -> list[tuple[str, str]]:
-    return [(run_label(r), str(r.id)) for r in playable_runs(ctx)]
-
-
 def _run(ctx: UIContext, picked: Any) -> RunRecord:
-    run_id = parse_run_id(picked)
-    if run_id is None:
-        raise GenerationError("choose a finished run first")
-    try:
-        return ctx.store.get_run(run_id)
-    except RunNotFound as exc:
-        raise GenerationError(str(exc)) from None
+    return picked_run(ctx, picked, GenerationError)
 
 
 def _load(ctx: UIContext, run: RunRecord) -> Any:
@@ -127,14 +106,6 @@ def can_chat(ctx: UIContext, picked: Any) -> bool:
         return False
 
 
-def refreshed_pick(current: Any, ids: list[str], chosen_by_user: bool) -> str | None:
-    """The run a picker shows when its tab opens: the user's own choice while it still exists,
-    else the newest run (not the newest of when the server started)."""
-    if chosen_by_user and current in ids:
-        return str(current)
-    return ids[0] if ids else None
-
-
 def chat_note_text(ctx: UIContext, picked: Any) -> str:
     """What the Chat tab says about the picked run: whether it can chat, and how."""
     try:
@@ -171,7 +142,7 @@ def attention_figure(snapshot: AttentionSnapshot | None, layer: Any, head: Any) 
 
 
 def build_playground_tab(ctx: UIContext, tab: gr.Tab) -> None:
-    choices = playground_choices(ctx)
+    choices = playable_choices(ctx)
     with gr.Row():
         run_a = gr.Dropdown(
             choices, value=choices[0][1] if choices else None, label="Run", scale=2, allow_custom_value=True,
@@ -298,7 +269,7 @@ def build_playground_tab(ctx: UIContext, tab: gr.Tab) -> None:
     )
 
     def refresh(a: Any, b: Any, by_user: bool) -> list[Any]:
-        now = playground_choices(ctx)
+        now = playable_choices(ctx)
         ids = [value for _, value in now]
         keep_a = refreshed_pick(a, ids, by_user)
         keep_b = b if b in ids else NO_RUN

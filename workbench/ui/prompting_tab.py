@@ -12,7 +12,6 @@ and ``instruction``; metrics ``acc/k=<k>``, ``acc_std/k=<k>``, ``acc/<task>/k=<k
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,8 +25,14 @@ from workbench.registry import UnknownPluginError
 from workbench.store import EvaluationRecord, RunNotFound, RunRecord
 from workbench.ui.context import UIContext
 from workbench.ui.generation import GenerationError
-from workbench.ui.playground_tab import playable_runs, refreshed_pick
-from workbench.ui.runs_tab import parse_run_id, run_label
+from workbench.ui.pickers import (
+    parse_run_id,
+    picked_run,
+    playable_choices,
+    playable_runs,
+    refreshed_pick,
+    run_label,
+)
 
 EVALUATION = "few-shot"
 NO_RUN = "(none)"
@@ -45,11 +50,6 @@ class PromptingError(ValueError):
 # ---------------------------------------------------------------------------------------------
 
 
-def run_choices(ctx: UIContext) -> list[tuple[str, str]]:
-    """Succeeded runs with a saved causal LM, newest first."""
-    return [(run_label(r), str(r.id)) for r in playable_runs(ctx)]
-
-
 def finetuned_choices(ctx: UIContext) -> list[str]:
     """Ids of the runs offered as fine-tuned by default: those started from a parent run."""
     return [str(r.id) for r in playable_runs(ctx) if r.parent_id is not None]
@@ -62,13 +62,7 @@ def available(ctx: UIContext) -> bool:
 
 
 def _run(ctx: UIContext, picked: Any) -> RunRecord:
-    run_id = parse_run_id(picked)
-    if run_id is None:
-        raise PromptingError("choose a finished run first")
-    try:
-        return ctx.store.get_run(run_id)
-    except RunNotFound as exc:
-        raise PromptingError(str(exc)) from None
+    return picked_run(ctx, picked, PromptingError)
 
 
 def _spec(ctx: UIContext) -> Any:
@@ -165,8 +159,7 @@ def evaluate(
     """Run the registered ``few-shot`` evaluation on ``run`` (forward passes only) as
     ``workbench evaluate`` does; returns the validated options and the metrics. ``log_items``
     receives every scored item."""
-    from workbench.runner import build
-    from workbench.specs import EvaluationContext, RunInfo
+    from workbench.operations.evaluations import evaluation_context, metrics_of
 
     spec = _spec(ctx)
     try:
@@ -179,24 +172,18 @@ def evaluate(
     loaded = _loaded(ctx, run)
     dataset = _dataset(ctx, loaded)
     _heldout(dataset)
-    run_dir = ctx.paths.run_dir(run.id)
-    metrics = spec.factory(
-        EvaluationContext(
-            config=config,
-            run=RunInfo(
-                id=run.id, name=run.name, seed=run.seed, run_dir=run_dir, home=ctx.paths.home
-            ),  # fmt: skip
-            model=loaded.model,
-            tokenizer=loaded.tokenizer,
-            dataset=dataset,
-            log_sample=log_sample or (lambda step, prompt, text: None),
-            log_items=log_items or (lambda items: None),
-            heads=loaded.heads,
-            run_config=loaded.resolved.to_dict(),
-            load_run=build.run_loader(ctx.store, ctx.paths, ctx.registry),
-        )
+    context = evaluation_context(
+        config,
+        run,
+        loaded,
+        dataset,
+        store=ctx.store,
+        paths=ctx.paths,
+        registry=ctx.registry,
+        log_sample=log_sample,
+        log_items=log_items,
     )
-    return config, {key: float(value) for key, value in metrics.items()}
+    return config, metrics_of(spec, context)
 
 
 @dataclass
@@ -337,6 +324,8 @@ def evaluate_runs(
 ) -> Iterator[str]:
     """Run and store the ``few-shot`` evaluation for each picked run; yields a status line after
     each step. A run that fails is stored as a failed evaluation and the others go on."""
+    from workbench.operations.evaluations import store_failure
+
     runs = [_run(ctx, value) for value in (picked or []) if parse_run_id(value) is not None]
     if not runs:
         raise PromptingError("choose one or more runs to evaluate")
@@ -355,10 +344,7 @@ def evaluate_runs(
         try:
             config, metrics = evaluate(ctx, run, options, log_sample, items.extend)
         except Exception as exc:
-            ctx.store.add_evaluation(
-                run.id, name=EVALUATION, config=dict(options), metrics={}, status="failed",
-                error=traceback.format_exc(),
-            )  # fmt: skip
+            store_failure(ctx.store, run.id, EVALUATION, dict(options))
             done.append(f"- {head}: failed: {exc}")
             continue
         ctx.store.add_evaluation(
@@ -512,16 +498,57 @@ def aggregate(
 # ---------------------------------------------------------------------------------------------
 
 
-def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
-    choices = run_choices(ctx)
-    tuned_ids = finetuned_choices(ctx)
-    gr.Markdown(
-        "Zero-, one- and few-shot prompting (GPT-3): the model sees *k* solved examples of a "
-        "task, then a new input, and only forward passes run. Compare with a model fine-tuned "
-        "on the task. Recipe in which in-context learning emerges on a CPU: "
-        "`workbench run configs/prompting-icl.yaml` (and its smaller twin, see the config's "
-        "header), then pick the runs below and run the evaluation."
-    )
+@dataclass
+class ExampleSection:
+    """The One example section's pickers: its run picker is the one the other sections follow."""
+
+    run: gr.Dropdown
+    task: gr.Dropdown
+    example: gr.Dropdown
+    tuned: gr.Dropdown
+
+
+@dataclass
+class AccuracySection:
+    """The Accuracy against k section's run pickers and task choice."""
+
+    runs: gr.Dropdown
+    tuned_runs: gr.Dropdown
+    chart_task: gr.Dropdown
+
+
+EXAMPLE_QUEUE = {"concurrency_id": "wb-prompting-example", "trigger_mode": "multiple"}
+"""How the One example events queue. The race of a slow run change with a quick task choice:
+they run one at a time in the order they were triggered ("multiple": none is held back or
+dropped while another is pending), and each answers for all it was given (the run and the
+task), so the last choice made is the one left showing, with its own examples."""
+
+
+def _selection_updates(ctx: UIContext, picked: Any, task: Any = None) -> list[Any]:
+    """Updates of the task and example choices for the picked run (and task)."""
+    if parse_run_id(picked) is None:
+        return Selection([], None, []).updates()
+    try:
+        return selection(ctx, picked, task).updates()
+    except PromptingError as exc:
+        gr.Warning(str(exc))
+        return Selection([], None, []).updates()
+
+
+def _task_filter(ctx: UIContext, picked: Any, current: str) -> Any:
+    """The picked run's prompt tasks as a task filter, keeping ``current`` when it is one."""
+    try:
+        tasks = prompt_tasks(ctx, picked) if parse_run_id(picked) is not None else []
+    except PromptingError:
+        tasks = []
+    options = [ALL_TASKS, *tasks]
+    return gr.update(choices=options, value=current if current in options else ALL_TASKS)
+
+
+def _build_example_section(
+    ctx: UIContext, choices: list[tuple[str, str]], tuned_ids: list[str]
+) -> ExampleSection:
+    """One held-out example: the literal zero-, one- and few-shot prompts and the answers."""
     with gr.Accordion("One example", open=True):
         with gr.Row():
             run = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Run",
@@ -549,6 +576,44 @@ def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
                     prompt_box = gr.Textbox(label=f"{label} prompt", lines=10, interactive=False)
                     answer_box = gr.Textbox(label=f"{label} answer", lines=1, interactive=False)
                     boxes += [prompt_box, answer_box]
+
+    def on_run(picked: Any) -> list[Any]:
+        return _selection_updates(ctx, picked)
+
+    def on_task(picked: Any, task_v: str | None) -> list[Any]:
+        return _selection_updates(ctx, picked, task_v)
+
+    def on_show(picked: Any, task_v: Any, index: Any, k: Any, tuned_v: Any, instr: bool) -> list:
+        try:
+            view = example_view(ctx, picked, task_v, index, k, tuned_v, instr)
+        except (PromptingError, ValueError) as exc:
+            raise gr.Error(str(exc)) from None
+        values: list[Any] = [view.markdown()]
+        for shot in [*view.shots, view.finetuned]:
+            values += [shot.prompt, shot.answer] if shot else ["", ""]
+        return values
+
+    run.change(
+        on_run, inputs=run, outputs=[task, example], api_visibility="private", **EXAMPLE_QUEUE
+    )
+    task.input(
+        on_task, inputs=[run, task], outputs=[task, example], api_visibility="private",
+        **EXAMPLE_QUEUE,
+    )  # fmt: skip
+    show.click(
+        on_show,
+        inputs=[run, task, example, few_k, tuned, instruction],
+        outputs=[summary, *boxes],
+        api_name="prompting_example",
+        concurrency_id=EXAMPLE_QUEUE["concurrency_id"],
+    )
+    return ExampleSection(run=run, task=task, example=example, tuned=tuned)
+
+
+def _build_accuracy_section(
+    ctx: UIContext, choices: list[tuple[str, str]], tuned_ids: list[str]
+) -> AccuracySection:
+    """Accuracy against k for several runs, the fine-tuned lines, and the evaluation to run."""
     with gr.Accordion("Accuracy against k", open=True):
         with gr.Row():
             runs = gr.Dropdown(choices, value=[], multiselect=True, label="Runs (model sizes)",
@@ -574,6 +639,46 @@ def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
         table = gr.Dataframe(headers=["run"], label="Accuracy (mean ± std over demo seeds)",
                              interactive=False, wrap=True)  # fmt: skip
 
+    def chart(picked: list, tuned_v: list, task_v: str, scoring_v: str) -> list[Any]:
+        result = aggregate(ctx, picked, tuned_v, task_v, scoring_v)
+        return [
+            result.figure,
+            gr.update(value=result.rows, headers=result.headers),
+            f"_{result.notes}_" if result.notes else gr.skip(),
+        ]
+
+    def on_evaluate(
+        picked: list, tuned_v: list, task_v: str, scoring_v: str, shots_v: str, seeds_v: Any,
+        limit_v: Any, instr: bool, progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> Iterator[list[Any]]:  # fmt: skip
+        try:
+            options = evaluation_options(task_v, shots_v, seeds_v, limit_v, instr, scoring_v)
+            targets = list(dict.fromkeys([*(picked or []), *(tuned_v or [])]))
+            for line in evaluate_runs(ctx, targets, options, lambda f, d: progress(f, desc=d)):
+                yield [line, gr.skip(), gr.skip()]
+        except PromptingError as exc:
+            raise gr.Error(str(exc)) from None
+        result = aggregate(ctx, picked, tuned_v, task_v, scoring_v)
+        yield [gr.skip(), result.figure, gr.update(value=result.rows, headers=result.headers)]
+
+    gr.on(
+        [runs.change, tuned_runs.change, chart_task.change, scoring.change, refresh.click],
+        chart,
+        inputs=[runs, tuned_runs, chart_task, scoring],
+        outputs=[plot, table, status],
+        api_name="prompting_chart",
+    )
+    run_eval.click(
+        on_evaluate,
+        inputs=[runs, tuned_runs, chart_task, scoring, shots, seeds, limit, eval_instruction],
+        outputs=[status, plot, table],
+        api_name="prompting_evaluate",
+    )
+    return AccuracySection(runs=runs, tuned_runs=tuned_runs, chart_task=chart_task)
+
+
+def _build_items_section(ctx: UIContext, run: gr.Dropdown) -> None:
+    """The items the newest few-shot evaluation of the run picked in ``run`` scored."""
     with gr.Accordion("Evaluated items", open=False):
         gr.Markdown(
             "Every prompt the newest few-shot evaluation of the run (chosen under *One "
@@ -596,70 +701,9 @@ def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
             raise gr.Error(str(exc)) from None
         return [note, gr.update(value=rows, headers=ITEM_HEADERS)]
 
-    def fail(exc: Exception) -> gr.Error:
-        return gr.Error(str(exc))
-
-    def on_select(picked: Any, task_v: Any = None) -> list[Any]:
-        if parse_run_id(picked) is None:
-            return Selection([], None, []).updates()
-        try:
-            return selection(ctx, picked, task_v).updates()
-        except PromptingError as exc:
-            gr.Warning(str(exc))
-            return Selection([], None, []).updates()
-
-    def on_run(picked: Any) -> list[Any]:
-        return on_select(picked)
-
-    def on_task(picked: Any, task_v: str | None) -> list[Any]:
-        return on_select(picked, task_v)
-
-    def on_show(picked: Any, task_v: Any, index: Any, k: Any, tuned_v: Any, instr: bool) -> list:
-        try:
-            view = example_view(ctx, picked, task_v, index, k, tuned_v, instr)
-        except (PromptingError, ValueError) as exc:
-            raise fail(exc) from None
-        values: list[Any] = [view.markdown()]
-        for shot in [*view.shots, view.finetuned]:
-            values += [shot.prompt, shot.answer] if shot else ["", ""]
-        return values
-
-    def chart(picked: list, tuned_v: list, task_v: str, scoring_v: str) -> list[Any]:
-        result = aggregate(ctx, picked, tuned_v, task_v, scoring_v)
-        return [
-            result.figure,
-            gr.update(value=result.rows, headers=result.headers),
-            f"_{result.notes}_" if result.notes else gr.skip(),
-        ]
-
-    def on_evaluate(
-        picked: list, tuned_v: list, task_v: str, scoring_v: str, shots_v: str, seeds_v: Any,
-        limit_v: Any, instr: bool, progress: gr.Progress = gr.Progress(),  # noqa: B008
-    ) -> Iterator[list[Any]]:  # fmt: skip
-        try:
-            options = evaluation_options(task_v, shots_v, seeds_v, limit_v, instr, scoring_v)
-            targets = list(dict.fromkeys([*(picked or []), *(tuned_v or [])]))
-            for line in evaluate_runs(ctx, targets, options, lambda f, d: progress(f, desc=d)):
-                yield [line, gr.skip(), gr.skip()]
-        except PromptingError as exc:
-            raise fail(exc) from None
-        result = aggregate(ctx, picked, tuned_v, task_v, scoring_v)
-        yield [gr.skip(), result.figure, gr.update(value=result.rows, headers=result.headers)]
-
     def on_chart_choices(picked: Any, current: str) -> Any:
-        try:
-            tasks = prompt_tasks(ctx, picked) if parse_run_id(picked) is not None else []
-        except PromptingError:
-            tasks = []
-        options = [ALL_TASKS, *tasks]
-        return gr.update(choices=options, value=current if current in options else ALL_TASKS)
+        return _task_filter(ctx, picked, current)
 
-    # The race of a slow run change with a quick task choice: the One example events run one at
-    # a time in the order they were triggered ("multiple": none is held back or dropped while
-    # another is pending), and each answers for all it was given (the run and the task), so the
-    # last choice made is the one left showing, with its own examples.
-    in_order = {"concurrency_id": "wb-prompting-example", "trigger_mode": "multiple"}
-    run.change(on_run, inputs=run, outputs=[task, example], api_visibility="private", **in_order)
     run.change(on_chart_choices, inputs=[run, item_task], outputs=item_task,
                api_visibility="private")  # fmt: skip
     show_items.click(
@@ -668,62 +712,67 @@ def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
         outputs=[items_note, items_table],
         api_name="prompting_items",
     )
-    run.change(on_chart_choices, inputs=[run, chart_task], outputs=chart_task,
-               api_visibility="private")  # fmt: skip
-    task.input(
-        on_task, inputs=[run, task], outputs=[task, example], api_visibility="private", **in_order
-    )
-    show.click(
-        on_show,
-        inputs=[run, task, example, few_k, tuned, instruction],
-        outputs=[summary, *boxes],
-        api_name="prompting_example",
-        concurrency_id=in_order["concurrency_id"],
-    )
-    gr.on(
-        [runs.change, tuned_runs.change, chart_task.change, scoring.change, refresh.click],
-        chart,
-        inputs=[runs, tuned_runs, chart_task, scoring],
-        outputs=[plot, table, status],
-        api_name="prompting_chart",
-    )
-    run_eval.click(
-        on_evaluate,
-        inputs=[runs, tuned_runs, chart_task, scoring, shots, seeds, limit, eval_instruction],
-        outputs=[status, plot, table],
-        api_name="prompting_evaluate",
+
+
+def _refresh_on_select(
+    ctx: UIContext, tab: gr.Tab, example: ExampleSection, accuracy: AccuracySection
+) -> None:
+    """When the tab opens: every picker offers the runs there are now, and the first visit lists
+    the preselected run's tasks."""
+
+    def refresh_choices(
+        picked: Any, picked_runs: list, picked_tuned: list, by_user: bool
+    ) -> list[Any]:
+        now = playable_choices(ctx)
+        ids = [value for _, value in now]
+        keep = refreshed_pick(picked, ids, by_user)
+        return [
+            gr.update(choices=now, value=keep),
+            gr.update(choices=[(NO_RUN, NO_RUN), *now]),
+            gr.update(choices=now, value=[v for v in picked_runs or [] if v in ids]),
+            gr.update(choices=now, value=[v for v in picked_tuned or [] if v in ids]),
+        ]
+
+    def fill_tasks(picked: Any, task_v: Any) -> list[Any]:
+        # The first visit lists the tasks of the preselected run (loading it once).
+        return [gr.skip(), gr.skip()] if task_v else _selection_updates(ctx, picked)
+
+    picked_by_user = gr.State(False)
+    example.run.input(lambda: True, outputs=picked_by_user, api_visibility="private")
+    tab.select(
+        refresh_choices,
+        inputs=[example.run, accuracy.runs, accuracy.tuned_runs, picked_by_user],
+        outputs=[example.run, example.tuned, accuracy.runs, accuracy.tuned_runs],
+        api_visibility="private",
+    ).then(
+        fill_tasks,
+        inputs=[example.run, example.task],
+        outputs=[example.task, example.example],
+        api_visibility="private",
+        concurrency_id=EXAMPLE_QUEUE["concurrency_id"],
     )
 
+
+def build_prompting_tab(ctx: UIContext, tab: gr.Tab | None = None) -> None:
+    """Lay out the tab's three sections (one example; accuracy against k; the evaluated items)
+    and wire them; ``tab`` (when given) refreshes the run pickers whenever it is selected."""
+    choices = playable_choices(ctx)
+    tuned_ids = finetuned_choices(ctx)
+    gr.Markdown(
+        "Zero-, one- and few-shot prompting (GPT-3): the model sees *k* solved examples of a "
+        "task, then a new input, and only forward passes run. Compare with a model fine-tuned "
+        "on the task. Recipe in which in-context learning emerges on a CPU: "
+        "`workbench run configs/prompting-icl.yaml` (and its smaller twin, see the config's "
+        "header), then pick the runs below and run the evaluation."
+    )
+    example = _build_example_section(ctx, choices, tuned_ids)
+    accuracy = _build_accuracy_section(ctx, choices, tuned_ids)
+    _build_items_section(ctx, example.run)
+    example.run.change(
+        lambda picked, current: _task_filter(ctx, picked, current),
+        inputs=[example.run, accuracy.chart_task],
+        outputs=accuracy.chart_task,
+        api_visibility="private",
+    )
     if tab is not None:
-
-        def refresh_choices(
-            picked: Any, picked_runs: list, picked_tuned: list, by_user: bool
-        ) -> list[Any]:
-            now = run_choices(ctx)
-            ids = [value for _, value in now]
-            keep = refreshed_pick(picked, ids, by_user)
-            return [
-                gr.update(choices=now, value=keep),
-                gr.update(choices=[(NO_RUN, NO_RUN), *now]),
-                gr.update(choices=now, value=[v for v in picked_runs or [] if v in ids]),
-                gr.update(choices=now, value=[v for v in picked_tuned or [] if v in ids]),
-            ]
-
-        def fill_tasks(picked: Any, task_v: Any) -> list[Any]:
-            # The first visit lists the tasks of the preselected run (loading it once).
-            return [gr.skip(), gr.skip()] if task_v else on_run(picked)
-
-        picked_by_user = gr.State(False)
-        run.input(lambda: True, outputs=picked_by_user, api_visibility="private")
-        tab.select(
-            refresh_choices,
-            inputs=[run, runs, tuned_runs, picked_by_user],
-            outputs=[run, tuned, runs, tuned_runs],
-            api_visibility="private",
-        ).then(
-            fill_tasks,
-            inputs=[run, task],
-            outputs=[task, example],
-            api_visibility="private",
-            concurrency_id=in_order["concurrency_id"],
-        )
+        _refresh_on_select(ctx, tab, example, accuracy)

@@ -24,6 +24,7 @@ from workbench.runner.phase import read_phase
 from workbench.runner.reconcile import reconcile
 from workbench.store import RUN_STATUSES, RunNotFound, RunRecord
 from workbench.ui.attention_section import (
+    AttentionSection,
     AttentionSectionState,
     AttentionView,
     attention_section_state,
@@ -32,6 +33,7 @@ from workbench.ui.attention_section import (
 )
 from workbench.ui.context import UIContext
 from workbench.ui.evaluate_section import build_evaluate_section
+from workbench.ui.pickers import parse_run_id, run_choices
 from workbench.ui.series import by_name
 
 RUN_COLUMNS = [
@@ -112,26 +114,9 @@ def parent_label(parent_id: int | None, names: dict[int, str]) -> str:
     return f"{parent_id} · {name}" if name is not None else f"{parent_id} (deleted)"
 
 
-def run_label(run: RunRecord) -> str:
-    return f"{run.id} · {run.name}"
-
-
-def run_choices(ctx: UIContext) -> list[tuple[str, str]]:
-    """``(label, id)`` pairs of every run, newest first, for run pickers."""
-    return [(run_label(r), str(r.id)) for r in ctx.store.list_runs()]
-
-
 def stage_choices(ctx: UIContext) -> list[str]:
     stages = set(ctx.registry.names("stages")) | {r.stage for r in ctx.store.list_runs()}
     return [ALL, *sorted(stages)]
-
-
-def parse_run_id(value: Any) -> int | None:
-    """A run id from a picker value ("3", 3, "3 · name") or None."""
-    if value in (None, ""):
-        return None
-    text = str(value).strip().split(" ", 1)[0]
-    return int(text) if text.isdigit() else None
 
 
 def _when(moment: datetime | None) -> str:
@@ -350,7 +335,54 @@ class RunsTab:
     the field errors Gradio shows in other tabs' forms)."""
 
 
-def build_runs_tab(ctx: UIContext) -> RunsTab:
+@dataclass
+class RunsTable:
+    """The filters and the table of runs."""
+
+    status: gr.Dropdown
+    stage: gr.Dropdown
+    text: gr.Textbox
+    refresh: gr.Button
+    table: gr.Dataframe
+
+    @property
+    def filters(self) -> list[Any]:
+        return [self.status, self.stage, self.text]
+
+
+@dataclass
+class RunActions:
+    """The run picker, the buttons that act on the picked run, and the deletion's confirmation."""
+
+    picker: gr.Dropdown
+    cancel: gr.Button
+    resume: gr.Button
+    clone: gr.Button
+    delete: gr.Button
+    message: gr.Markdown
+    confirm_row: gr.Row
+    confirm_text: gr.Markdown
+    confirm: gr.Button
+    keep: gr.Button
+
+
+@dataclass
+class RunPageView:
+    """The picked run's page: header, curves, attention, samples, config, lineage, artifacts."""
+
+    header: gr.Markdown
+    loss_plot: gr.Plot
+    metrics_plot: gr.Plot
+    curve_plot: gr.Plot
+    traceback: gr.Code
+    attention: AttentionSection
+    samples: gr.Markdown
+    config: gr.Code
+    lineage: gr.Dataframe
+    artifacts: gr.Dataframe
+
+
+def _build_table(ctx: UIContext) -> RunsTable:
     with gr.Row():
         status = gr.Dropdown([ALL, *RUN_STATUSES], value=ALL, label="Status", scale=1)
         stage = gr.Dropdown(
@@ -369,6 +401,10 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
         # Short, so that a run's curves below stay in view (the table scrolls).
         max_height=TABLE_HEIGHT,
     )
+    return RunsTable(status=status, stage=stage, text=text, refresh=refresh, table=table)
+
+
+def _build_actions(ctx: UIContext) -> RunActions:
     with gr.Row():
         picker = gr.Dropdown(
             run_choices(ctx),
@@ -389,6 +425,13 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
         confirm_text = gr.Markdown()
         confirm = gr.Button("Delete for good", variant="stop", scale=0, elem_id="wb-run-confirm")
         keep = gr.Button("Keep it", scale=0)
+    return RunActions(
+        picker=picker, cancel=cancel, resume=resume, clone=clone, delete=delete, message=message,
+        confirm_row=confirm_row, confirm_text=confirm_text, confirm=confirm, keep=keep,
+    )  # fmt: skip
+
+
+def _build_page(ctx: UIContext, picker: gr.Dropdown) -> RunPageView:
     header = gr.Markdown("_Choose a run in the table above._", elem_id="wb-run-header")
     with gr.Row():
         loss_plot = gr.Plot(label="Loss", elem_id="wb-loss-plot")
@@ -411,60 +454,87 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
         artifacts = gr.Dataframe(
             headers=["kind", "path", "bytes", "step", "sha256"], interactive=False
         )
-    timer = gr.Timer(REFRESH_SECONDS)
-    seen = gr.State(None)
+    return RunPageView(
+        header=header, loss_plot=loss_plot, metrics_plot=metrics_plot, curve_plot=curve_plot,
+        traceback=traceback, attention=attention, samples=samples, config=config,
+        lineage=lineage, artifacts=artifacts,
+    )  # fmt: skip
 
-    page_outputs = [
-        header,
-        config,
-        loss_plot,
-        metrics_plot,
-        curve_plot,
-        samples,
-        artifacts,
-        lineage,
-        traceback,
-        cancel,
-        resume,
-        clone,
-        delete,
-        attention.box,
-        attention.note,
-        attention.button,
+
+def _page_outputs(page: RunPageView, actions: RunActions, seen: gr.State) -> list[Any]:
+    """What :func:`page_values` fills, in its order."""
+    return [
+        page.header,
+        page.config,
+        page.loss_plot,
+        page.metrics_plot,
+        page.curve_plot,
+        page.samples,
+        page.artifacts,
+        page.lineage,
+        page.traceback,
+        actions.cancel,
+        actions.resume,
+        actions.clone,
+        actions.delete,
+        page.attention.box,
+        page.attention.note,
+        page.attention.button,
         seen,
     ]
 
-    def show(picked: Any, last_seen: Any, force: bool = True) -> list[Any]:
-        run_id = parse_run_id(picked)
-        key = page_fingerprint(ctx, run_id)
-        if not force and key == last_seen:
-            return [gr.skip()] * len(page_outputs)
-        if run_id is None or key[-1] == "missing":
-            blank = "_Choose a run in the table above._" if run_id is None else "_Run not found._"
-            off = gr.update(interactive=False)
-            return [blank, "", None, None, gr.update(value=None, visible=False), "", [], [],
-                    gr.update(value="", visible=False),
-                    off, off, off, off, gr.update(visible=False), "", off, key]  # fmt: skip
-        page = run_page(ctx, run_id)
-        return [
-            page.header,
-            page.config_yaml,
-            page.loss,
-            page.metrics,
-            gr.update(value=page.overoptimisation, visible=page.overoptimisation is not None),
-            page.samples,
-            page.artifacts,
-            page.lineage,
-            gr.update(value=page.traceback, visible=bool(page.traceback)),
-            gr.update(interactive=page.can_cancel),
-            gr.update(interactive=page.can_resume),
-            gr.update(interactive=True),
-            gr.update(interactive=page.can_delete),
-            gr.update(visible=page.attention.visible),
-            page.attention.note,
-            gr.update(interactive=page.attention.ready),
-            key,
-        ]
+
+PAGE_OUTPUTS = 17
+"""How many values :func:`page_values` returns (:func:`_page_outputs`)."""
+
+
+def page_values(ctx: UIContext, picked: Any, last_seen: Any, force: bool = True) -> list[Any]:
+    """The picked run's page as updates of :func:`_page_outputs`; every one skipped when the page
+    has not changed since ``last_seen`` (its fingerprint) and ``force`` is off."""
+    run_id = parse_run_id(picked)
+    key = page_fingerprint(ctx, run_id)
+    if not force and key == last_seen:
+        return [gr.skip()] * PAGE_OUTPUTS
+    if run_id is None or key[-1] == "missing":
+        blank = "_Choose a run in the table above._" if run_id is None else "_Run not found._"
+        off = gr.update(interactive=False)
+        return [blank, "", None, None, gr.update(value=None, visible=False), "", [], [],
+                gr.update(value="", visible=False),
+                off, off, off, off, gr.update(visible=False), "", off, key]  # fmt: skip
+    page = run_page(ctx, run_id)
+    return [
+        page.header,
+        page.config_yaml,
+        page.loss,
+        page.metrics,
+        gr.update(value=page.overoptimisation, visible=page.overoptimisation is not None),
+        page.samples,
+        page.artifacts,
+        page.lineage,
+        gr.update(value=page.traceback, visible=bool(page.traceback)),
+        gr.update(interactive=page.can_cancel),
+        gr.update(interactive=page.can_resume),
+        gr.update(interactive=True),
+        gr.update(interactive=page.can_delete),
+        gr.update(visible=page.attention.visible),
+        page.attention.note,
+        gr.update(interactive=page.attention.ready),
+        key,
+    ]
+
+
+def build_runs_tab(ctx: UIContext) -> RunsTab:
+    """Lay out the table, the run's actions and its page, and wire them together."""
+    runs = _build_table(ctx)
+    actions = _build_actions(ctx)
+    page = _build_page(ctx, actions.picker)
+    timer = gr.Timer(REFRESH_SECONDS)
+    seen = gr.State(None)
+    page_outputs = _page_outputs(page, actions, seen)
+    picker, table, filters = actions.picker, runs.table, runs.filters
+
+    def show(picked: Any, last_seen: Any) -> list[Any]:
+        return page_values(ctx, picked, last_seen)
 
     def tick(
         picked: Any, last_seen: Any, status_v: str, stage_v: str, text_v: str, known: Any
@@ -475,7 +545,7 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
             runs_table(ctx, status_v, stage_v, text_v),
             gr.update(choices=choices) if changed else gr.skip(),
             choices if changed else gr.skip(),
-            *show(picked, last_seen, force=False),
+            *page_values(ctx, picked, last_seen, force=False),
         ]
 
     def refresh_all(picked: Any, status_v: str, stage_v: str, text_v: str) -> list[Any]:
@@ -511,12 +581,13 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
             gr.update(choices=run_choices(ctx), value=None) if deleted else gr.skip(),
         ]
 
-    filters = [status, stage, text]
     known_choices = gr.State(run_choices(ctx))
     private = {"api_visibility": "private"}
-    refresh.click(refresh_all, inputs=[picker, *filters], outputs=[table, picker, stage], **private)
+    runs.refresh.click(
+        refresh_all, inputs=[picker, *filters], outputs=[table, picker, runs.stage], **private
+    )
     gr.on(
-        [status.change, stage.change, text.submit],
+        [runs.status.change, runs.stage.change, runs.text.submit],
         lambda s, g, t: runs_table(ctx, s, g, t),
         inputs=filters,
         outputs=table,
@@ -529,49 +600,52 @@ def build_runs_tab(ctx: UIContext) -> RunsTab:
         show_progress="hidden",
         **private,
     )
-    picker.change(
-        lambda p, s: show(p, s), inputs=[picker, seen], outputs=page_outputs, api_name="run_page"
-    )
+    picker.change(show, inputs=[picker, seen], outputs=page_outputs, api_name="run_page")
     # A message stays when the picker is emptied by the action it reports (a deletion).
     picker.change(
         lambda p: "" if parse_run_id(p) is not None else gr.skip(),
         inputs=picker,
-        outputs=message,
+        outputs=actions.message,
         show_progress="hidden",
         **private,
     )
     picker.change(
         lambda: AttentionView("").values(),
-        outputs=attention.results,
+        outputs=page.attention.results,
         show_progress="hidden",
         **private,
     )
     table.select(open_row, outputs=picker, **private)
-    lineage.select(open_lineage, outputs=picker, **private)
-    cancel.click(
+    page.lineage.select(open_lineage, outputs=picker, **private)
+    actions.cancel.click(
         lambda p: cancel_run(ctx, parse_run_id(p)),
         inputs=picker,
-        outputs=message,
+        outputs=actions.message,
         api_name="cancel",
-    ).then(lambda p, s: show(p, s), inputs=[picker, seen], outputs=page_outputs, **private)
-    resume.click(
+    ).then(show, inputs=[picker, seen], outputs=page_outputs, **private)
+    actions.resume.click(
         lambda p: resume_run(ctx, parse_run_id(p)),
         inputs=picker,
-        outputs=message,
+        outputs=actions.message,
         api_name="resume",
-    ).then(lambda p, s: show(p, s), inputs=[picker, seen], outputs=page_outputs, **private)
-    delete.click(ask_delete, inputs=picker, outputs=[confirm_row, confirm_text, message], **private)
-    keep.click(lambda: gr.update(visible=False), outputs=confirm_row, **private)
-    confirm.click(
+    ).then(show, inputs=[picker, seen], outputs=page_outputs, **private)
+    actions.delete.click(
+        ask_delete,
+        inputs=picker,
+        outputs=[actions.confirm_row, actions.confirm_text, actions.message],
+        **private,
+    )
+    actions.keep.click(lambda: gr.update(visible=False), outputs=actions.confirm_row, **private)
+    actions.confirm.click(
         do_delete,
         inputs=[picker, *filters],
-        outputs=[confirm_row, message, table, picker],
+        outputs=[actions.confirm_row, actions.message, table, picker],
         api_name="delete",
     )
-    attention.button.click(
+    page.attention.button.click(
         lambda p, split, index: attention_view(ctx, parse_run_id(p), split, index).values(),
-        inputs=[picker, attention.split, attention.index],
-        outputs=attention.results,
+        inputs=[picker, page.attention.split, page.attention.index],
+        outputs=page.attention.results,
         api_name="attention_maps",
     )
-    return RunsTab(picker=picker, clone=clone, message=message, timer=timer)
+    return RunsTab(picker=picker, clone=actions.clone, message=actions.message, timer=timer)
