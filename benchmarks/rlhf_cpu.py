@@ -92,7 +92,7 @@ def label_pairs(store, pair_ids: list[int], name: str) -> dict[str, int]:
     seeds sharing a home do not label each other's)."""
     from collections import Counter
 
-    from workbench.cli.label_cmd import world_for_source
+    from workbench.operations.pairs import world_for_source
     from workbench.paths import resolve_home
     from workbench.registry import load_registry
 
