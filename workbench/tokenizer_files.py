@@ -3,8 +3,10 @@ normalisation, the saved file's name, atomic saves, special-token checks."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from workbench.files import atomic_write
 
@@ -36,6 +38,19 @@ def read_tokenizer_file(directory: Path) -> tuple[Path, str]:
     if not path.is_file():
         raise FileNotFoundError(f"no saved tokenizer at {path}")
     return path, path.read_text(encoding="utf-8")
+
+
+def read_tokenizer_payload(directory: Path, kind: str) -> tuple[Path, dict[str, Any]]:
+    """The path and JSON object of the ``tokenizer.json`` in ``directory``, which must say it
+    holds a ``kind`` tokenizer (``{"type": kind, ...}``); clear errors otherwise."""
+    path, text = read_tokenizer_file(directory)
+    try:
+        payload: Any = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from error
+    if not isinstance(payload, dict) or payload.get("type") != kind:
+        raise ValueError(f"{path} does not hold a {kind} tokenizer")
+    return path, payload
 
 
 def check_special_tokens(cls: type, value: list[str]) -> list[str]:

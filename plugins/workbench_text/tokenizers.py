@@ -27,6 +27,7 @@ from workbench.tokenizer_files import (
     as_texts,
     check_special_tokens,
     read_tokenizer_file,
+    read_tokenizer_payload,
     write_atomically,
 )
 
@@ -167,13 +168,7 @@ class CharTokenizer:
         write_atomically(Path(directory) / TOKENIZER_FILE, json.dumps(payload, ensure_ascii=False))
 
     def load(self, directory: Path) -> None:
-        path, text = read_tokenizer_file(directory)
-        try:
-            payload: Any = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path} is not valid JSON: {error}") from error
-        if not isinstance(payload, dict) or payload.get("type") != "char":
-            raise ValueError(f"{path} does not hold a char tokenizer")
+        path, payload = read_tokenizer_payload(directory, "char")
         chars = payload.get("chars")
         if (
             not isinstance(chars, list)

@@ -15,7 +15,6 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -25,7 +24,7 @@ from workbench.tokenizer_files import (
     as_id_list,
     as_texts,
     check_special_tokens,
-    read_tokenizer_file,
+    read_tokenizer_payload,
     write_atomically,
 )
 
@@ -228,13 +227,7 @@ class WordTokenizer:
         write_atomically(Path(directory) / TOKENIZER_FILE, json.dumps(payload, ensure_ascii=False))
 
     def load(self, directory: Path) -> None:
-        path, text = read_tokenizer_file(directory)
-        try:
-            payload: Any = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path} is not valid JSON: {error}") from error
-        if not isinstance(payload, dict) or payload.get("type") != "word":
-            raise ValueError(f"{path} does not hold a word tokenizer")
+        path, payload = read_tokenizer_payload(directory, "word")
         specials, words = payload.get("special_tokens"), payload.get("words")
         for key, value in (("special_tokens", specials), ("words", words)):
             if not isinstance(value, list) or not all(isinstance(t, str) and t for t in value):
