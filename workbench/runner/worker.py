@@ -439,4 +439,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from workbench.runner.exiting import exit_process
+
+    exit_process(main())
