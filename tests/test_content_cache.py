@@ -83,3 +83,38 @@ def test_an_encoding_is_read_back_until_the_text_or_tokenizer_changes(tmp_path: 
     other, _ = fitted(["abcdefg"], tmp_path)  # another vocabulary: other ids possible
     content_cache.encode(other, "abcabc", tmp_path)
     assert CountingChar.encodes == 4  # the first, the check above, the new text, the new vocabulary
+
+
+def test_the_synthetic_corpus_is_generated_once_per_options_seed_and_version(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from workbench.specs import DatasetContext
+    from workbench_synthetic import SyntheticConfig, views
+
+    made: list[int] = []
+    real = views.generate_corpus
+
+    def counting(config, seed):  # noqa: ANN001, ANN202
+        made.append(seed)
+        return real(config, seed)
+
+    monkeypatch.setattr(views, "generate_corpus", counting)
+    config = SyntheticConfig(
+        size_chars=40_000,
+        n_entities=40,
+        task_train_size=90,
+        task_eval_size=30,
+        prompt_eval_size=20,
+        n_preference_prompts=30,
+    )
+    ctx = DatasetContext(cache_dir=tmp_path, seed=5)
+    first = views.load_synthetic_corpus(config, ctx)
+    again = views.load_synthetic_corpus(config, ctx)
+    assert made == [5]  # read back, not generated again
+    assert again == first == real(config, 5)
+
+    views.load_synthetic_corpus(config, DatasetContext(cache_dir=tmp_path, seed=6))
+    views.load_synthetic_corpus(config.model_copy(update={"n_entities": 41}), ctx)
+    monkeypatch.setattr(views, "GENERATOR_VERSION", views.GENERATOR_VERSION + 1)
+    views.load_synthetic_corpus(config, ctx)  # the generator changed: its old output is stale
+    assert made == [5, 6, 5, 5]

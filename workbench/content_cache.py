@@ -8,7 +8,10 @@ from, and later runs load it:
 - :func:`fit_tokenizer` — a tokenizer fitted on a dataset's texts, keyed by the tokenizer
   plugin, its options and version, and the texts;
 - :func:`encode` — a text's token ids as a tensor, keyed by the fitted tokenizer's saved files
-  and the text.
+  and the text;
+- :func:`generated` — a dataset a generator makes from its options and seed (the synthetic
+  corpus), keyed by the generator's name and version, the options and the seed. The generator's
+  version must change whenever the same options and seed would give other data.
 
 A changed text, option, tokenizer or plugin version is a different key, so a stale entry is
 never used; an entry that cannot be read is made again. Entries are written to a temporary name
@@ -23,14 +26,17 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from workbench.files import atomic_file
 
+T = TypeVar("T")
+
 TOKENIZERS = "tokenizers"
 ENCODINGS = "encodings"
+GENERATED = "generated"
 
 
 def _hash_texts(digest: Any, texts: Iterable[str]) -> None:
@@ -104,3 +110,26 @@ def encode(tokenizer: Any, text: str, cache_dir: Path, fingerprint: str | None =
     except OSError:
         pass  # a cache that cannot be written only costs the next run the encoding
     return ids
+
+
+def generated(identity: dict[str, Any], make: Callable[[], T], cache_dir: Path) -> T:
+    """``make()``, or what an earlier call with the same ``identity`` (JSON-serialisable: the
+    generator's name and version, its options, the seed) stored. Stored with :mod:`pickle`, so
+    only in the user's own home; an entry that cannot be read is made again."""
+    import pickle
+
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode())
+    entry = Path(cache_dir) / GENERATED / f"{digest.hexdigest()}.pickle"
+    if entry.is_file():
+        try:
+            with entry.open("rb") as handle:
+                return pickle.load(handle)  # noqa: S301 - written by this code, in the home
+        except Exception:  # noqa: BLE001 - an unreadable entry is made again below
+            pass
+    value = make()
+    try:
+        with atomic_file(entry, "wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    except (OSError, pickle.PicklingError):
+        pass
+    return value
