@@ -1,11 +1,13 @@
-"""The home's content-addressed cache of tokenizer fits and encodings (issue 15): a hit does not
-fit or encode again and gives the same result; changed content or options miss."""
+"""The home's content-addressed cache of tokenizer fits, encodings and the synthetic corpus
+(issue 15): a hit does not do the work again and gives the same result; changed content, options
+or generator version miss."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
+from test_synthetic import TINY
 
 from workbench import content_cache
 from workbench_text.tokenizers import CharTokenizer
@@ -99,14 +101,7 @@ def test_the_synthetic_corpus_is_generated_once_per_options_seed_and_version(
         return real(config, seed)
 
     monkeypatch.setattr(views, "generate_corpus", counting)
-    config = SyntheticConfig(
-        size_chars=40_000,
-        n_entities=40,
-        task_train_size=90,
-        task_eval_size=30,
-        prompt_eval_size=20,
-        n_preference_prompts=30,
-    )
+    config = SyntheticConfig(**TINY)
     ctx = DatasetContext(cache_dir=tmp_path, seed=5)
     first = views.load_synthetic_corpus(config, ctx)
     again = views.load_synthetic_corpus(config, ctx)
