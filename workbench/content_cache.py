@@ -112,12 +112,15 @@ def encode(tokenizer: Any, text: str, cache_dir: Path, fingerprint: str | None =
     return ids
 
 
-def generated(identity: dict[str, Any], make: Callable[[], T], cache_dir: Path) -> T:
+def generated(identity: dict[str, Any], make: Callable[[], T], cache_dir: Path | None) -> T:
     """``make()``, or what an earlier call with the same ``identity`` (JSON-serialisable: the
     generator's name and version, its options, the seed) stored. Stored with :mod:`pickle`, so
-    only in the user's own home; an entry that cannot be read is made again."""
+    only in the user's own home; an entry that cannot be read is made again. Without a
+    ``cache_dir``, simply ``make()``."""
     import pickle
 
+    if cache_dir is None:
+        return make()
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode())
     entry = Path(cache_dir) / GENERATED / f"{digest.hexdigest()}.pickle"
     if entry.is_file():

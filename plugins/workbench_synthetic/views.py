@@ -82,7 +82,8 @@ def _corpus(config: SyntheticConfig, seed: int, ctx: DatasetContext) -> TextCorp
         "seed": seed,
         "config": config.model_dump(mode="json"),
     }
-    return content_cache.generated(identity, lambda: generate_corpus(config, seed), ctx.cache_dir)
+    cache_dir = getattr(ctx, "cache_dir", None)
+    return content_cache.generated(identity, lambda: generate_corpus(config, seed), cache_dir)
 
 
 def load_synthetic_corpus(config: SyntheticConfig, ctx: DatasetContext) -> TextCorpus:
