@@ -102,14 +102,19 @@ def test_the_synthetic_corpus_is_generated_once_per_options_seed_and_version(
 
     monkeypatch.setattr(views, "generate_corpus", counting)
     config = SyntheticConfig(**TINY)
-    ctx = DatasetContext(cache_dir=tmp_path, seed=5)
+    ctx = DatasetContext(cache_dir=tmp_path, seed=5, home=tmp_path)
     first = views.load_synthetic_corpus(config, ctx)
     again = views.load_synthetic_corpus(config, ctx)
     assert made == [5]  # read back, not generated again
     assert again == first == real(config, 5)
 
-    views.load_synthetic_corpus(config, DatasetContext(cache_dir=tmp_path, seed=6))
+    views.load_synthetic_corpus(config, DatasetContext(cache_dir=tmp_path, seed=6, home=tmp_path))
     views.load_synthetic_corpus(config.model_copy(update={"n_entities": 41}), ctx)
     monkeypatch.setattr(views, "GENERATOR_VERSION", views.GENERATOR_VERSION + 1)
     views.load_synthetic_corpus(config, ctx)  # the generator changed: its old output is stale
     assert made == [5, 6, 5, 5]
+
+    outside = DatasetContext(cache_dir=tmp_path / "elsewhere", seed=5)  # no home: no cache
+    views.load_synthetic_corpus(config, outside)
+    assert made == [5, 6, 5, 5, 5]
+    assert not (tmp_path / "elsewhere").exists()

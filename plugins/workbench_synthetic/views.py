@@ -75,14 +75,17 @@ def _seed(config: SyntheticConfig, ctx: DatasetContext) -> int:
 
 def _corpus(config: SyntheticConfig, seed: int, ctx: DatasetContext) -> TextCorpus:
     """``generate_corpus(config, seed)``, kept in the home's cache by options, seed and
-    generator version: the next run on the same corpus reads it back instead of generating it."""
+    generator version: the next run on the same corpus reads it back instead of generating it.
+    Outside a home (``ctx.home`` None) it is generated every time."""
     identity = {
         "generator": "synthetic",
         "version": GENERATOR_VERSION,
         "seed": seed,
         "config": config.model_dump(mode="json"),
     }
-    cache_dir = getattr(ctx, "cache_dir", None)
+    # Only inside a workbench home: a context outside one (lm-eval's task export, tests) may name
+    # any folder as its cache, the current one included, and must not find files written there.
+    cache_dir = ctx.cache_dir if getattr(ctx, "home", None) is not None else None
     return content_cache.generated(identity, lambda: generate_corpus(config, seed), cache_dir)
 
 
