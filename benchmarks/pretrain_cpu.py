@@ -243,6 +243,9 @@ def _workbench_step_times(model, tok, text, cfg, steps: int, seed: int, home: Pa
         run_dir=run_dir,
         progress=False,
         extra_callbacks=[clock],
+        home=paths.home,
+        run_name="overhead",
+        config={},
     )
     trainer.fit(parts.module, datamodule=parts.datamodule)
     return clock.times

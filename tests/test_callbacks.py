@@ -48,3 +48,33 @@ def test_lightning_sigterm_saves_and_lets_lightning_stop(tmp_path):
     callback = CheckpointAndProgress(store, 3, tmp_path, None, lambda: True)
     callback.on_train_batch_end(trainer, None)  # Lightning raises at the end of the step itself
     assert trainer.saved == [str(tmp_path / "last.ckpt")]
+
+
+class BarTrainer:
+    """A trainer whose progress-bar metrics count how often they are read."""
+
+    def __init__(self) -> None:
+        self.global_step = 0
+        self.reads = 0
+
+    @property
+    def progress_bar_metrics(self) -> dict:
+        self.reads += 1
+        return {"train/loss": 1.5, "lr": 0.1}
+
+
+def test_progress_bar_catches_up_at_most_every_refresh_and_at_the_end():
+    from workbench.runner.callbacks import StepProgressBar
+
+    trainer = BarTrainer()
+    bar = StepProgressBar(total=500, refresh_s=3600.0)
+    bar.on_train_start(trainer, None)
+    shown = bar._bar
+    for step in range(1, 501):
+        trainer.global_step = step
+        bar.on_train_batch_end(trainer, None)
+    assert trainer.reads == 1  # the first step, not every one (issue 15)
+    assert shown.n == 1
+    bar.on_train_end(trainer, None)
+    assert shown.n == 500
+    assert shown.postfix == "train/loss=1.5000"

@@ -15,9 +15,10 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Engine, Integer, MetaData, inspect, text
 
-from workbench.store import MigrationError, Store
+from workbench.store import MigrationError, SchemaTooNew, Store
 from workbench.store.db import (
     alembic_config,
+    at_head,
     check,
     current_revision,
     downgrade,
@@ -25,6 +26,7 @@ from workbench.store.db import (
     make_engine,
     migration_connection,
     migrations_dir,
+    script_heads,
     upgrade,
 )
 from workbench.store.models import Base
@@ -135,6 +137,58 @@ def test_migrations_do_not_import_the_models() -> None:
                 assert not (node.module or "").startswith("workbench"), script.name
             elif isinstance(node, ast.Import):
                 assert not any(a.name.startswith("workbench") for a in node.names), script.name
+
+
+def test_script_heads_read_without_alembic_agree_with_alembic() -> None:
+    assert script_heads() == frozenset(head_revisions())
+
+
+def test_script_heads_give_up_on_a_script_they_cannot_read(tmp_path: Path) -> None:
+    versions = tmp_path / "versions"
+    shutil.copytree(migrations_dir() / "versions", versions)
+    assert script_heads(versions) == frozenset(head_revisions())
+    (versions / "9999_odd.py").write_text("revision = make_revision()\n")
+    assert script_heads(versions) is None  # unknown: the caller asks Alembic
+
+
+def test_at_head_only_at_exactly_the_head(engine: Engine) -> None:
+    assert not at_head(engine)  # never migrated
+    upgrade(engine, "0001")
+    assert not at_head(engine)
+    upgrade(engine)
+    assert at_head(engine)
+
+
+def test_upgrade_behind_head_still_migrates_through_alembic(engine: Engine) -> None:
+    upgrade(engine, "0001")
+    upgrade(engine)  # the fast check says "not at head": Alembic runs the remaining migrations
+    assert current_revision(engine) == head_revisions()[0]
+    assert table_names(engine) == TABLES
+
+
+def test_upgrade_refuses_an_unknown_revision(engine: Engine) -> None:
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'f00dfeedbeef'"))
+    with pytest.raises(SchemaTooNew, match="f00dfeedbeef"):
+        upgrade(engine)
+
+
+def test_opening_a_migrated_store_does_not_import_alembic(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    code = (
+        "import sys\n"
+        "from workbench.paths import resolve_home\n"
+        "from workbench.store import open_store\n"
+        f"open_store(resolve_home({str(home)!r})).engine.dispose()\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
+    # The first open migrates (Alembic); the second finds the database at head and skips it.
+    assert [r.stdout.strip() for r in runs] == ["True", "False"]
 
 
 def test_alembic_cli_uses_workbench_home(tmp_path: Path) -> None:

@@ -336,3 +336,20 @@ def test_ctrl_c_on_a_foreground_run_checkpoints_and_cancels(home, write_config):
     assert run.status == "cancelled"
     ckpt = resolve_home(home).run_dir(run.id) / "checkpoints" / "last.ckpt"
     assert torch.load(ckpt, map_location="cpu", weights_only=False)["global_step"] == run.step
+
+
+def test_a_second_run_on_the_same_text_reuses_the_cached_tokenizer_and_encoding(
+    home, write_config, capsys
+):
+    """Issue 15: tokenizer fit and encoding cached by content hash in the home's cache; the
+    second run adds no entry (a hit) and trains exactly as the first."""
+    cache = resolve_home(home).cache
+    assert main(["run", str(write_config("first"))]) == 0
+    entries = sorted(p.relative_to(cache) for p in cache.rglob("*") if p.is_file())
+    assert any(p.parts[0] == "tokenizers" for p in entries)
+    assert sum(p.parts[0] == "encodings" for p in entries) == 2  # train and val
+    assert main(["run", str(write_config("second"))]) == 0
+    assert sorted(p.relative_to(cache) for p in cache.rglob("*") if p.is_file()) == entries
+    store = store_for(home)
+    losses = [[m.value for m in store.metrics(run, "val/loss")] for run in (1, 2)]
+    assert losses[0] == losses[1]

@@ -224,7 +224,14 @@ class Seq2SeqTokenIds:
 
 @runtime_checkable
 class Tokenizer(Protocol):
-    """Turns text into token ids and back; trained on the run's corpus and saved with the run."""
+    """Turns text into token ids and back; trained on the run's corpus and saved with the run.
+
+    A tokenizer whose :meth:`fit` depends on nothing but its options and the texts may say so
+    with a class attribute ``fit_from_texts = True``: the worker then keeps the fitted tokenizer
+    in the home's cache, by content hash, and a later run on the same texts loads it instead of
+    fitting again (:mod:`workbench.content_cache`). One that reads anything else (a file named in
+    its options) must not set it.
+    """
 
     @property
     def vocab_size(self) -> int: ...

@@ -15,6 +15,8 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from workbench import content_cache
+from workbench.paths import Paths
 from workbench.schedules import warmup_cosine
 from workbench.specs import StageContext, StageParts
 from workbench_gpt.specs import PRETRAIN_SPEC, PretrainConfig
@@ -199,16 +201,17 @@ class CausalLMPretraining(pl.LightningModule):
         }
 
 
-def _encode(tokenizer, text: str) -> torch.Tensor:
-    return torch.tensor(tokenizer.encode(text), dtype=torch.long)
-
-
 def build_pretrain(ctx: StageContext) -> StageParts:
     cfg: PretrainConfig = ctx.config  # type: ignore[assignment]
     corpus = ctx.dataset
     block_size = ctx.model.block_size
-    train_ids = _encode(ctx.tokenizer, corpus.train)
-    val_ids = _encode(ctx.tokenizer, corpus.val or corpus.train)
+    # Encoded once per tokenizer and text, then read from the home's cache by content hash.
+    cache_dir = Paths(ctx.run.home).cache
+    fingerprint = content_cache.tokenizer_fingerprint(ctx.tokenizer)
+    train_ids = content_cache.encode(ctx.tokenizer, corpus.train, cache_dir, fingerprint)
+    val_ids = content_cache.encode(
+        ctx.tokenizer, corpus.val or corpus.train, cache_dir, fingerprint
+    )
     if cfg.sample_tokens:
         try:  # now, not at the first validation after minutes of training
             ctx.tokenizer.encode(cfg.sample_prompt)

@@ -15,10 +15,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from workbench import content_cache
 from workbench.data import LabelledTask, PromptSet, TextCorpus
 from workbench.specs import DatasetContext
 from workbench_synthetic.config import SyntheticConfig
-from workbench_synthetic.corpus import generate_corpus
+from workbench_synthetic.corpus import GENERATOR_VERSION, generate_corpus
 from workbench_synthetic.tasks import WORLD_TASKS, world_task
 from workbench_synthetic.world import World
 
@@ -72,15 +73,31 @@ def _seed(config: SyntheticConfig, ctx: DatasetContext) -> int:
     return config.seed if config.seed is not None else ctx.seed
 
 
+def _corpus(config: SyntheticConfig, seed: int, ctx: DatasetContext) -> TextCorpus:
+    """``generate_corpus(config, seed)``, kept in the home's cache by options, seed and
+    generator version: the next run on the same corpus reads it back instead of generating it.
+    Outside a home (``ctx.home`` None) it is generated every time."""
+    identity = {
+        "generator": "synthetic",
+        "version": GENERATOR_VERSION,
+        "seed": seed,
+        "config": config.model_dump(mode="json"),
+    }
+    # Only inside a workbench home: a context outside one (lm-eval's task export, tests) may name
+    # any folder as its cache, the current one included, and must not find files written there.
+    cache_dir = ctx.cache_dir if getattr(ctx, "home", None) is not None else None
+    return content_cache.generated(identity, lambda: generate_corpus(config, seed), cache_dir)
+
+
 def load_synthetic_corpus(config: SyntheticConfig, ctx: DatasetContext) -> TextCorpus:
     """The whole corpus, with the seed the options pin or else the run's."""
-    return generate_corpus(config, _seed(config, ctx))
+    return _corpus(config, _seed(config, ctx), ctx)
 
 
 def load_synthetic_task(config: SyntheticTaskConfig, ctx: DatasetContext) -> LabelledTask:
     seed = _seed(config, ctx)
     base = SyntheticConfig(**config.model_dump(exclude={"task", "train_limit", "subset_seed"}))
-    extras = generate_corpus(base, seed).extras
+    extras = _corpus(base, seed, ctx).extras
     if config.task in WORLD_TASKS:
         # Drawn from the world on request; the corpus's extras do not carry it.
         splits = world_task(config.task, World.from_dict(extras["world"]), base, seed)
@@ -113,7 +130,7 @@ def load_synthetic_task(config: SyntheticTaskConfig, ctx: DatasetContext) -> Lab
 def load_synthetic_prompts(config: SyntheticPromptsConfig, ctx: DatasetContext) -> PromptSet:
     seed = _seed(config, ctx)
     base = SyntheticConfig(**config.model_dump(exclude={"prompts_val_fraction"}))
-    extras = generate_corpus(base, seed).extras
+    extras = _corpus(base, seed, ctx).extras
     train, val = split_preference_prompts(extras["preference_prompts"], config.prompts_val_fraction)
     return PromptSet(
         train=[item["prompt"] for item in train],

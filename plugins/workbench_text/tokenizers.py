@@ -70,6 +70,8 @@ class CharTokenizer:
     """One token per distinct character of the training text, ids in sorted character order after
     the special tokens (if any)."""
 
+    fit_from_texts = True  # the fitted tokenizer may be cached by content hash
+
     def __init__(self, config: CharConfig | None = None) -> None:
         self.config = config or CharConfig()
         self._chars: list[str] | None = None
@@ -236,6 +238,8 @@ class BPEConfig(BaseModel):
 
 class BPETokenizer:
     """Byte-level BPE (GPT-2 style) trained with Hugging Face ``tokenizers``."""
+
+    fit_from_texts = True  # the fitted tokenizer may be cached by content hash
 
     def __init__(self, config: BPEConfig | None = None) -> None:
         self.config = config or BPEConfig()

@@ -99,6 +99,8 @@ class WordConfig(BaseModel):
 class WordTokenizer:
     """Word-level tokenizer with a frequency-cut vocabulary and an ``<unk>`` token."""
 
+    fit_from_texts = True  # the fitted tokenizer may be cached by content hash
+
     def __init__(self, config: WordConfig | None = None) -> None:
         self.config = config or WordConfig()
         self._itos: list[str] | None = None

@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from workbench import __version__
 
@@ -133,6 +134,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
 
 
+def command_line() -> NoReturn:
+    """The ``workbench`` program: :func:`main`, then the process ends without the interpreter's
+    slow teardown (:func:`~workbench.runner.exiting.exit_process`)."""
+    code = main()
+    from workbench.runner.exiting import exit_process
+
+    exit_process(code)
+
+
 def _report(exc: Exception) -> int | None:
     """Print the one ``error:`` line of bad input or an unusable environment and return the exit
     code; None for any other error (raised with its traceback). The error classes are imported
@@ -164,4 +174,4 @@ def _indent(text: str) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    command_line()

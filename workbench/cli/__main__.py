@@ -1,7 +1,5 @@
 """``python -m workbench.cli`` runs the command line."""
 
-import sys
+from workbench.cli import command_line
 
-from workbench.cli import main
-
-sys.exit(main())
+command_line()

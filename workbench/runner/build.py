@@ -41,6 +41,31 @@ def new_tokenizer(resolved: ResolvedConfig, registry: Registry) -> Any:
     return spec.factory(resolved.options["tokenizer"])
 
 
+def fit_tokenizer(
+    resolved: ResolvedConfig, registry: Registry, dataset: Any, cache_dir: Path
+) -> Any:
+    """A new tokenizer fitted on the dataset's texts; for one that declares ``fit_from_texts``,
+    loaded from the home's cache when the same texts were fitted with the same options before
+    (:func:`workbench.content_cache.fit_tokenizer`)."""
+    from workbench import content_cache
+
+    tokenizer = new_tokenizer(resolved, registry)
+    texts = list(dataset.texts()) if hasattr(dataset, "texts") else []
+    if not getattr(tokenizer, "fit_from_texts", False) or not texts:
+        tokenizer.fit(texts)
+        return tokenizer
+    name = resolved.plugin("tokenizer")
+    owner = registry.owners.get(("tokenizers", name))
+    identity = {
+        "tokenizer": name,
+        "class": f"{type(tokenizer).__module__}.{type(tokenizer).__qualname__}",
+        "version": registry.plugin_versions().get(owner) if owner else None,
+        "options": resolved.options["tokenizer"].model_dump(mode="json"),
+    }
+    content_cache.fit_tokenizer(tokenizer, texts, identity, cache_dir)
+    return tokenizer
+
+
 def load_tokenizer(resolved: ResolvedConfig, registry: Registry, directory: Path) -> Any:
     tokenizer = new_tokenizer(resolved, registry)
     tokenizer.load(directory)

@@ -192,10 +192,16 @@ class CheckpointAndProgress(pl.Callback):
 
 
 class StepProgressBar(pl.Callback):
-    """One tqdm bar over the run's optimizer steps (Lightning's own bar counts per epoch)."""
+    """One tqdm bar over the run's optimizer steps (Lightning's own bar counts per epoch).
 
-    def __init__(self, total: int):
+    The bar and its loss figures are brought up to date at most every ``refresh_s`` seconds
+    (and at the end), not at every step: reading Lightning's progress-bar metrics and formatting
+    them cost more than a small model's step can spare."""
+
+    def __init__(self, total: int, refresh_s: float = 0.2):
         self._total = total
+        self._refresh_s = refresh_s
+        self._next_refresh = 0.0
         self._bar: Any = None
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -212,9 +218,13 @@ class StepProgressBar(pl.Callback):
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any
     ) -> None:
-        if self._bar is None:
+        now = time.monotonic()
+        if self._bar is None or now < self._next_refresh:
             return
-        self._bar.update(trainer.global_step - self._bar.n)
+        self._next_refresh = now + self._refresh_s
+        self._catch_up(trainer)
+
+    def _catch_up(self, trainer: pl.Trainer) -> None:
         shown = {
             k: f"{float(v):.4f}"
             for k, v in trainer.progress_bar_metrics.items()
@@ -222,19 +232,21 @@ class StepProgressBar(pl.Callback):
         }
         if shown:
             self._bar.set_postfix(shown, refresh=False)
+        self._bar.update(trainer.global_step - self._bar.n)
 
-    def _close(self) -> None:
+    def _close(self, trainer: pl.Trainer) -> None:
         if self._bar is not None:
+            self._catch_up(trainer)
             self._bar.close()
             self._bar = None
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._close()
+        self._close(trainer)
 
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
-        self._close()
+        self._close(trainer)
 
 
 class ThroughputMonitor(pl.Callback):

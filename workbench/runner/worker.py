@@ -116,8 +116,7 @@ def execute(
         # A child keeps its parent's vocabulary, or the parent's weights would not line up.
         tokenizer = build.load_tokenizer(resolved, registry, parent_dir / build.TOKENIZER_DIR)
     else:
-        tokenizer = build.new_tokenizer(resolved, registry)
-        tokenizer.fit(dataset.texts() if hasattr(dataset, "texts") else [])
+        tokenizer = build.fit_tokenizer(resolved, registry, dataset, paths.cache)
     if rank_zero and not tokenizer_dir.is_dir():
         tokenizer_dir.mkdir(parents=True)
         tokenizer.save(tokenizer_dir)
@@ -427,4 +426,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from workbench.runner.exiting import exit_process
+
+    exit_process(main())

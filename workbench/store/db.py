@@ -10,21 +10,22 @@ The migrations live in the repository-root ``alembic/`` folder, shipped in the w
 package ``workbench._migrations`` (see :func:`migrations_dir`). :func:`upgrade` runs them in
 code on a shared connection (no ``alembic.ini`` needed); :func:`check` reports whether the ORM
 models and the migrated database differ.
+
+Alembic is imported only when there is something to migrate: a database already at the head
+revision (every open but the first) is recognised by reading its ``alembic_version`` row and the
+revision ids written in the migration scripts (:func:`script_heads`), which saves every process
+that opens the store (a run's worker above all) the import of Alembic and Mako.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.resources
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import alembic.command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import (
     URL,
     Column,
@@ -41,6 +42,9 @@ from sqlalchemy import (
 
 from workbench import __version__
 from workbench.environment import ELSEWHERE, FREE_SPACE, MAKE_WRITABLE, folder_problem
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_PACKAGE: Final[str] = "workbench._migrations"
 BUSY_TIMEOUT_MS: Final[int] = 30_000
@@ -193,6 +197,8 @@ def alembic_config(engine_or_url: Engine | URL | str | None = None) -> Config:
     An engine is also handed to ``env.py`` through ``config.attributes["engine"]``; callers that
     already hold a connection put it in ``config.attributes["connection"]``.
     """
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", _ini_escape(str(migrations_dir())))
     cfg.set_main_option("path_separator", "os")
@@ -238,12 +244,93 @@ def migration_connection(engine: Engine) -> Iterator[Connection]:
                 raw.execute("PRAGMA foreign_keys=ON")
 
 
+def _script_revision(path: Path) -> tuple[str, tuple[str, ...]] | None:
+    """``(revision, down_revisions)`` assigned at the top level of one migration script, or None
+    when the script does not spell them out as string literals."""
+    values: dict[str, Any] = {}
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            name, value = node.target.id, node.value
+        elif (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
+            name, value = node.targets[0].id, node.value
+        else:
+            continue
+        if name in ("revision", "down_revision") and value is not None:
+            try:
+                values[name] = ast.literal_eval(value)
+            except ValueError:
+                return None
+    revision, down = values.get("revision"), values.get("down_revision")
+    if not isinstance(revision, str):
+        return None
+    if down is None:
+        return revision, ()
+    if isinstance(down, str):
+        return revision, (down,)
+    if isinstance(down, list | tuple) and all(isinstance(d, str) for d in down):
+        return revision, tuple(down)
+    return None
+
+
+def script_heads(versions: Path | None = None) -> frozenset[str] | None:
+    """The head revisions of the migration scripts in ``versions`` (default: the shipped ones),
+    read from their ``revision`` and ``down_revision`` lines without importing Alembic; None
+    when any script cannot be read that way (the caller then asks Alembic)."""
+    folder = versions if versions is not None else migrations_dir() / "versions"
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in folder.glob("*.py"):
+        found = _script_revision(script)
+        if found is None:
+            return None
+        revision, down = found
+        revisions.add(revision)
+        parents.update(down)
+    heads = revisions - parents
+    return frozenset(heads) if heads else None
+
+
+def _stored_revisions(engine: Engine) -> frozenset[str] | None:
+    """The revisions in the database's ``alembic_version`` table (None when it has none)."""
+    with deferred(engine).connect() as conn:
+        exists = conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        ).first()
+        if exists is None:
+            return None
+        rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    return frozenset(str(row[0]) for row in rows)
+
+
+def at_head(engine: Engine) -> bool:
+    """True when the database is at exactly the migrations' head, known without Alembic; False
+    when it is not, or when that cannot be told cheaply (not SQLite, unreadable scripts)."""
+    if engine.dialect.name != "sqlite":
+        return False
+    heads = script_heads()
+    return heads is not None and _stored_revisions(engine) == heads
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database forward to ``revision`` (default: the newest).
 
-    A database already at head is only read (no write lock, no foreign-key scan), so opening
-    the store from many processes stays cheap.
+    A database already at head is only read (no write lock, no foreign-key scan, and no import
+    of Alembic: :func:`at_head`), so opening the store from many processes stays cheap.
     """
+    if revision == "head" and at_head(engine):
+        return
+    import alembic.command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     cfg = alembic_config(engine)
     script = ScriptDirectory.from_config(cfg)
     with deferred(engine).connect() as conn:
@@ -269,6 +356,8 @@ def _database_file(engine: Engine) -> str:
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Migrate the database back to ``revision`` (``"base"`` drops every table)."""
+    import alembic.command
+
     cfg = alembic_config(engine)
     with migration_connection(engine) as conn:
         cfg.attributes["connection"] = conn
@@ -277,11 +366,15 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 def head_revisions() -> tuple[str, ...]:
     """The head revision(s) of the migration scripts (exactly one in a healthy tree)."""
+    from alembic.script import ScriptDirectory
+
     return tuple(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None for a database never migrated."""
+    from alembic.runtime.migration import MigrationContext
+
     with deferred(engine).connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -318,6 +411,9 @@ def check(engine: Engine, metadata: MetaData | None = None) -> str | None:
     Run it on a database upgraded to head to learn whether the migrations still produce the
     schema the models describe. A database behind the migration head is reported too.
     """
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
     if metadata is None:
         from workbench.store.models import Base
 
