@@ -58,6 +58,19 @@ def tiny_gpt(tokenizer, seed: int = 0) -> GPT:
     return GPT(config, vocab_size=tokenizer.vocab_size)
 
 
+def reward_run(world, bias: float | None = None) -> SimpleNamespace:
+    """What ``ctx.load_run`` returns for a tiny reward-model run (a GPT trunk and a reward head,
+    its bias set to ``bias`` when given)."""
+    trunk = tiny_gpt(world.tokenizer, seed=1)
+    head = ScalarHead(trunk.hidden_size)
+    if bias is not None:
+        with torch.no_grad():
+            head.linear.bias.fill_(bias)
+    return SimpleNamespace(
+        model=trunk, tokenizer=world.tokenizer, heads={"reward": head.state_dict()}
+    )
+
+
 def context(world, model, config, dataset, tmp_path, **extra) -> StageContext:
     info = RunInfo(id=1, name="t", seed=0, run_dir=tmp_path, home=tmp_path)
     return StageContext(config, info, model, world.tokenizer, dataset, **extra)
@@ -81,11 +94,7 @@ def fit(parts, max_steps: int | None = None) -> Recorder:
 
 
 def test_ppo_rollouts_update_the_policy_and_value_head(world, tmp_path):
-    reward_trunk = tiny_gpt(world.tokenizer, seed=1)
-    reward_head = ScalarHead(reward_trunk.hidden_size)
-    loaded = SimpleNamespace(
-        model=reward_trunk, tokenizer=world.tokenizer, heads={"reward": reward_head.state_dict()}
-    )
+    loaded = reward_run(world)
     policy = tiny_gpt(world.tokenizer)
     start = {k: v.clone() for k, v in policy.state_dict().items()}
     samples = []
@@ -128,13 +137,7 @@ def test_ppo_rollouts_update_the_policy_and_value_head(world, tmp_path):
 def test_ppo_starts_the_value_at_the_first_rollouts_mean_reward(world, tmp_path, value_init):
     """Scores far from zero: with ``value_init`` the value head starts at their mean (and GAE
     compares answers with each other); without, it stays near zero for a long time."""
-    reward_trunk = tiny_gpt(world.tokenizer, seed=1)
-    reward_head = ScalarHead(reward_trunk.hidden_size)
-    with torch.no_grad():
-        reward_head.linear.bias.fill_(-12.0)
-    loaded = SimpleNamespace(
-        model=reward_trunk, tokenizer=world.tokenizer, heads={"reward": reward_head.state_dict()}
-    )
+    loaded = reward_run(world, bias=-12.0)
     policy = tiny_gpt(world.tokenizer)
     cfg = PPOConfig(
         reward_run="rm", rollouts=1, rollout_batch_size=6, mini_batch_size=6, ppo_epochs=1,
@@ -158,11 +161,7 @@ def test_ppo_starts_the_value_at_the_first_rollouts_mean_reward(world, tmp_path,
 
 
 def test_ppo_rloo_answers_each_prompt_several_times_and_judges_them_together(world, tmp_path):
-    reward_trunk = tiny_gpt(world.tokenizer, seed=1)
-    reward_head = ScalarHead(reward_trunk.hidden_size)
-    loaded = SimpleNamespace(
-        model=reward_trunk, tokenizer=world.tokenizer, heads={"reward": reward_head.state_dict()}
-    )
+    loaded = reward_run(world)
     policy = tiny_gpt(world.tokenizer)
     start = {k: v.clone() for k, v in policy.state_dict().items()}
     cfg = PPOConfig(
@@ -315,12 +314,7 @@ def test_the_sentinel_queues_its_highest_proxy_answers_for_labelling(world, tmp_
     ``queue_pairs`` (the worker stores them for the Label tab); the warning says so."""
     from workbench.specs import PairToLabel
 
-    reward_trunk = tiny_gpt(world.tokenizer, seed=1)
-    loaded = SimpleNamespace(
-        model=reward_trunk,
-        tokenizer=world.tokenizer,
-        heads={"reward": ScalarHead(reward_trunk.hidden_size).state_dict()},
-    )
+    loaded = reward_run(world)
     samples, queued = [], []
 
     def queue(pairs):
