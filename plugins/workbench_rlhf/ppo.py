@@ -262,23 +262,17 @@ class PPOTraining(pl.LightningModule):
             # against the other answers to the same prompt; every token gets the answer's
             # advantage. The value head is not used.
             per_answer = leave_one_out_advantages(rewards.sum(dim=1), self.cfg.samples_per_prompt)
-            advantages = per_answer[:, None] * mask
-            return {
-                "logprobs": logprobs,
-                "values": values * mask,
-                "advantages": masked_whiten(advantages, mask),
-                "returns": advantages,
-                "scores": scores,
-                "kl": kl.sum(dim=1),
-            }
-        if self._init_value:
-            # Before any update the return of every position is the answer's score (the KL
-            # terms are zero): start the value there, so GAE compares answers with each other.
-            self._init_value = False
-            shift = used.mean() - values[mask].mean()
-            self.value_head.linear.bias.add_(shift)
-            values = values + shift
-        advantages, returns = gae(rewards, values, mask, self.cfg.gamma, self.cfg.lam)
+            advantages = returns = per_answer[:, None] * mask
+        else:
+            if self._init_value:
+                # Before any update the return of every position is the answer's score (the KL
+                # terms are zero): start the value there, so GAE compares answers with each
+                # other.
+                self._init_value = False
+                shift = used.mean() - values[mask].mean()
+                self.value_head.linear.bias.add_(shift)
+                values = values + shift
+            advantages, returns = gae(rewards, values, mask, self.cfg.gamma, self.cfg.lam)
         return {
             "logprobs": logprobs,
             "values": values * mask,
