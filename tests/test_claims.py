@@ -148,6 +148,15 @@ def test_prompting_claims(registry, store):
     assert verdicts(registry, store)["few-shot-scaling"] == "holds"
     few_shot(store, big, {"acc/k=0": 0.10, "acc/k=4": 0.12, "params": 1e6})
     assert verdicts(registry, store)["few-shot-scaling"] == "does not hold"
+    # A model trained on another corpus is not another size of the same recipe: its larger
+    # gain says nothing about size, so the claim waits for a second size of either recipe.
+    only = [small]
+    other = add_run(store, "icl", "pretrain", data={"prompt_fraction": 1.0})
+    few_shot(store, other, {"acc/k=0": 0.30, "acc/k=8": 0.80, "params": 2e6})
+    assert verdicts(registry, store, only + [other])["few-shot-scaling"] == "not yet measured"
+    twin = add_run(store, "icl-small", "pretrain", data={"prompt_fraction": 1.0})
+    few_shot(store, twin, {"acc/k=0": 0.30, "acc/k=8": 0.50, "params": 5e5})
+    assert verdicts(registry, store, only + [other, twin])["few-shot-scaling"] == "holds"
 
     tuned = add_run(store, "tuned", "pretrain", parent=small, dataset="prompt-task-text",
                     data={"task": "first-letter"})  # fmt: skip

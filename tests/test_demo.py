@@ -59,12 +59,16 @@ def test_the_recipe_covers_the_lineage_and_scales_with_minutes():
     stages = {s.config["stage"]["name"] for s in steps.values() if s.kind == "run"}
     assert {"pretrain", "finetune", "reward-model", "ppo", "dpo", "seq2seq"} <= stages
     assert {s.kind for s in steps.values()} == {"run", "evaluate", "pairs", "label"}
-    # Every GPT run descends from the one pre-trained GPT, except the from-scratch twins.
+    # Every GPT run descends from the one pre-trained GPT, except the from-scratch twins and the
+    # in-context learner (its own corpus of prompt documents).
     for step in steps.values():
         if step.kind == "run" and step.config["architecture"]["name"] == "gpt":
             parent = step.config["init_from"]
-            assert parent == "@pretrain" or step.key in ("pretrain", *[
+            assert parent == "@pretrain" or step.key in ("pretrain", "icl", *[
                 k for k in steps if k.endswith("scratch")])  # fmt: skip
+    icl = steps["icl"].config
+    assert icl["dataset"]["prompt_fraction"] == 1.0 and icl["architecture"]["n_embd"] == 64
+    assert steps["few-shot-icl"].run == "icl"
     # The default budget, as estimated, fits the 15 minutes on 2 cores.
     assert sum(s.seconds for s in steps.values()) / 60 <= 15
 

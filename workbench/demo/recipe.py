@@ -10,7 +10,9 @@ each beside a twin trained from scratch), few-shot prompting of it against a cop
 the prompt task, comparison pairs of its samples and a simulated annotator's labels of them, a
 reward model on rule-written pairs and most of those labels (as ``rlhf-reward.yaml``) tested on
 the rest,
-PPO and DPO, and their evaluations. The seq2seq Transformer trains beside it.
+PPO and DPO, and their evaluations. Beside it: a small GPT trained for in-context learning
+(``configs/prompting-icl.yaml``'s small twin) and its few-shot curve, and the seq2seq
+Transformer.
 
 ``--minutes`` scales the step counts and evaluation sizes from the default budget
 (:data:`DEFAULT_MINUTES`, estimated for 2 CPU cores); below :data:`SMALL_MINUTES` the models
@@ -90,9 +92,9 @@ def _gpt(small: bool) -> dict[str, Any]:
 
 
 FINETUNE_STEPS = 250
-FINETUNE_SECONDS = 28.0
-"""GPT-1 fine-tuning: the default demo's five 250-step fine-tunings took 25-27 s each on the quiet
-2-core machine (README, Performance)."""
+FINETUNE_SECONDS = 16.0
+"""GPT-1 fine-tuning: the default demo's five 250-step fine-tunings took 23-25 s each with their
+start-up on the quiet 2-core machine (docs/demo.md, "How long it takes")."""
 
 TRAINER = {"accelerator": "auto", "devices": 1, "precision": "32-true", "log_every_n_steps": 10}
 
@@ -215,13 +217,37 @@ def recipe(minutes: float = DEFAULT_MINUTES) -> list[Step]:
         tok={"name": "char", "special_tokens": ["<pad>", "<bos>", "<eos>"]},
     )  # fmt: skip
 
+    # In-context learning by design (configs/prompting-icl.yaml, docs/prompting.md): its small
+    # twin (2x64, 0.12M), on a corpus of prompt documents only, 0-16 demonstrations each, a new
+    # mapping per prompt for three of its six tasks. 9600 steps cross the phase change in which
+    # copying from the context appears (seed 0 on the quiet 2-core machine: k=0 0.32 -> k=8 0.80
+    # in 5 1/2 minutes); the recipe's seed, not the demo's, and its own root.
+    icl_steps = _scaled(2400 if small else 9600, scale, 40)
+    icl = run(
+        "demo-icl-small",
+        {"name": "pretrain", "max_steps": icl_steps, "batch_size": 16, "lr": 3.0e-3,
+         "min_lr": 3.0e-4, "warmup_steps": min(50, icl_steps // 5),
+         "eval_interval": max(20, icl_steps // 12), "eval_batches": 5, "sample_tokens": 60,
+         "sample_prompt": "\n\nb -> q\nt -> a\nb ->"},
+        {"name": "synthetic", "size_chars": 200_000 if small else 2_000_000, "seed": 0,
+         "prompt_fraction": 1.0, "instruction_fraction": 0.0, "max_shots": 16,
+         "prompt_eval_size": 50,
+         "prompt_tasks": ["letter-map", "word-map", "category-label", "random-insertion",
+                          "first-letter", "last-letter"]},
+        parent=None,
+        architecture={"name": "gpt", "n_layer": 2, "n_head": 2, "n_embd": 64, "block_size": 256,
+                      "dropout": 0.0},
+        tok={"name": "char"},
+    )  # fmt: skip
+    icl["seed"] = 0
+
     items = _scaled(20, scale, 4)
     judged = _scaled(100, scale, 12)
     win = {"reward_run": "@reward", "judge": ANNOTATOR, "max_prompts": judged,
            "samples_per_prompt": 4 if not small else 2}  # fmt: skip
     return [
         Step("pretrain", "pre-train a GPT on the synthetic corpus", "run", pretrain,
-             seconds=0.1 * pre_steps * (0.3 if small else 1) + 8),
+             seconds=0.078 * pre_steps * (0.3 if small else 1) + 8),
         Step("finetune", "fine-tune it GPT-1 style on sentiment, all labels", "run",
              finetune("demo-gpt1-sentiment", None, "@pretrain"), seconds=FINETUNE_SECONDS * scale + 8),
         Step("finetune-scratch", "the same from scratch (no pre-training)", "run",
@@ -235,43 +261,49 @@ def recipe(minutes: float = DEFAULT_MINUTES) -> list[Step]:
              seconds=FINETUNE_SECONDS * scale + 8),
         *[
             Step(f"accuracy-{key}", f"task accuracy of {key}", "evaluate", run=key,
-                 evaluation="task-accuracy", options={"split": "test"}, seconds=6)
+                 evaluation="task-accuracy", options={"split": "test"}, seconds=2)
             for key in ("finetune", "finetune-scratch", "finetune-few", "finetune-few-scratch",
                         "finetune-few-nolm")
         ],
         Step("few-shot", "zero-, one- and few-shot prompting of the GPT", "evaluate",
              run="pretrain", evaluation="few-shot",
              options={"scoring": "both", "limit": items, "seeds": 2, "instruction": True},
-             seconds=40 * scale + 3),
+             seconds=10 * scale + 3),
+        Step("icl", "in-context learning by design: a small GPT on prompt documents", "run",
+             icl, seconds=0.034 * icl_steps + 8),
+        Step("few-shot-icl", "its accuracy against k (the answers exist only in the prompt)",
+             "evaluate", run="icl", evaluation="few-shot",
+             options={"limit": 50 if not small else 10, "seeds": 3 if not small else 1},
+             seconds=8),
         Step("prompting-finetune", f"fine-tune a copy on the {prompt_task} prompt task", "run",
-             prompting, seconds=0.1 * prompt_steps + 8),
+             prompting, seconds=0.06 * prompt_steps + 8),
         Step("few-shot-finetuned", "the fine-tuned line (zero-shot on its task)", "evaluate",
              run="prompting-finetune", evaluation="few-shot",
              options={"tasks": [prompt_task], "shots": [0], "seeds": 1, "limit": items},
-             seconds=4),
+             seconds=2),
         Step("pairs", "comparison pairs: two samples of the GPT per prompt", "pairs",
              run="pretrain", options={"count": _scaled(300, scale, 40), "max_tokens": 48,
-                                      "temperature": 1.0}, seconds=45 * scale + 3),
+                                      "temperature": 1.0}, seconds=3 * scale + 1),
         Step("label", f"labels by the simulated annotator {ANNOTATOR!r}", "label",
-             options={"annotator": ANNOTATOR}, seconds=3),
+             options={"annotator": ANNOTATOR}, seconds=1),
         Step("reward", "a reward model on rule-written pairs and the labels", "run", reward,
-             needs_labels=ANNOTATOR, seconds=0.25 * rm_steps + 10),
+             needs_labels=ANNOTATOR, seconds=0.14 * rm_steps + 9),
         Step("reward-accuracy", "its accuracy on held-out pairs", "evaluate",
              run="reward", evaluation="preference-accuracy", options={"split": "val"},
-             seconds=6),
+             seconds=2),
         Step("reward-agreement", f"its agreement with {ANNOTATOR!r} on held-out labelled pairs",
              "evaluate", run="reward", evaluation="preference-accuracy",
-             options={"split": "val"}, dataset=labels, needs_labels=ANNOTATOR, seconds=4),
+             options={"split": "val"}, dataset=labels, needs_labels=ANNOTATOR, seconds=1),
         Step("ppo", "PPO against the reward model, KL penalty to the GPT", "run", ppo,
              seconds=3.0 * rollouts + 10),
         Step("dpo", "DPO straight from the pairs, no reward model", "run", dpo,
              seconds=0.2 * dpo_steps + 10),
         Step("ppo-win-rate", "PPO judged by the annotator's rule against the GPT", "evaluate",
-             run="ppo", evaluation="win-rate", options=dict(win), seconds=25 * scale + 4),
+             run="ppo", evaluation="win-rate", options=dict(win), seconds=8 * scale + 2),
         Step("dpo-win-rate", "DPO judged the same way", "evaluate", run="dpo",
-             evaluation="win-rate", options=dict(win), seconds=25 * scale + 4),
+             evaluation="win-rate", options=dict(win), seconds=8 * scale + 2),
         Step("transformer", "beside them: the seq2seq Transformer on the copy task", "run",
-             transformer, seconds=0.05 * s2s_steps + 8),
+             transformer, seconds=0.014 * s2s_steps + 8),
     ]  # fmt: skip
 
 
