@@ -87,6 +87,48 @@ def test_factual_polite_prefers_facts_then_answers_then_politeness(corpus, quest
         judge.label(prompt, true, false, props, None)
 
 
+def test_a_noisy_factual_polite_labeller_errs_more_on_close_calls(corpus, question) -> None:
+    """temperature > 0: Bradley-Terry on the rule's scores, one fixed draw per pair."""
+    prompt, props, wrong = question
+    world = corpus["world"]
+    entity, answer = props["entity"], props["answer"]
+    polite_true = f" Thank you for asking. {entity} lives in {answer}."  # 4 + 2 + 1 = 7
+    rude_true = f" What a silly question. {entity} lives in {answer}."  # 6
+    false = f" {entity} lives in {wrong}."  # 0
+    noisy = FactualPoliteAnnotator(FactualPoliteConfig(temperature=1.0))
+    # The rule reads up to the newline, so these variants are the same answers to it; the draw
+    # reads the whole text, so each variant is a pair of its own.
+    n = 600
+
+    def share_a(a: str, b: str, judge=noisy) -> float:
+        labels = [judge.label(prompt, f"{a}\nQ: {i}", b, props, world) for i in range(n)]
+        assert set(labels) <= {"a", "b"}
+        return labels.count("a") / n
+
+    close = share_a(polite_true, rude_true)  # one point apart: sigmoid(1) = 0.731
+    assert abs(close - 0.731) < 0.06
+    far = share_a(polite_true, false)  # seven points apart: sigmoid(7) = 0.999
+    assert far > 0.98
+    assert share_a(rude_true, polite_true) < 0.33  # the same close call, the other way round
+    # Equal scores stay a tie; one pair always gets the same label; the seed changes the draws.
+    assert noisy.label(prompt, polite_true, polite_true, props, world) == "tie"
+    once = [
+        noisy.label(prompt, f"{polite_true}\nQ: {i}", rude_true, props, world) for i in range(50)
+    ]
+    again = [
+        noisy.label(prompt, f"{polite_true}\nQ: {i}", rude_true, props, world) for i in range(50)
+    ]
+    assert once == again
+    other = FactualPoliteAnnotator(FactualPoliteConfig(temperature=1.0, seed=1))
+    assert [other.label(prompt, f"{polite_true}\nQ: {i}", rude_true, props, world)
+            for i in range(50)] != once  # fmt: skip
+    # A cooler labeller is surer; temperature 0 is the rule itself.
+    cool = FactualPoliteAnnotator(FactualPoliteConfig(temperature=0.25))
+    assert share_a(polite_true, rude_true, cool) > 0.93
+    with pytest.raises(ValueError):
+        FactualPoliteConfig(temperature=-1)
+
+
 def test_concise_prefers_fewer_words_within_its_limits() -> None:
     judge = ConciseAnnotator(ConciseConfig())
     assert judge.label("p", " Short answer.", " A much longer answer than that.") == "a"

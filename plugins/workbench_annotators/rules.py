@@ -13,6 +13,8 @@ first newline (the end of the ``A:`` line).
 
 from __future__ import annotations
 
+import hashlib
+import math
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -43,13 +45,35 @@ class FactualPoliteConfig(BaseModel):
         False,
         description="say 'both bad' (not 'tie') when neither completion is factual nor answers",
     )
+    temperature: float = Field(
+        0.0,
+        ge=0.0,
+        le=100.0,
+        description="0: always the rule's choice; above 0, a labeller who errs more on close "
+        "calls: prefer a with probability sigmoid((score_a - score_b) / temperature) (scores "
+        "4 * factual + 2 * answers + polite; equal scores stay a tie)",
+    )
+    seed: int = Field(0, description="with temperature > 0: the seed of the labeller's draws")
+
+
+def _unit_draw(seed: int, *texts: str) -> float:
+    """A number in [0, 1) fixed by ``seed`` and ``texts``: the same pair gets the same draw."""
+    digest = hashlib.blake2b("\x1f".join([str(seed), *texts]).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
 
 
 class FactualPoliteAnnotator:
     """Rule: compare ``factual`` (at least one true fact and no false one), then
     ``answers_question`` (contains the true answer, or a true fact about the entity), then
     ``polite`` (a polite marker and nothing rude); the first property only one completion has
-    decides. Otherwise a tie (or "both bad" when asked and neither is factual nor answers)."""
+    decides. Otherwise a tie (or "both bad" when asked and neither is factual nor answers).
+
+    With ``temperature`` above 0 the labeller is a noisy one, as people are: where the rule would
+    decide, it prefers a with probability ``sigmoid((score_a - score_b) / temperature)``, one
+    draw per pair fixed by ``seed`` and the pair's texts. Close calls (a polite answer against a
+    curt one: 1 point) flip often, far ones (a true fact against a false one: 4) rarely, so a
+    reward model fit to such labels by Bradley-Terry learns how much each property is worth, not
+    only their order."""
 
     def __init__(self, config: FactualPoliteConfig) -> None:
         self.config = config
@@ -72,11 +96,19 @@ class FactualPoliteAnnotator:
         measured_b = completion_properties(b, props, world)
         for key in FACTUAL_POLITE_ORDER:
             if bool(measured_a[key]) != bool(measured_b[key]):
+                if self.config.temperature > 0:
+                    return self._noisy(prompt, a, b, measured_a, measured_b)
                 return "a" if measured_a[key] else "b"
         helpful = any(m["factual"] or m["answers_question"] for m in (measured_a, measured_b))
         if self.config.both_bad_if_unhelpful and not helpful:
             return "both_bad"
         return "tie"
+
+    def _noisy(self, prompt: str, a: str, b: str, measured_a: dict, measured_b: dict) -> str:
+        """Bradley-Terry on the rule's scores: the further apart, the surer the choice."""
+        margin = (_rule_score(measured_a) - _rule_score(measured_b)) / self.config.temperature
+        p_a = 1.0 / (1.0 + math.exp(-margin))
+        return "a" if _unit_draw(self.config.seed, prompt, a, b) < p_a else "b"
 
     def score(
         self,
@@ -90,12 +122,16 @@ class FactualPoliteAnnotator:
         equal). The gold reward of the RLHF evaluations."""
         if world is None:
             raise ValueError("factual-polite scores facts against the synthetic world")
-        measured = completion_properties(completion, dict(properties or {}), world)
-        # Weights 4, 2, 1: an earlier property outweighs all later ones together.
-        n = len(FACTUAL_POLITE_ORDER)
-        return float(
-            sum(2 ** (n - 1 - i) * bool(measured[k]) for i, k in enumerate(FACTUAL_POLITE_ORDER))
-        )
+        return _rule_score(completion_properties(completion, dict(properties or {}), world))
+
+
+def _rule_score(measured: Mapping[str, Any]) -> float:
+    """``4 * factual + 2 * answers_question + polite``: an earlier property outweighs all later
+    ones together."""
+    n = len(FACTUAL_POLITE_ORDER)
+    return float(
+        sum(2 ** (n - 1 - i) * bool(measured[k]) for i, k in enumerate(FACTUAL_POLITE_ORDER))
+    )
 
 
 # -- concise ----------------------------------------------------------------------------------
