@@ -227,7 +227,7 @@ def recipe(minutes: float = DEFAULT_MINUTES) -> list[Step]:
         "demo-icl-small",
         {"name": "pretrain", "max_steps": icl_steps, "batch_size": 16, "lr": 3.0e-3,
          "min_lr": 3.0e-4, "warmup_steps": min(50, icl_steps // 5),
-         "eval_interval": max(20, icl_steps // 12), "eval_batches": 5, "sample_tokens": 60,
+         "eval_interval": max(20, icl_steps // 24), "eval_batches": 5, "sample_tokens": 60,
          "sample_prompt": "\n\nb -> q\nt -> a\nb ->"},
         {"name": "synthetic", "size_chars": 200_000 if small else 2_000_000, "seed": 0,
          "prompt_fraction": 1.0, "instruction_fraction": 0.0, "max_shots": 16,
