@@ -92,6 +92,7 @@ def label_pairs(store, pair_ids: list[int], name: str) -> dict[str, int]:
     seeds sharing a home do not label each other's)."""
     from collections import Counter
 
+    from workbench.operations.annotators import ensure_simulated_annotator
     from workbench.operations.pairs import world_for_source
     from workbench.paths import resolve_home
     from workbench.registry import load_registry
@@ -99,7 +100,7 @@ def label_pairs(store, pair_ids: list[int], name: str) -> dict[str, int]:
     registry = load_registry()
     spec = registry.annotator(JUDGE)
     options = spec.config()
-    store.ensure_annotator(name, "simulated", plugin=JUDGE, config=options.model_dump(mode="json"))
+    ensure_simulated_annotator(store, name, spec, options)
     annotator = spec.factory(options)
     paths = resolve_home(os.environ["WORKBENCH_HOME"])
     worlds: dict[str, object] = {}

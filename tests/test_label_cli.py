@@ -164,6 +164,15 @@ def test_bad_input_exits_2(home: Path, capsys) -> None:
     assert main(["label", "--annotator", "random", "--set", "seed=1"]) == 0
     assert main(["label", "--annotator", "random", "--set", "seed=2"]) == 2  # same name, new rule
     assert "--name" in capsys.readouterr().err
+    # An annotator recorded before its plugin gained an option is the same rule at that option's
+    # default (concise's `tolerance` here); a recorded option it no longer knows is not.
+    with open_store(Paths(home)) as store:
+        store.ensure_annotator("old", "simulated", plugin="concise", config={"min_words": 1})
+        store.ensure_annotator("older", "simulated", plugin="concise", config={"gone": 1})
+    assert main(["label", "--annotator", "concise", "--name", "old"]) == 0
+    assert main(["label", "--annotator", "concise", "--name", "old", "--set", "tolerance=2"]) == 2
+    assert main(["label", "--annotator", "concise", "--name", "older"]) == 2
+    assert "--name" in capsys.readouterr().err
     assert main(["labels", "export", "--annotator", "nobody"]) == 2
     with pytest.raises(SystemExit) as info:
         main(["labels", "export", "--kind", "robots"])

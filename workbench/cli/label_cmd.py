@@ -281,6 +281,7 @@ def cmd_pairs_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_label(args: argparse.Namespace) -> int:
+    from workbench.operations.annotators import ensure_simulated_annotator
     from workbench.operations.pairs import world_for_source
 
     ctx = open_context(args.home)
@@ -289,9 +290,7 @@ def cmd_label(args: argparse.Namespace) -> int:
     if ctx.store.count_pairs() == 0:
         raise UserError("there are no comparison pairs yet: run `workbench pairs generate RUN`")
     try:
-        ctx.store.ensure_annotator(
-            name, "simulated", plugin=spec.name, config=options.model_dump(mode="json")
-        )
+        ensure_simulated_annotator(ctx.store, name, spec, options)
     except StoreError as exc:
         raise UserError(f"{exc} (pass --name OTHER)") from None
     annotator = spec.factory(options)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -246,11 +246,15 @@ class PreferenceQueries:
         *,
         plugin: str | None = None,
         config: Mapping[str, Any] | None = None,
+        normalise: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
     ) -> AnnotatorRecord:
         """The annotator ``name``, created on first use.
 
         An existing annotator of the other kind, or a simulated one recorded with another plugin
         or config, is refused (:class:`StoreError`): its labels would stop meaning one rule.
+        ``normalise`` (the plugin's config model, filling in defaults) compares a recorded config
+        by what it means, so an option the plugin gained since, at its default, is the same rule;
+        a recorded config it refuses is a different one.
         """
         _check_kind(kind)
         name = name.strip()
@@ -273,7 +277,9 @@ class PreferenceQueries:
                     f"annotator {name!r} is {row.kind}, not {kind}: human and simulated labels "
                     "are kept apart, so use another name"
                 )
-            if kind == "simulated" and (row.plugin, row.config) != (plugin, wanted_config):
+            if kind == "simulated" and not _same_rule(
+                (row.plugin, row.config), (plugin, wanted_config), normalise
+            ):
                 raise StoreError(
                     f"annotator {name!r} was recorded with plugin {row.plugin!r} and config "
                     f"{json.dumps(row.config, sort_keys=True)}; label under another name to use "
@@ -760,3 +766,19 @@ class PreferenceQueries:
             if found.overlap:
                 out.append(found)
         return out
+
+
+def _same_rule(
+    recorded: tuple[str | None, Mapping[str, Any] | None],
+    wanted: tuple[str | None, Mapping[str, Any] | None],
+    normalise: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None,
+) -> bool:
+    """Whether a simulated annotator's recorded plugin and config are the wanted ones."""
+    if recorded == wanted:
+        return True
+    if normalise is None or recorded[0] != wanted[0]:
+        return False
+    try:
+        return dict(normalise(recorded[1] or {})) == dict(normalise(wanted[1] or {}))
+    except ValueError:  # the plugin no longer accepts what was recorded
+        return False
