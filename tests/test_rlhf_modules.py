@@ -239,6 +239,36 @@ def test_dpo_with_an_sft_term_also_raises_the_chosen_answers_likelihood(world, t
     assert history["val/rewards/margin"][-1][1] > 0
 
 
+def test_sft_learns_the_chosen_answers_and_reads_nothing_else(world, tmp_path):
+    """InstructGPT's step 1 on the pairs' chosen completions: the validation NLL falls, and the
+    loss is the chosen completions' alone (not their prompts', not the rejected answers')."""
+    from workbench_rlhf.batches import collate_pairs, encode_pairs
+    from workbench_rlhf.sft import SFTConfig, SFTTraining, build_sft
+
+    cfg = SFTConfig(max_steps=40, batch_size=8, lr=3e-3, warmup_steps=2, eval_interval=20,
+                    eval_batches=2)  # fmt: skip
+    parts = build_sft(context(world, tiny_gpt(world.tokenizer), cfg, world.pairs, tmp_path))
+    history = fit(parts).history
+    val = [v for _, v in history["val/loss"]]
+    # From ln(vocabulary) at initialisation, falling while it trains.
+    assert len(val) == 2 and val[-1] < val[0] - 0.05 < math.log(world.tokenizer.vocab_size)
+
+    module = SFTTraining(tiny_gpt(world.tokenizer), cfg)
+    encoded = encode_pairs(world.tokenizer, world.pairs.train[:4], 96, "train", cfg.end_text)
+    loss, size = module._nll(collate_pairs(encoded))
+    assert size == 4
+    other = [dict(p) for p in world.pairs.train[:4]]
+    for p in other:
+        p["rejected"] = " Go away."
+    swapped = encode_pairs(world.tokenizer, other, 96, "train", cfg.end_text)
+    assert torch.allclose(module._nll(collate_pairs(swapped))[0], loss)  # rejected: unread
+    flipped = [
+        {**p, "chosen": p["rejected"], "rejected": p["chosen"]} for p in world.pairs.train[:4]
+    ]
+    changed = encode_pairs(world.tokenizer, flipped, 96, "train", cfg.end_text)
+    assert not torch.allclose(module._nll(collate_pairs(changed))[0], loss)
+
+
 def test_reward_model_trains_its_head(world, tmp_path):
     cfg = RewardModelConfig(max_steps=30, batch_size=8, lr=3e-3, warmup_steps=2,
                             eval_interval=30, eval_batches=2)  # fmt: skip

@@ -1,7 +1,7 @@
 """Built-in plugin: RLHF: reward model (Bradley-Terry), PPO with a KL penalty, and DPO.
 
 Datasets ``synthetic-preferences`` (rule-written pairs for the synthetic corpus) and
-``preference-jsonl`` (TRL-format files); stages ``reward-model``, ``ppo`` and ``dpo``;
+``preference-jsonl`` (TRL-format files); stages ``sft``, ``reward-model``, ``ppo`` and ``dpo``;
 evaluations ``reward-score``, ``win-rate`` (judged by a simulated annotator's rule) and
 ``preference-accuracy``; claims ``reward-model-accuracy``, ``ppo-bounded-kl`` and
 ``over-optimisation`` (:mod:`.claims`). See docs/rlhf.md.
@@ -24,8 +24,9 @@ def register_datasets(register):
 
 @hookimpl
 def register_stages(register):
-    from workbench_rlhf.specs import DPO_SPEC, PPO_SPEC, REWARD_MODEL_SPEC
+    from workbench_rlhf.specs import DPO_SPEC, PPO_SPEC, REWARD_MODEL_SPEC, SFT_SPEC
 
+    register(SFT_SPEC)
     register(REWARD_MODEL_SPEC)
     register(PPO_SPEC)
     register(DPO_SPEC)

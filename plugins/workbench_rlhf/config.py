@@ -80,6 +80,12 @@ class DPOConfig(PairTrainingConfig):
     )
 
 
+class SFTConfig(PairTrainingConfig):
+    """Options of the SFT stage."""
+
+    lr: float = Field(1e-4, gt=0, description="peak learning rate")
+
+
 class PPOConfig(BaseModel):
     """Options of the PPO stage."""
 

@@ -1,5 +1,5 @@
-"""What the RLHF plugin registers that needs torch to run: the ``reward-model``, ``ppo`` and
-``dpo`` stages and the ``reward-score``, ``win-rate`` and ``preference-accuracy`` evaluations
+"""What the RLHF plugin registers that needs torch to run: the ``sft``, ``reward-model``,
+``ppo`` and ``dpo`` stages and the ``reward-score``, ``win-rate`` and ``preference-accuracy`` evaluations
 (their options are in :mod:`.config`).
 
 Nothing here imports torch or Lightning: each factory is a :class:`~workbench.specs.LazyFactory`
@@ -17,6 +17,7 @@ from workbench_rlhf.config import (
     PreferenceAccuracyConfig,
     RewardModelConfig,
     RewardScoreConfig,
+    SFTConfig,
     WinRateConfig,
 )
 
@@ -26,8 +27,20 @@ __all__ = [
     "PREFERENCE_ACCURACY_SPEC",
     "REWARD_MODEL_SPEC",
     "REWARD_SCORE_SPEC",
+    "SFT_SPEC",
     "WIN_RATE_SPEC",
 ]
+
+
+SFT_SPEC = StageSpec(
+    name="sft",
+    summary="Supervised fine-tuning of a causal LM on demonstrations: the chosen completions of "
+    "comparison pairs, loss on the completion only (InstructGPT's step 1)",
+    config=SFTConfig,
+    factory=LazyFactory("workbench_rlhf.sft:build_sft"),
+    requires=CAUSAL_LM,
+    dataset_kinds=(PREFERENCES,),
+)
 
 
 REWARD_MODEL_SPEC = StageSpec(
