@@ -73,6 +73,13 @@ RUNS = {
         "synthetic-preferences",
         init_from="tiny-lm",
     ),
+    "tiny-sft": config(
+        "tiny-sft",
+        {"name": "sft", "max_steps": 40, "batch_size": 16, "lr": 1e-3, "warmup_steps": 5,
+         "eval_interval": 20, "eval_batches": 4},
+        "synthetic-preferences",
+        init_from="tiny-lm",
+    ),
     # PPO scored by a run without a reward head: refused with a clear error.
     "bad-ppo": config(
         "bad-ppo",
@@ -116,7 +123,7 @@ def heads_of(home: Path, store, name: str) -> dict:
 
 def test_every_good_run_succeeds_with_its_parent(lineage):
     store, _, codes = lineage
-    for name in ("tiny-lm", "tiny-rm", "tiny-ppo", "tiny-dpo"):
+    for name in ("tiny-lm", "tiny-rm", "tiny-ppo", "tiny-dpo", "tiny-sft"):
         assert codes[name] == 0, store.find_run(name).error
         assert run_of(store, name).status == "succeeded"
     lm = run_of(store, "tiny-lm").id
@@ -169,6 +176,12 @@ def test_dpo_raises_preference_accuracy_over_the_reference(lineage):
     assert values(store, "tiny-dpo", "val/loss")[-1] < math.log(2) - 0.05
     assert values(store, "tiny-dpo", "val/rewards/accuracy")[-1] >= 0.65
     assert values(store, "tiny-dpo", "val/rewards/margin")[-1] > 0
+
+
+def test_sft_lowers_the_chosen_answers_loss(lineage):
+    store, _, _ = lineage
+    val = values(store, "tiny-sft", "val/loss")
+    assert len(val) == 2 and val[-1] < val[0]
 
 
 def test_ppo_refuses_a_reward_run_without_a_reward_head(lineage):
