@@ -16,11 +16,10 @@ import pytorch_lightning as pl
 import torch
 
 from workbench.specs import StageContext, StageParts
-from workbench_rlhf.batches import ListData, collate_pairs, encode_pairs
 from workbench_rlhf.config import DPOConfig  # noqa: F401  (re-exported)
 from workbench_rlhf.losses import DPOOutput, dpo_loss
 from workbench_rlhf.optim import adamw
-from workbench_rlhf.reward_model import pair_trainer_kwargs
+from workbench_rlhf.pair_stage import pair_stage_parts
 from workbench_rlhf.sequences import SequenceBatch, completion_logprob
 from workbench_rlhf.specs import DPO_SPEC  # noqa: F401  (re-exported)
 
@@ -111,15 +110,4 @@ class DPOTraining(pl.LightningModule):
 def build_dpo(ctx: StageContext) -> StageParts:
     cfg: DPOConfig = ctx.config  # type: ignore[assignment]
     quiet_frozen_reference_warning()
-    block_size = ctx.model.block_size
-    pairs = ctx.dataset
-    train = encode_pairs(ctx.tokenizer, pairs.train, block_size, "train", cfg.end_text)
-    val = encode_pairs(ctx.tokenizer, pairs.val, block_size, "val", cfg.end_text)
-    data = ListData(train, val, cfg.batch_size, ctx.run.seed, collate_pairs, cfg.eval_batches)
-    return StageParts(
-        module=DPOTraining(ctx.model, cfg),
-        datamodule=data,
-        max_steps=cfg.max_steps,
-        checkpoint_every=cfg.eval_interval,
-        trainer_kwargs=pair_trainer_kwargs(cfg),
-    )
+    return pair_stage_parts(ctx, DPOTraining(ctx.model, cfg))

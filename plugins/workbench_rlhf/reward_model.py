@@ -13,11 +13,11 @@ import pytorch_lightning as pl
 import torch
 
 from workbench.specs import StageContext, StageParts
-from workbench_rlhf.batches import ListData, collate_pairs, encode_pairs
 from workbench_rlhf.config import PairTrainingConfig, RewardModelConfig  # noqa: F401  (re-exported)
 from workbench_rlhf.heads import REWARD_HEAD, RewardHead, scores_and_logits
 from workbench_rlhf.losses import bradley_terry_loss
 from workbench_rlhf.optim import adamw
+from workbench_rlhf.pair_stage import pair_stage_parts
 from workbench_rlhf.sequences import token_logprobs
 from workbench_rlhf.specs import REWARD_MODEL_SPEC  # noqa: F401  (re-exported)
 
@@ -93,33 +93,12 @@ class RewardModelTraining(pl.LightningModule):
         return adamw(groups, self.cfg.lr, self.device, self.cfg.warmup_steps, self.cfg.max_steps)
 
 
-def pair_trainer_kwargs(cfg: PairTrainingConfig) -> dict:
-    return {
-        "val_check_interval": cfg.eval_interval,
-        "check_val_every_n_epoch": None,
-        "limit_val_batches": cfg.eval_batches,
-        "num_sanity_val_steps": 0,
-        "gradient_clip_val": cfg.grad_clip or None,
-    }
-
-
 def build_reward_model(ctx: StageContext) -> StageParts:
     cfg: RewardModelConfig = ctx.config  # type: ignore[assignment]
-    block_size = ctx.model.block_size
-    pairs = ctx.dataset
-    train = encode_pairs(ctx.tokenizer, pairs.train, block_size, "train", cfg.end_text)
-    val = encode_pairs(ctx.tokenizer, pairs.val, block_size, "val", cfg.end_text)
     if REWARD_HEAD in ctx.parent_heads:
         # Continuing from a reward-model run: keep training its head.
         head = RewardHead.from_state(ctx.model.hidden_size, ctx.parent_heads[REWARD_HEAD])
     else:
         head = RewardHead(ctx.model.hidden_size, likelihood=cfg.likelihood_features)
-    data = ListData(train, val, cfg.batch_size, ctx.run.seed, collate_pairs, cfg.eval_batches)
-    return StageParts(
-        module=RewardModelTraining(ctx.model, head, cfg),
-        datamodule=data,
-        max_steps=cfg.max_steps,
-        checkpoint_every=cfg.eval_interval,
-        trainer_kwargs=pair_trainer_kwargs(cfg),
-        heads={REWARD_HEAD: head},
-    )
+    module = RewardModelTraining(ctx.model, head, cfg)
+    return pair_stage_parts(ctx, module, heads={REWARD_HEAD: head})
