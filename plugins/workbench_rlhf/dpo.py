@@ -20,7 +20,7 @@ from workbench_rlhf.config import DPOConfig  # noqa: F401  (re-exported)
 from workbench_rlhf.losses import DPOOutput, dpo_loss
 from workbench_rlhf.optim import adamw
 from workbench_rlhf.pair_stage import pair_stage_parts
-from workbench_rlhf.sequences import SequenceBatch, completion_logprob
+from workbench_rlhf.sequences import SequenceBatch, completion_logprob, mean_completion_nll
 from workbench_rlhf.specs import DPO_SPEC  # noqa: F401  (re-exported)
 
 
@@ -75,8 +75,7 @@ class DPOTraining(pl.LightningModule):
         )
         nll = None
         if self.cfg.sft_coef > 0:
-            tokens = seqs.completion_mask[:half].sum().clamp(min=1)
-            nll = -policy[:half].sum() / tokens
+            nll = mean_completion_nll(policy[:half], seqs.completion_mask[:half])
         return out, nll
 
     def _log(self, prefix: str, out: DPOOutput, **kwargs) -> None:

@@ -106,6 +106,12 @@ def completion_logprob(logits: torch.Tensor, batch: SequenceBatch) -> torch.Tens
     return (per_token * batch.completion_mask).sum(dim=-1)
 
 
+def mean_completion_nll(row_logprobs: torch.Tensor, completion_mask: torch.Tensor) -> torch.Tensor:
+    """The mean negative log-likelihood per completion token of rows whose summed completion
+    log-probabilities are ``row_logprobs`` (:func:`completion_logprob`): the SFT loss."""
+    return -row_logprobs.sum() / completion_mask.sum().clamp(min=1)
+
+
 def last_hidden(hidden: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
     """The hidden state of each row's last real token: ``(B, C)`` from ``(B, T, C)``."""
     return hidden[torch.arange(hidden.size(0), device=hidden.device), last]

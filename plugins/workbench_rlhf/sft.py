@@ -17,7 +17,7 @@ from workbench.specs import StageContext, StageParts
 from workbench_rlhf.config import SFTConfig
 from workbench_rlhf.optim import adamw
 from workbench_rlhf.pair_stage import pair_stage_parts
-from workbench_rlhf.sequences import SequenceBatch, completion_logprob
+from workbench_rlhf.sequences import SequenceBatch, completion_logprob, mean_completion_nll
 
 
 def chosen_half(batch: dict[str, torch.Tensor]) -> SequenceBatch:
@@ -36,8 +36,8 @@ class SFTTraining(pl.LightningModule):
     def _nll(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
         seqs = chosen_half(batch)
         logits, _ = self.model(seqs.ids)
-        tokens = seqs.completion_mask.sum().clamp(min=1)
-        return -completion_logprob(logits, seqs).sum() / tokens, seqs.ids.size(0)
+        nll = mean_completion_nll(completion_logprob(logits, seqs), seqs.completion_mask)
+        return nll, seqs.ids.size(0)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss, _ = self._nll(batch)

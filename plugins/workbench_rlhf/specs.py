@@ -1,6 +1,6 @@
 """What the RLHF plugin registers that needs torch to run: the ``sft``, ``reward-model``,
-``ppo`` and ``dpo`` stages and the ``reward-score``, ``win-rate`` and ``preference-accuracy`` evaluations
-(their options are in :mod:`.config`).
+``ppo`` and ``dpo`` stages and the ``reward-score``, ``win-rate`` and ``preference-accuracy``
+evaluations (their options are in :mod:`.config`).
 
 Nothing here imports torch or Lightning: each factory is a :class:`~workbench.specs.LazyFactory`
 that imports its module when called.

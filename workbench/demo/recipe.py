@@ -112,10 +112,10 @@ def recipe(minutes: float = DEFAULT_MINUTES) -> list[Step]:
 
     def run(name: str, stage: dict[str, Any], dataset: dict[str, Any], *, parent: str | None,
             architecture: dict[str, Any] | None = None, tok: dict[str, Any] | None = None,
-            ) -> dict[str, Any]:  # fmt: skip
+            run_seed: int | None = None) -> dict[str, Any]:  # fmt: skip
         return {
             "name": name,
-            "seed": seed,
+            "seed": seed if run_seed is None else run_seed,
             "stage": stage,
             "architecture": copy.deepcopy(architecture or gpt),
             "tokenizer": copy.deepcopy(tok or tokenizer),
@@ -238,8 +238,8 @@ def recipe(minutes: float = DEFAULT_MINUTES) -> list[Step]:
         architecture={"name": "gpt", "n_layer": 2, "n_head": 2, "n_embd": 64, "block_size": 256,
                       "dropout": 0.0},
         tok={"name": "char"},
+        run_seed=0,
     )  # fmt: skip
-    icl["seed"] = 0
 
     items = _scaled(20, scale, 4)
     judged = _scaled(100, scale, 12)
