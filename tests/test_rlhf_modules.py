@@ -269,6 +269,25 @@ def test_sft_learns_the_chosen_answers_and_reads_nothing_else(world, tmp_path):
     assert not torch.allclose(module._nll(collate_pairs(changed))[0], loss)
 
 
+def test_sft_leaves_out_demonstrations_longer_than_max_answer_tokens(world, tmp_path):
+    """With ``max_answer_tokens`` the SFT stage trains only on answers that fit in PPO's samples
+    (their tokens with the end text); a limit nothing fits is a clear error."""
+    from workbench_rlhf.sft import SFTConfig, build_sft
+
+    def chosen_lengths(cfg):
+        parts = build_sft(context(world, tiny_gpt(world.tokenizer), cfg, world.pairs, tmp_path))
+        return [chosen.completion_len for chosen, _ in parts.datamodule.train_items]
+
+    every = chosen_lengths(SFTConfig())
+    limit = sorted(every)[len(every) // 2]
+    kept = chosen_lengths(SFTConfig(max_answer_tokens=limit))
+    assert max(every) > limit and kept and max(kept) <= limit
+    assert len(kept) == sum(n <= limit for n in every)
+    with pytest.raises(ValueError, match="max_answer_tokens"):
+        build_sft(context(world, tiny_gpt(world.tokenizer), SFTConfig(max_answer_tokens=1),
+                          world.pairs, tmp_path))  # fmt: skip
+
+
 def test_reward_model_trains_its_head(world, tmp_path):
     cfg = RewardModelConfig(max_steps=30, batch_size=8, lr=3e-3, warmup_steps=2,
                             eval_interval=30, eval_batches=2)  # fmt: skip

@@ -174,10 +174,33 @@ def test_held_out_prompts_that_occur_in_training_are_left_out():
     from workbench_rlhf.reward_score import prompts_of
 
     dataset = PromptSet(
-        train=["Q: a\nA:", "Q: b\nA:"],
-        val=["Q: b\nA:", "Q: c\nA:"],
-        properties=[{"n": 0}, {"n": 1}, {"n": 2}, {"n": 3}],
+        train=["Q: a\nA:", "Q: b\nA:", "Q: a\nA:"],
+        val=["Q: b\nA:", "Q: c\nA:", "Q: d\nA:", "Q: c\nA:"],
+        properties=[{"n": 0}, {"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}, {"n": 5}, {"n": 6}],
         extras={"world": "w"},
     )
-    assert prompts_of(dataset, "val") == (["Q: c\nA:"], [{"n": 3}], "w")
+    # Each distinct prompt once (a question drawn twice is judged once).
+    assert prompts_of(dataset, "val") == (["Q: c\nA:", "Q: d\nA:"], [{"n": 4}, {"n": 5}], "w")
     assert prompts_of(dataset, "train")[0] == ["Q: a\nA:", "Q: b\nA:"]
+
+
+def test_pairs_and_prompts_of_one_corpus_are_judged_on_the_same_prompts(tmp_path):
+    """A run trained on the synthetic pairs (SFT, DPO) and one trained on the prompts view (PPO)
+    are judged on the same held-out prompts, in the same order."""
+    from workbench.specs import DatasetContext
+    from workbench_rlhf.reward_score import prompts_of
+    from workbench_rlhf.synthetic_pairs import (
+        SyntheticPreferencesConfig,
+        load_synthetic_preferences,
+    )
+    from workbench_synthetic import SyntheticPromptsConfig, load_synthetic_prompts
+
+    options = dict(size_chars=20_000, seed=2, n_entities=20, n_preference_prompts=300,
+                   prompts_val_fraction=0.3)  # fmt: skip
+    ctx = DatasetContext(cache_dir=tmp_path, seed=2)
+    view = load_synthetic_prompts(SyntheticPromptsConfig(**options), ctx)
+    pairs = load_synthetic_preferences(SyntheticPreferencesConfig(**options), ctx)
+    assert len(view.val) > len(set(view.val))  # a small world: questions repeat
+    for split in ("train", "val"):
+        from_view, from_pairs = prompts_of(view, split), prompts_of(pairs, split)
+        assert from_view[0] == from_pairs[0] and from_view[1] == from_pairs[1]

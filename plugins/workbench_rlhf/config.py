@@ -84,6 +84,13 @@ class SFTConfig(PairTrainingConfig):
     """Options of the SFT stage."""
 
     lr: float = Field(1e-4, gt=0, description="peak learning rate")
+    max_answer_tokens: int | None = Field(
+        None,
+        ge=1,
+        description="leave out demonstrations whose answer (with end_text) is longer than this "
+        "many tokens: set it to the PPO run's max_new_tokens, so that the policy learns answers "
+        "that finish inside what PPO samples (empty: keep all)",
+    )
 
 
 class PPOConfig(BaseModel):

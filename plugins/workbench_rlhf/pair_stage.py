@@ -23,14 +23,28 @@ def pair_trainer_kwargs(cfg: PairTrainingConfig) -> dict:
 
 
 def pair_stage_parts(
-    ctx: StageContext, module: pl.LightningModule, heads: dict[str, Any] | None = None
+    ctx: StageContext,
+    module: pl.LightningModule,
+    heads: dict[str, Any] | None = None,
+    max_chosen_tokens: int | None = None,
 ) -> StageParts:
-    """``module`` trained on ``ctx.dataset``'s pairs (chosen rows first in every batch)."""
+    """``module`` trained on ``ctx.dataset``'s pairs (chosen rows first in every batch); with
+    ``max_chosen_tokens``, only the pairs whose chosen completion is at most that long."""
     cfg: PairTrainingConfig = ctx.config  # type: ignore[assignment]
     block_size = ctx.model.block_size
     pairs = ctx.dataset
     train = encode_pairs(ctx.tokenizer, pairs.train, block_size, "train", cfg.end_text)
     val = encode_pairs(ctx.tokenizer, pairs.val, block_size, "val", cfg.end_text)
+    if max_chosen_tokens is not None:
+        train, val = (
+            [pair for pair in split if pair[0].completion_len <= max_chosen_tokens]
+            for split in (train, val)
+        )
+        if not train:
+            raise ValueError(
+                f"no training demonstration is at most {max_chosen_tokens} tokens long "
+                "(max_answer_tokens): raise it or leave it empty"
+            )
     data = ListData(train, val, cfg.batch_size, ctx.run.seed, collate_pairs, cfg.eval_batches)
     return StageParts(
         module=module,

@@ -68,12 +68,17 @@ def prompts_of(dataset: Any, split: str) -> tuple[list[str], list[dict] | None, 
 def _unseen(
     prompts: list[str], props: list[dict] | None, train: list[str], split: str
 ) -> tuple[list[str], list[dict] | None]:
-    """Held-out prompts that never occur among the training prompts (the synthetic corpus may
-    draw a question twice): a policy is judged on prompts it was not trained on."""
-    if split != "val":
-        return prompts, props
-    seen = set(train)
-    keep = [i for i, prompt in enumerate(prompts) if prompt not in seen]
+    """Each distinct prompt once, in the order of first occurrence; held-out prompts that occur
+    among the training prompts are left out (the synthetic corpus may draw a question twice): a
+    policy is judged on prompts it was not trained on. The same list, in the same order, as the
+    distinct prompts of a preferences dataset's pairs drawn from these prompts, so that a run
+    trained on pairs (SFT, DPO) and a run trained on prompts (PPO) are judged on the same ones."""
+    seen = set(train) if split == "val" else set()
+    keep = []
+    for i, prompt in enumerate(prompts):
+        if prompt not in seen:
+            seen.add(prompt)
+            keep.append(i)
     return [prompts[i] for i in keep], [props[i] for i in keep] if props is not None else None
 
 

@@ -6,6 +6,9 @@ rule asks for, written out), for ``preference-labels`` the winners of labelled p
 model's own answers (rejection sampling, as Llama 2 fine-tuned on its best samples). The loss is
 the mean negative log-likelihood per token of ``chosen + end_text``, prompt and padding masked
 out, so the model learns to answer, not to ask. A PPO or DPO run can then start from this run.
+With ``max_answer_tokens`` the demonstrations longer than the answers PPO samples are left out,
+so that the policy's answers finish inside PPO's ``max_new_tokens`` (a reward model trained on
+``truncated`` flaws scores an answer that broke off low, even where its fact was already said).
 """
 
 from __future__ import annotations
@@ -56,4 +59,6 @@ class SFTTraining(pl.LightningModule):
 
 def build_sft(ctx: StageContext) -> StageParts:
     cfg: SFTConfig = ctx.config  # type: ignore[assignment]
-    return pair_stage_parts(ctx, SFTTraining(ctx.model, cfg))
+    return pair_stage_parts(
+        ctx, SFTTraining(ctx.model, cfg), max_chosen_tokens=cfg.max_answer_tokens
+    )
