@@ -15,11 +15,15 @@ and writes them to a JSON file. Steps, in one fresh home:
    ``configs/rlhf-reward.yaml`` trains the reward model on those labels beside the rule-written
    pairs; its accuracy on the held-out rule-written pairs (``preference-accuracy``, overall and
    per flaw);
-3. ``configs/rlhf-ppo.yaml`` from the LM against the reward model; ``win-rate`` of the result
-   against the LM on the held-out prompts: gold win rate (the ``factual-polite`` rule), proxy win
-   rate (the reward model), KL to the LM per answer, the factual share of both; the first and
-   last points of its over-optimisation curve and the sentinel's warnings;
-4. ``configs/rlhf-dpo.yaml`` from the LM; ``win-rate`` of the result against the LM;
+3. ``configs/rlhf-sft.yaml``: supervised fine-tuning of the LM on the labeller's demonstrations
+   (InstructGPT's step 1; ``win-rate`` of it against the LM: ``sft_*``), then
+   ``configs/rlhf-ppo.yaml`` from the SFT model against the reward model (``--ppo-from lm``: from
+   the LM, as before 2026-11-30); ``win-rate`` of the result against the LM on the held-out
+   prompts: gold win rate (the ``factual-polite`` rule), proxy win rate (the reward model), KL to
+   the LM per answer, the factual share of both; the first and last points of its
+   over-optimisation curve and the sentinel's warnings;
+4. ``configs/rlhf-dpo.yaml`` from the LM; ``win-rate`` of the result against the LM (every
+   ``win-rate`` judges the same held-out prompts with the same sampling seeds);
 5. with ``--loop``, one turn of InstructGPT's loop: ``workbench pairs generate --from-run`` the
    PPO run (its highest-proxy answers against the LM's), the ``factual-polite`` annotator labels
    them, the reward model is trained again on the old pairs plus these labels
@@ -45,7 +49,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
-REWARD, PPO, DPO = "rlhf-reward", "rlhf-ppo", "rlhf-dpo"
+REWARD, SFT, PPO, DPO = "rlhf-reward", "rlhf-sft", "rlhf-ppo", "rlhf-dpo"
 JUDGE = "factual-polite"
 
 
@@ -221,7 +225,7 @@ def report_win_rate(results: dict, prefix: str, won: dict) -> None:
 def rlhf_chain(args, store, lm: str, seed: int | None, results: dict) -> None:
     """Steps 2-5 for one seed."""
     suffix = "" if seed is None else f"-s{seed}"
-    reward, ppo, dpo = REWARD + suffix, PPO + suffix, DPO + suffix
+    reward, sft, ppo, dpo = REWARD + suffix, SFT + suffix, PPO + suffix, DPO + suffix
     common = [*args.overrides, f"init_from={lm}"]
     if seed is not None:
         common.append(f"seed={seed}")
@@ -257,7 +261,20 @@ def rlhf_chain(args, store, lm: str, seed: int | None, results: dict) -> None:
         "max_prompts": args.eval_prompts,
         "samples_per_prompt": args.samples_per_prompt,
     }
+    # InstructGPT's step 1 (run here, once the reward model can score its answers too): SFT on
+    # the labeller's demonstrations; PPO starts from it.
+    start = lm
+    if args.ppo_from == "sft":
+        sft_steps = [] if args.sft_steps is None else [f"stage.max_steps={args.sft_steps}"]
+        report(
+            results,
+            "sft_seconds",
+            run(CONFIGS / "rlhf-sft.yaml", [*common, *sft_steps, f"name={sft}"]),
+        )
+        report_win_rate(results, "sft", evaluate(store, sft, "win-rate", judged))
+        start = sft
     ppo_steps = [] if args.ppo_rollouts is None else [f"stage.rollouts={args.ppo_rollouts}"]
+    ppo_steps.append(f"init_from={start}")
     ppo_run = [*common, *ppo_steps, f"stage.reward_run={reward}", f"name={ppo}"]
     report(results, "ppo_seconds", run(CONFIGS / "rlhf-ppo.yaml", ppo_run))
     ppo_id = store.find_run(ppo).id
@@ -344,6 +361,13 @@ def main() -> int:
     parser.add_argument("--reward-steps", type=int, help="default: the config's")
     parser.add_argument("--ppo-rollouts", type=int, help="default: the config's")
     parser.add_argument("--dpo-steps", type=int, help="default: the config's")
+    parser.add_argument("--sft-steps", type=int, help="default: the config's")
+    parser.add_argument(
+        "--ppo-from",
+        choices=("sft", "lm"),
+        default="sft",
+        help="PPO's starting policy (and the loop's): the SFT model (InstructGPT) or the LM",
+    )
     parser.add_argument("--eval-prompts", type=int, default=100, help="held-out prompts judged")
     parser.add_argument(
         "--label-prompts",

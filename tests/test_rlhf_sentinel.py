@@ -61,3 +61,17 @@ def test_the_measured_curves_of_docs_rlhf():
         gold=[0.58, 0.80, 0.52, 0.78, 0.86, 0.88, 0.86, 0.83, 0.86],
     )
     assert not any(warnings(Sentinel(), shipped))
+
+
+def test_a_fall_within_the_curve_points_noise_does_not_warn():
+    """With each point's standard error (``gold_se``), a fall counts only beyond twice the
+    standard error of the difference; the same fall measured precisely still warns."""
+    gold = [5.25, 5.6, 5.2, 5.3]
+    proxy = [0.2, 0.4, 0.6, 0.8]
+    noisy = [{**p, "gold_se": 0.25} for p in curve(proxy, gold)]
+    assert not any(warnings(Sentinel(gold_drop=0.2), noisy))
+    precise = [{**p, "gold_se": 0.05} for p in curve(proxy, gold)]
+    assert warnings(Sentinel(gold_drop=0.2), precise) == [False, False, True, True]
+    # Far beyond the noise: warns whatever the standard error.
+    slide = [{**p, "gold_se": 0.25} for p in curve(proxy, [5.25, 5.6, 4.5, 3.9])]
+    assert warnings(Sentinel(gold_drop=0.2), slide) == [False, False, True, True]

@@ -67,7 +67,7 @@ class OverOptimisationProbe:
     ) -> dict[str, float]:
         """``logprobs(model, ids)`` gives per-target log-probabilities at the rollouts'
         temperature. Returns ``kl``, ``sqrt_kl``, ``proxy``, ``proxy_win`` and, with a judge,
-        ``gold`` and ``gold_win``."""
+        ``gold`` (with its standard error ``gold_se``) and ``gold_win``."""
         was_training = policy.training
         policy.eval()
         try:
@@ -99,7 +99,9 @@ class OverOptimisationProbe:
             judge, props = self.judge, self.properties
             if judge.scores:
                 texts = zip(self.prompts, answers.texts, props, strict=True)
-                out["gold"] = _mean([judge.score(*x) for x in texts])
+                golds = [judge.score(*x) for x in texts]
+                out["gold"] = _mean(golds)
+                out["gold_se"] = _standard_error(golds)
             out["gold_win"] = _mean(
                 [
                     judge.outcome(p, a, b, pr)
@@ -113,3 +115,12 @@ class OverOptimisationProbe:
 
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
+
+
+def _standard_error(values: list[float]) -> float:
+    """The standard error of the mean of ``values`` (0 for fewer than two)."""
+    n = len(values)
+    if n < 2:
+        return 0.0
+    mean = _mean(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
