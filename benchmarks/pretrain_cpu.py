@@ -9,11 +9,13 @@ Prints ``NAME: VALUE`` lines and writes them to a JSON file.
 - overhead: median training-step time of the workbench's Lightning stage (with the store logger,
   checkpoint callback and every per-step metric) over a plain PyTorch loop with the same model,
   data sampling and optimizer, in this one process, in alternating blocks so that load on a shared
-  machine hits both alike.
+  machine hits both alike (``overhead_ratio``); then the workbench with AdamW's fused CPU kernel,
+  which the config sets and nanoGPT uses on CUDA only (``overhead_fused_ratio``).
 - wholerun: the whole ``workbench run`` of that config (its own process, start-up included)
   against ``benchmarks/plain_loop.py`` (a plain PyTorch loop doing the same work, its own process)
-  in alternating pairs, so that load on a shared machine hits both alike; ``startup_s`` is the
-  workbench's time from the command's start to the first training step.
+  in alternating rounds, so that load on a shared machine hits both alike; ``startup_s`` is the
+  workbench's time from the command's start to the first training step. Each round also runs the
+  workbench with nanoGPT's AdamW (``fused_adamw: false``: ``wholerun_unfused_*``).
 - kv_cache: greedy generation of 256 tokens at the nanoGPT GPU shape (6x384, block 256), with and
   without the KV cache; same outputs required.
 """
@@ -91,8 +93,9 @@ def bench_parity(data: Path, results: dict, steps: int) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _workbench_run(data: Path, steps: int) -> tuple[float, float, float]:
-    """(wall seconds, startup_s, last val loss) of one ``workbench run`` in a fresh home."""
+def _workbench_run(data: Path, steps: int, *extra: str) -> tuple[float, float, float]:
+    """(wall seconds, startup_s, last val loss) of one ``workbench run`` in a fresh home
+    (``extra``: more ``--set`` overrides)."""
     from workbench.paths import resolve_home
     from workbench.store import open_store
 
@@ -103,6 +106,8 @@ def _workbench_run(data: Path, steps: int) -> tuple[float, float, float]:
         cmd += [f"dataset.path={data}", "--set", f"stage.max_steps={steps}"]
         cmd += ["--set", f"stage.lr_decay_steps={steps}"]
         cmd += ["--set", f"stage.eval_interval={min(250, steps)}"]
+        for item in extra:
+            cmd += ["--set", item]
         start = time.perf_counter()
         subprocess.run(
             cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -126,14 +131,20 @@ def _plain_run(data: Path, steps: int) -> tuple[float, float]:
 
 
 def bench_wholerun(data: Path, results: dict, steps: int, pairs: int) -> None:
-    ours, plain, startups = [], [], []
+    """Alternating rounds of the plain loop, the workbench run of the config (AdamW's fused CPU
+    kernel, as the config sets) and the same run with nanoGPT's AdamW (``fused_adamw: false``),
+    each its own process."""
+    ours, plain, same_kernel, startups = [], [], [], []
     for _ in range(pairs):
         wall, val_plain = _plain_run(data, steps)
         plain.append(wall)
         wall, startup, val_ours = _workbench_run(data, steps)
         ours.append(wall)
         startups.append(startup)
+        wall, _, val_same = _workbench_run(data, steps, "stage.fused_adamw=false")
+        same_kernel.append(wall)
     ratios = [a / b for a, b in zip(ours, plain, strict=True)]
+    same_ratios = [a / b for a, b in zip(same_kernel, plain, strict=True)]
     report(results, "wholerun_pairs", pairs)
     report(results, "wholerun_steps", steps)
     report(results, "startup_s", statistics.median(startups))
@@ -143,6 +154,12 @@ def bench_wholerun(data: Path, results: dict, steps: int, pairs: int) -> None:
     report(results, "wholerun_ratio_range", f"{min(ratios):.3f}-{max(ratios):.3f}")
     report(results, "wholerun_val_loss_workbench", val_ours)
     report(results, "wholerun_val_loss_plain", val_plain)
+    report(results, "wholerun_unfused_wall_s", statistics.median(same_kernel))
+    report(results, "wholerun_unfused_ratio", statistics.median(same_ratios))
+    report(
+        results, "wholerun_unfused_ratio_range", f"{min(same_ratios):.3f}-{max(same_ratios):.3f}"
+    )
+    report(results, "wholerun_val_loss_unfused", val_same)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,19 +290,30 @@ def bench_overhead(data: Path, results: dict, steps: int, rounds: int) -> None:
         checkpoint_every=10**6,
         sample_tokens=0,
     )
+    fused = cfg.model_copy(update={"fused_adamw": True})
     plain: list[float] = []
     wb: list[float] = []
+    wb_fused: list[float] = []
     with tempfile.TemporaryDirectory() as home:
         for r in range(rounds):
             torch.manual_seed(r)
             plain += _plain_step_times(new_model(), ids, cfg, steps, seed=r)[10:]
             torch.manual_seed(r)
             wb += _workbench_step_times(new_model(), tok, text, cfg, steps, r, Path(home))[10:]
+            torch.manual_seed(r)
+            wb_fused += _workbench_step_times(new_model(), tok, text, fused, steps, r, Path(home))[
+                10:
+            ]
     plain_ms = statistics.median(plain) * 1e3
     wb_ms = statistics.median(wb) * 1e3
+    fused_ms = statistics.median(wb_fused) * 1e3
+    # The same AdamW on both sides (the framework's own cost), then the workbench with the fused
+    # CPU kernel that configs/shakespeare-char-cpu.yaml sets (nanoGPT fuses on CUDA only).
     report(results, "overhead_plain_step_ms", plain_ms)
     report(results, "overhead_workbench_step_ms", wb_ms)
     report(results, "overhead_ratio", wb_ms / plain_ms)
+    report(results, "overhead_workbench_fused_step_ms", fused_ms)
+    report(results, "overhead_fused_ratio", fused_ms / plain_ms)
 
 
 # ---------------------------------------------------------------------------------------------

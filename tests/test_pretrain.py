@@ -166,3 +166,31 @@ def test_a_sample_prompt_the_tokenizer_cannot_read_fails_before_training(home, w
     run = open_store(resolve_home(home)).get_run(1)
     assert run.status == "failed" and run.step == 0
     assert "stage.sample_prompt 'Ωx': unknown character 'Ω'" in run.error
+
+
+def test_fused_adamw_on_cpu_only_when_asked_and_the_same_update():
+    """``fused_adamw: true`` uses AdamW's fused kernel on the CPU too (empty: CUDA only, as
+    nanoGPT); it computes the same update, to rounding."""
+    from types import SimpleNamespace
+
+    from workbench_gpt.pretrain import CausalLMPretraining
+
+    ctx = SimpleNamespace(tokenizer=None, log_sample=None)
+
+    def trained(**options):
+        torch.manual_seed(0)
+        model = GPT(GPTConfig(n_layer=1, n_head=2, n_embd=16, block_size=8, dropout=0.0), 11)
+        module = CausalLMPretraining(model, PretrainConfig(**options), ctx)
+        optimizer = module.configure_optimizers()["optimizer"]
+        x = torch.randint(0, 11, (2, 8), generator=torch.Generator().manual_seed(1))
+        for _ in range(3):
+            model(x, x)[1].backward()
+            optimizer.step()
+            optimizer.zero_grad()
+        return optimizer, torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    default, weights = trained()
+    fused, fused_weights = trained(fused_adamw=True)
+    assert not default.defaults["fused"] and fused.defaults["fused"]
+    assert not torch.equal(weights, trained(lr=2e-3)[1])  # the updates move the weights
+    assert torch.allclose(weights, fused_weights, atol=1e-6)
