@@ -169,7 +169,7 @@ def test_a_sample_prompt_the_tokenizer_cannot_read_fails_before_training(home, w
 
 
 def test_fused_adamw_on_cpu_only_when_asked_and_the_same_update():
-    """``fused_adamw: true`` uses AdamW's fused kernel on the CPU too (empty: CUDA only, as
+    """``fused_adamw: true`` uses AdamW's fused kernel on the CPU too (default: CUDA only, as
     nanoGPT); it computes the same update, to rounding."""
     from types import SimpleNamespace
 

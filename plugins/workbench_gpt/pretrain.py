@@ -187,14 +187,8 @@ class CausalLMPretraining(pl.LightningModule):
 
     def configure_optimizers(self):  # type: ignore[override]
         groups = self.model.optimizer_groups(self.cfg.weight_decay)
-        fused = self.device.type == "cuda"
-        if self.cfg.fused_adamw is not None:
-            if self.cfg.fused_adamw and self.device.type not in ("cuda", "cpu"):
-                raise ValueError(
-                    f"fused_adamw: torch has a fused AdamW for cuda and cpu, not for "
-                    f"{self.device.type}; leave it empty"
-                )
-            fused = self.cfg.fused_adamw
+        device = self.device.type
+        fused = device == "cuda" or (device == "cpu" and self.cfg.fused_adamw)
         optimizer = torch.optim.AdamW(
             groups, lr=self.cfg.lr, betas=(self.cfg.beta1, self.cfg.beta2), fused=fused
         )
