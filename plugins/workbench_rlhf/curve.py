@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from workbench_rlhf.gold import GoldJudge, proxy_outcomes
+from workbench_rlhf.gold import GoldJudge, mean_and_standard_error, proxy_outcomes
 from workbench_rlhf.rollout import SampledAnswers, sample_answers, score_answers
 from workbench_rlhf.sequences import Encoded, pad_batch
 
@@ -100,8 +100,7 @@ class OverOptimisationProbe:
             if judge.scores:
                 texts = zip(self.prompts, answers.texts, props, strict=True)
                 golds = [judge.score(*x) for x in texts]
-                out["gold"] = _mean(golds)
-                out["gold_se"] = _standard_error(golds)
+                out["gold"], out["gold_se"] = mean_and_standard_error(golds)
             out["gold_win"] = _mean(
                 [
                     judge.outcome(p, a, b, pr)
@@ -115,12 +114,3 @@ class OverOptimisationProbe:
 
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
-
-
-def _standard_error(values: list[float]) -> float:
-    """The standard error of the mean of ``values`` (0 for fewer than two)."""
-    n = len(values)
-    if n < 2:
-        return 0.0
-    mean = _mean(values)
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)

@@ -61,11 +61,16 @@ def win_rate(outcomes: Sequence[float]) -> tuple[float, float]:
     """Mean outcome and its standard error (0 for fewer than two outcomes)."""
     if not outcomes:
         raise ValueError("no comparisons to take a win rate of")
-    mean = sum(outcomes) / len(outcomes)
-    if len(outcomes) < 2:
+    return mean_and_standard_error(outcomes)
+
+
+def mean_and_standard_error(values: Sequence[float]) -> tuple[float, float]:
+    """The mean of ``values`` (at least one) and its standard error (0 for fewer than two)."""
+    mean = sum(values) / len(values)
+    if len(values) < 2:
         return mean, 0.0
-    var = sum((o - mean) ** 2 for o in outcomes) / (len(outcomes) - 1)
-    return mean, math.sqrt(var / len(outcomes))
+    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    return mean, math.sqrt(var / len(values))
 
 
 def proxy_outcomes(run_scores: Sequence[float], reference_scores: Sequence[float]) -> list[float]:
